@@ -1,0 +1,2 @@
+; Bash definitions.
+(function_definition name: (_) @name) @definition.function

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: set up, index this repository, and search it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$SCRY_REPO/scripts/setup.sh"
+cd "$SCRY_REPO"
+"$SCRY_BIN" index "$SCRY_REPO"
+for q in "where is the commit point of an index generation" "code-aware tokenizer splits camelCase"; do
+  printf '\n$ scry search "%s"\n' "$q"
+  "$SCRY_BIN" search -w "$SCRY_REPO" -k 5 "$q"
+done
+printf '\n$ scry status\n'
+"$SCRY_BIN" status -w "$SCRY_REPO"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: set up, then format and lint checks, then
+# every test (unit, integration on the real model, end-to-end on the built binary).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$SCRY_REPO/scripts/setup.sh"
+cd "$SCRY_REPO"
+export SCRY_TEST_EMBED_MODEL="$SCRY_MODELS/$EMBED_MODEL_FILE"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# Two test binaries at a time at most: each loads llama.cpp with 2 threads.
+cargo test --workspace --locked -- --test-threads=2

@@ -1,0 +1,84 @@
+//! Bytes and a language in, chunks and problems out: tree-sitter chunking that never fails.
+//!
+//! `scry-chunk` turns one file's bytes into [`Chunk`]s: definitions (functions, methods,
+//! classes, impls, …) with their leading doc comments and attributes, Markdown sections,
+//! or line windows for data and unknown text. It does no IO and never panics: a parse
+//! error, a timeout, a 50 MB single line or invalid UTF-8 yields fallback windows and a
+//! recorded [`Problem`].
+//!
+//! ```
+//! use scry_chunk::{chunk_file, ChunkOptions};
+//! let src = b"/// Adds.\nfn add(a: u32, b: u32) -> u32 { a + b }\n";
+//! let out = chunk_file("src/lib.rs", src, &ChunkOptions::default());
+//! assert_eq!(out.language, "rust");
+//! assert_eq!(out.chunks[0].symbol.as_deref(), Some("add"));
+//! assert_eq!(out.chunks[0].start_line, 1); // the doc comment comes along
+//! ```
+
+mod markdown;
+mod registry;
+mod split;
+mod syntax;
+mod text;
+mod types;
+
+pub use registry::{Language, Strategy, detect_language, language_by_name, languages};
+pub use types::{
+    Chunk, ChunkKind, ChunkOptions, Chunked, ContentHash, Problem, ProblemKind, embedding_text,
+};
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use text::SourceText;
+
+/// Chunks one file. `path` (relative or absolute) is used only to pick the language.
+pub fn chunk_file(path: &str, bytes: &[u8], opts: &ChunkOptions) -> Chunked {
+    let language = detect_language(path, bytes);
+    chunk_with_language(language, bytes, opts)
+}
+
+/// Chunks bytes as the given language (`None`: unknown text, line windows).
+pub fn chunk_with_language(
+    language: Option<&'static Language>,
+    bytes: &[u8],
+    opts: &ChunkOptions,
+) -> Chunked {
+    let deadline = Instant::now() + opts.time_budget;
+    let src = SourceText::new(bytes);
+    let mut problems = Vec::new();
+    if src.lossy {
+        problems.push(Problem::new(
+            ProblemKind::InvalidUtf8,
+            "the file is not valid UTF-8; invalid bytes were replaced for indexing",
+        ));
+    }
+    let name = language.map_or("text", |l| l.name);
+    let strategy = language.map_or(Strategy::Lines, |l| l.strategy);
+
+    // A panic in a grammar or in our own code must not take the indexer down:
+    // fall back to windows and say so.
+    let pieces = catch_unwind(AssertUnwindSafe(|| match (strategy, language) {
+        (Strategy::TreeSitter, Some(lang)) => {
+            syntax::chunk_syntax(lang, &src, opts, deadline, &mut problems)
+        }
+        (Strategy::Markdown, _) => markdown::chunk_markdown(&src, opts),
+        _ => split::windows_piece_list(&src, 0, src.len(), opts, None),
+    }));
+    let pieces = match pieces {
+        Ok(pieces) => pieces,
+        Err(_) => {
+            problems.push(Problem::new(
+                ProblemKind::Internal,
+                "the chunker failed on this file; it was indexed as line windows",
+            ));
+            split::windows_piece_list(&src, 0, src.len(), opts, None)
+        }
+    };
+    let chunks = pieces.into_iter().map(|p| p.into_chunk(&src)).collect();
+    Chunked {
+        language: name,
+        chunks,
+        problems,
+    }
+}

@@ -1,0 +1,389 @@
+//! Each language's chunks on a small fixture: symbol names, kinds, scopes, line ranges,
+//! and doc comments attached to the definition they document.
+
+use scry_chunk::{Chunk, ChunkKind, ChunkOptions, chunk_file};
+
+fn chunks(path: &str, src: &str) -> Vec<Chunk> {
+    // Small chunks so that every definition stands alone.
+    let opts = ChunkOptions::default().with_min_chunk_bytes(0);
+    let out = chunk_file(path, src.as_bytes(), &opts);
+    assert!(out.problems.is_empty(), "{path}: {:?}", out.problems);
+    out.chunks
+}
+
+/// The chunk whose symbol is `name`.
+fn find<'a>(chunks: &'a [Chunk], name: &str) -> &'a Chunk {
+    chunks
+        .iter()
+        .find(|c| c.symbol.as_deref() == Some(name))
+        .unwrap_or_else(|| {
+            let names: Vec<_> = chunks.iter().map(|c| (&c.symbol, c.kind)).collect();
+            panic!("no chunk for {name}; have {names:?}")
+        })
+}
+
+fn check(c: &Chunk, kind: ChunkKind, lines: (u32, u32), scope: Option<&str>) {
+    assert_eq!(c.kind, kind, "kind of {:?}", c.symbol);
+    assert_eq!((c.start_line, c.end_line), lines, "lines of {:?}", c.symbol);
+    assert_eq!(c.scope.as_deref(), scope, "scope of {:?}", c.symbol);
+}
+
+#[test]
+fn rust() {
+    let src = r#"use std::fmt;
+
+/// A server.
+#[derive(Debug)]
+pub struct Server {
+    port: u16,
+}
+
+impl Server {
+    /// Starts it.
+    pub fn start(&self) -> bool {
+        true
+    }
+}
+
+pub trait Handler {
+    fn handle(&self);
+}
+
+enum Mode { A, B }
+
+macro_rules! twice { ($e:expr) => { $e; $e }; }
+"#;
+    let c = chunks("src/server.rs", src);
+    let s = find(&c, "Server");
+    check(s, ChunkKind::Struct, (3, 7), None);
+    assert!(s.text.starts_with("/// A server.\n#[derive(Debug)]"));
+    // The impl holds one method; it fits, so it is one chunk that also names the method.
+    let imp = c.iter().find(|c| c.kind == ChunkKind::Impl).unwrap();
+    assert_eq!(imp.symbol.as_deref(), Some("Server"));
+    assert!(imp.symbols.contains(&"start".to_string()));
+    check(find(&c, "Handler"), ChunkKind::Trait, (16, 18), None);
+    check(find(&c, "Mode"), ChunkKind::Enum, (20, 20), None);
+    check(find(&c, "twice"), ChunkKind::Macro, (22, 22), None);
+}
+
+#[test]
+fn rust_oversized_impl_is_split_into_methods_with_the_impl_as_scope() {
+    let mut src = String::from("impl Server {\n");
+    for i in 0..12 {
+        src.push_str(&format!(
+            "    /// Method {i}.\n    pub fn method_{i}(&self) -> u32 {{\n{}        {i}\n    }}\n\n",
+            "        let x = 1;\n".repeat(8)
+        ));
+    }
+    src.push_str("}\n");
+    let c = chunks("a.rs", &src);
+    let m3 = find(&c, "method_3");
+    assert_eq!(m3.kind, ChunkKind::Method);
+    assert_eq!(m3.scope.as_deref(), Some("impl Server"));
+    assert!(m3.text.trim_start().starts_with("/// Method 3."));
+    // Every byte of substance is covered, in order, without overlap.
+    assert!(c.windows(2).all(|w| w[0].byte_end <= w[1].byte_start));
+    let covered: usize = c.iter().map(|c| c.text.split_whitespace().count()).sum();
+    assert_eq!(covered, src.split_whitespace().count());
+}
+
+#[test]
+fn rust_oversized_function_is_split_with_its_signature_as_context() {
+    let body: String = (0..200)
+        .map(|i| format!("    let v{i} = compute({i});\n"))
+        .collect();
+    let src = format!("/// Big.\nfn big(x: u32) -> u32 {{\n{body}    x\n}}\n");
+    let c = chunks("a.rs", &src);
+    assert!(c.len() > 2);
+    assert!(c.iter().all(|c| c.symbol.as_deref() == Some("big")));
+    assert!(c.iter().all(|c| c.text.len() <= 1800));
+    assert_eq!(c[0].context, None);
+    assert_eq!(c[1].context.as_deref(), Some("fn big(x: u32) -> u32"));
+    assert_eq!(c[0].start_line, 1);
+    assert_eq!(c.last().unwrap().end_line as usize, src.lines().count());
+}
+
+#[test]
+fn python() {
+    let src = r#"import os
+
+# Helper for paths.
+def helper(p):
+    return os.path.join(p)
+
+class Session(Base):
+    """A session."""
+
+    @property
+    def user(self):
+        return self._user
+"#;
+    let c = chunks("app/session.py", src);
+    check(find(&c, "helper"), ChunkKind::Function, (3, 5), None);
+    assert!(find(&c, "helper").text.starts_with("# Helper for paths."));
+    let s = find(&c, "Session");
+    check(s, ChunkKind::Class, (7, 12), None);
+    assert!(s.symbols.contains(&"user".to_string()));
+}
+
+#[test]
+fn python_large_class_splits_methods_with_class_scope_and_decorators() {
+    let mut src = String::from("class Session:\n    \"\"\"Doc.\"\"\"\n\n");
+    for i in 0..10 {
+        src.push_str(&format!(
+            "    @cached\n    def m{i}(self):\n{}        return {i}\n\n",
+            "        x = self.compute_something_long()\n".repeat(5)
+        ));
+    }
+    let c = chunks("s.py", &src);
+    let m = find(&c, "m4");
+    assert_eq!(m.kind, ChunkKind::Method);
+    assert_eq!(m.scope.as_deref(), Some("class Session"));
+    assert!(m.text.trim_start().starts_with("@cached"));
+}
+
+#[test]
+fn javascript() {
+    let src = r#"/** Adds. */
+export function add(a, b) { return a + b; }
+
+const mul = (a, b) => a * b;
+
+class Calc {
+  sum(xs) { return xs.reduce(add, 0); }
+}
+"#;
+    let c = chunks("calc.js", src);
+    check(find(&c, "add"), ChunkKind::Function, (1, 2), None);
+    check(find(&c, "mul"), ChunkKind::Function, (4, 4), None);
+    let calc = find(&c, "Calc");
+    check(calc, ChunkKind::Class, (6, 8), None);
+    assert!(calc.symbols.contains(&"sum".to_string()));
+}
+
+#[test]
+fn typescript_and_tsx() {
+    let src = r#"/** A user. */
+export interface User { id: number }
+
+export type Id = number;
+
+enum Color { Red }
+
+export class Store {
+  get(id: Id): User | undefined { return undefined; }
+}
+"#;
+    let c = chunks("store.ts", src);
+    check(find(&c, "User"), ChunkKind::Interface, (1, 2), None);
+    check(find(&c, "Id"), ChunkKind::Type, (4, 4), None);
+    check(find(&c, "Color"), ChunkKind::Enum, (6, 6), None);
+    check(find(&c, "Store"), ChunkKind::Class, (8, 10), None);
+
+    let tsx = "export function App(): JSX.Element {\n  return <div>hi</div>;\n}\n";
+    let c = chunks("App.tsx", tsx);
+    check(find(&c, "App"), ChunkKind::Function, (1, 3), None);
+}
+
+#[test]
+fn go() {
+    let src = r#"package main
+
+// Server serves.
+type Server struct {
+	port int
+}
+
+// Start starts.
+func (s *Server) Start() error {
+	return nil
+}
+
+type Handler interface {
+	Handle()
+}
+
+func main() {}
+"#;
+    let c = chunks("main.go", src);
+    check(find(&c, "Server"), ChunkKind::Struct, (3, 6), None);
+    check(
+        find(&c, "Start"),
+        ChunkKind::Method,
+        (8, 11),
+        Some("(s *Server)"),
+    );
+    check(find(&c, "Handler"), ChunkKind::Interface, (13, 15), None);
+    check(find(&c, "main"), ChunkKind::Function, (17, 17), None);
+}
+
+#[test]
+fn java() {
+    let src = r#"package a;
+
+/** A session. */
+@Entity
+public class Session {
+    /** Opens. */
+    public void open() {}
+}
+
+interface Closeable { void close(); }
+"#;
+    let c = chunks("Session.java", src);
+    let s = find(&c, "Session");
+    check(s, ChunkKind::Class, (3, 8), None);
+    assert!(s.symbols.contains(&"open".to_string()));
+    check(find(&c, "Closeable"), ChunkKind::Interface, (10, 10), None);
+}
+
+#[test]
+fn c() {
+    let src = r#"#include <stdio.h>
+
+/* A point. */
+struct point { int x; int y; };
+
+/* Adds. */
+static int add(int a, int b) {
+    return a + b;
+}
+
+char *name(void) { return "x"; }
+"#;
+    let c = chunks("p.c", src);
+    check(find(&c, "point"), ChunkKind::Struct, (3, 4), None);
+    check(find(&c, "add"), ChunkKind::Function, (6, 9), None);
+    check(find(&c, "name"), ChunkKind::Function, (11, 11), None);
+}
+
+#[test]
+fn cpp() {
+    let src = r#"namespace net {
+
+/// A socket.
+class Socket {
+public:
+    void open();
+};
+
+void Socket::open() {
+}
+
+}
+"#;
+    let c = chunks("s.cpp", src);
+    let ns = find(&c, "net");
+    assert_eq!(ns.kind, ChunkKind::Module);
+    assert!(ns.symbols.contains(&"Socket".to_string()));
+    assert!(ns.symbols.contains(&"Socket::open".to_string()));
+}
+
+#[test]
+fn c_sharp() {
+    let src = r#"namespace App {
+    /// <summary>A service.</summary>
+    [Serializable]
+    public class Service {
+        public void Run() { }
+    }
+}
+"#;
+    let c = chunks("Service.cs", src);
+    let ns = find(&c, "App");
+    assert_eq!(ns.kind, ChunkKind::Module);
+    assert!(ns.symbols.contains(&"Service".to_string()));
+    assert!(ns.symbols.contains(&"Run".to_string()));
+}
+
+#[test]
+fn ruby() {
+    let src = r#"# A user.
+class User
+  def name
+    @name
+  end
+end
+
+def helper; end
+"#;
+    let c = chunks("user.rb", src);
+    let u = find(&c, "User");
+    check(u, ChunkKind::Class, (1, 6), None);
+    assert!(u.symbols.contains(&"name".to_string()));
+    check(find(&c, "helper"), ChunkKind::Function, (8, 8), None);
+}
+
+#[test]
+fn php() {
+    let src = r#"<?php
+/** Greets. */
+function greet($n) { return "hi $n"; }
+
+class Greeter {
+    public function hello() { return 1; }
+}
+"#;
+    let c = chunks("g.php", src);
+    check(find(&c, "greet"), ChunkKind::Function, (2, 3), None);
+    let g = find(&c, "Greeter");
+    check(g, ChunkKind::Class, (5, 7), None);
+    assert!(g.symbols.contains(&"hello".to_string()));
+}
+
+#[test]
+fn bash() {
+    let src =
+        "#!/bin/bash\n# Deploys.\ndeploy() {\n  echo go\n}\n\nfunction clean {\n  rm -rf x\n}\n";
+    let c = chunks("deploy.sh", src);
+    check(find(&c, "deploy"), ChunkKind::Function, (2, 5), None);
+    check(find(&c, "clean"), ChunkKind::Function, (7, 9), None);
+}
+
+#[test]
+fn lua() {
+    let src = "-- Module.\nlocal M = {}\n\n-- Greets.\nfunction M.greet(n)\n  return n\nend\n\nlocal function helper() end\n\nreturn M\n";
+    let c = chunks("m.lua", src);
+    check(find(&c, "M.greet"), ChunkKind::Function, (4, 7), None);
+    check(find(&c, "helper"), ChunkKind::Function, (9, 9), None);
+}
+
+#[test]
+fn markdown_is_split_by_headings_outside_code_fences() {
+    let src = "Intro text.\n\n# Install\n\nRun it.\n\n## Linux\n\n```sh\n# not a heading\napt install\n```\n\n# Usage\n\nUse it.\n";
+    let c = chunks("README.md", src);
+    let install = find(&c, "Install");
+    check(install, ChunkKind::Section, (3, 5), None);
+    let linux = find(&c, "Linux");
+    check(linux, ChunkKind::Section, (7, 12), Some("Install"));
+    assert!(linux.text.contains("# not a heading"));
+    check(find(&c, "Usage"), ChunkKind::Section, (14, 16), None);
+    assert_eq!(c[0].kind, ChunkKind::Block);
+}
+
+#[test]
+fn data_files_and_unknown_text_are_line_windows() {
+    let json: String = (0..200).map(|i| format!("  \"k{i}\": {i},\n")).collect();
+    let c = chunks("data.json", &format!("{{\n{json}}}\n"));
+    assert!(c.len() >= 3);
+    assert!(c.iter().all(|c| c.kind == ChunkKind::Window));
+    assert!(c.windows(2).all(|w| w[0].end_line < w[1].start_line));
+    for (path, lang) in [
+        ("Cargo.toml", "toml"),
+        ("ci.yml", "yaml"),
+        ("notes.txt", "text"),
+    ] {
+        let out = chunk_file(path, b"a = 1\nb = 2\n", &ChunkOptions::default());
+        assert_eq!(out.language, lang);
+        assert_eq!(out.chunks.len(), 1);
+    }
+}
+
+#[test]
+fn content_hash_ignores_position_but_not_text() {
+    let a = chunks("a.rs", "fn f() { 1 }\n");
+    let b = chunks("b.rs", "\n\n\nfn f() { 1 }\n");
+    let c = chunks("c.rs", "fn f() { 2 }\n");
+    assert_eq!(a[0].hash, b[0].hash);
+    assert_ne!(a[0].hash, c[0].hash);
+}

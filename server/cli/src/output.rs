@@ -1,0 +1,350 @@
+//! Everything the CLI prints: results on stdout, notices, errors and progress on stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{ProgressDrawTarget, ProgressStyle};
+use scry_engine::{DryRunReport, Phase, Progress, RefreshReport, SearchResults, Status};
+use serde_json::json;
+
+pub fn error(e: &anyhow::Error) {
+    let mut msg = format!("error: {e}");
+    for cause in e.chain().skip(1) {
+        msg.push_str(&format!("\n  caused by: {cause}"));
+    }
+    eprintln!("{msg}");
+}
+
+pub fn notice(msg: &str) {
+    eprintln!("note: {msg}");
+}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub struct ProgressBar {
+    bar: indicatif::ProgressBar,
+}
+
+impl ProgressBar {
+    pub fn new() -> ProgressBar {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:>9} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        ProgressBar { bar }
+    }
+
+    pub fn update(&self, p: &Progress) {
+        match p.phase {
+            Phase::Scanning => self.bar.set_prefix("scanning"),
+            Phase::Indexing => {
+                self.bar.set_prefix("files");
+                self.bar.set_length(p.files_total as u64);
+                self.bar.set_position(p.files_done as u64);
+                self.bar.set_message(format!("{} chunks", p.chunks));
+            }
+            Phase::Embedding => {
+                self.bar.set_prefix("embedding");
+                self.bar.set_length(p.to_embed as u64);
+                self.bar.set_position(p.embedded as u64);
+                let rate = p.embed_tokens as f64 / p.embed_seconds.max(1e-6);
+                let chunk_rate = p.embedded as f64 / p.embed_seconds.max(1e-6);
+                let left = p.to_embed.saturating_sub(p.embedded) as f64 / chunk_rate.max(1e-6);
+                self.bar.set_message(format!(
+                    "files {}/{} · {} chunks · {:.0} tok/s · ETA {}",
+                    p.files_done,
+                    p.files_total,
+                    p.chunks,
+                    rate,
+                    human_secs(left)
+                ));
+            }
+            Phase::Done => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn human_secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "?".into();
+    }
+    let s = s.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn mode_line(status: &Status) -> String {
+    match &status.model {
+        Some(m) => format!("hybrid (BM25 + {} , {} dims)", m.id, m.dims),
+        None => format!(
+            "BM25-only ({})",
+            status
+                .model_problem
+                .as_deref()
+                .unwrap_or("no embedding model")
+        ),
+    }
+}
+
+pub fn refresh_report(r: &RefreshReport, status: &Status, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "generation": r.generation,
+            "files_seen": r.files_seen,
+            "files_unchanged": r.files_unchanged,
+            "files_indexed": r.files_indexed,
+            "files_removed": r.files_removed,
+            "files_skipped": r.files_skipped,
+            "chunks_indexed": r.chunks_indexed,
+            "chunks_embedded": r.chunks_embedded,
+            "embed_tokens": r.embed_tokens,
+            "embed_seconds": r.embed_seconds,
+            "embed_errors": r.embed_errors,
+            "seconds": r.seconds,
+            "mode": status.mode.as_str(),
+            "chunks": status.chunks,
+            "vectors": status.vectors,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "indexed {} files ({} unchanged, {} removed) into {} chunks in {:.1}s; generation {}",
+        r.files_indexed, r.files_unchanged, r.files_removed, status.chunks, r.seconds, r.generation
+    )?;
+    if r.chunks_embedded > 0 {
+        writeln!(
+            out,
+            "embedded {} chunks ({} tokens, {:.0} tokens/s)",
+            r.chunks_embedded,
+            r.embed_tokens,
+            r.embed_tokens as f64 / r.embed_seconds.max(1e-6)
+        )?;
+    }
+    if !r.files_skipped.is_empty() {
+        let parts: Vec<String> = r
+            .files_skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        writeln!(out, "skipped: {}", parts.join(", "))?;
+    }
+    for e in r.embed_errors.iter().take(3) {
+        writeln!(out, "embedding error: {e}")?;
+    }
+    writeln!(out, "search mode: {}", mode_line(status))?;
+    Ok(())
+}
+
+pub fn watch_update(r: &RefreshReport) {
+    eprintln!(
+        "updated: {} indexed, {} removed, {} embedded; generation {}",
+        r.files_indexed, r.files_removed, r.chunks_embedded, r.generation
+    );
+}
+
+pub fn dry_run(r: &DryRunReport, status: &Status, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "files": r.files,
+            "files_to_index": r.files_to_index,
+            "files_skipped": r.files_skipped,
+            "chunks": r.chunks,
+            "chunks_to_embed": r.chunks_to_embed,
+            "embed_tokens": r.embed_tokens,
+            "estimated_embed_seconds": r.estimated_embed_seconds,
+            "mode": status.mode.as_str(),
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "dry run: nothing was written")?;
+    writeln!(
+        out,
+        "files:            {} ({} to index)",
+        r.files, r.files_to_index
+    )?;
+    writeln!(
+        out,
+        "chunks:           {} ({} to embed)",
+        r.chunks, r.chunks_to_embed
+    )?;
+    writeln!(out, "embedding tokens: {}", r.embed_tokens)?;
+    match r.estimated_embed_seconds {
+        Some(s) => writeln!(out, "estimated time:   {} of embedding", human_secs(s))?,
+        None => writeln!(out, "estimated time:   no embedding (BM25-only)")?,
+    }
+    if !r.files_skipped.is_empty() {
+        let parts: Vec<String> = r
+            .files_skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        writeln!(out, "skipped:          {}", parts.join(", "))?;
+    }
+    Ok(())
+}
+
+pub fn search_results(r: &SearchResults, json: bool) -> Result<()> {
+    if json {
+        let results: Vec<_> = r
+            .hits
+            .iter()
+            .map(|h| {
+                json!({
+                    "path": h.path,
+                    "root": h.root,
+                    "start_line": h.start_line,
+                    "end_line": h.end_line,
+                    "symbol": h.symbol,
+                    "scope": h.scope,
+                    "kind": h.kind,
+                    "language": h.language,
+                    "score": h.score,
+                    "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector },
+                    "file_hash": h.file_hash,
+                    "snippet": snippet(&h.text, 12),
+                })
+            })
+            .collect();
+        return print_json(&json!({
+            "generation": r.generation,
+            "mode": r.mode.as_str(),
+            "requested_mode": r.requested_mode.as_str(),
+            "notice": r.notice,
+            "results": results,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    if r.hits.is_empty() {
+        writeln!(out, "no results")?;
+    }
+    for h in &r.hits {
+        let mut ranks = Vec::new();
+        if let Some(l) = h.ranks.lexical {
+            ranks.push(format!("lexical #{l}"));
+        }
+        if let Some(v) = h.ranks.vector {
+            ranks.push(format!("vector #{v}"));
+        }
+        let what = match (&h.symbol, &h.scope) {
+            (Some(s), Some(sc)) => format!("{} {s} in {sc}", h.kind),
+            (Some(s), None) => format!("{} {s}", h.kind),
+            _ => h.kind.clone(),
+        };
+        writeln!(
+            out,
+            "{}:{}-{}  {what}  [{:.4}; {}]",
+            h.path,
+            h.start_line,
+            h.end_line,
+            h.score,
+            ranks.join(", ")
+        )?;
+        for line in snippet(&h.text, 3).lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn snippet(text: &str, lines: usize) -> String {
+    let mut s: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(lines)
+        .collect();
+    if s.is_empty() {
+        s.push("");
+    }
+    s.iter()
+        .map(|l| {
+            if l.len() > 200 {
+                &l[..l.floor_char_boundary(200)]
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn status(s: &Status, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "roots": s.roots,
+            "index_dir": s.index_dir,
+            "generation": s.generation,
+            "files": s.files,
+            "chunks": s.chunks,
+            "vectors": s.vectors,
+            "chunks_without_vectors": s.chunks_without_vectors,
+            "mode": s.mode.as_str(),
+            "bm25_only": s.model.is_none(),
+            "model": s.model.as_ref().map(|m| json!({
+                "id": m.id, "path": m.path, "architecture": m.architecture, "dims": m.dims, "max_tokens": m.max_tokens,
+            })),
+            "model_problem": s.model_problem,
+            "languages": s.languages,
+            "notices": s.notices,
+            "problems": s.problems.iter().map(|p| json!({"path": p.path, "problems": p.problems})).collect::<Vec<_>>(),
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    let roots: Vec<String> = s.roots.iter().map(|r| r.display().to_string()).collect();
+    writeln!(out, "roots:       {}", roots.join(", "))?;
+    writeln!(
+        out,
+        "index:       {} (generation {})",
+        s.index_dir.display(),
+        s.generation
+    )?;
+    let langs: Vec<String> = s
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect();
+    writeln!(out, "files:       {} ({})", s.files, langs.join(", "))?;
+    writeln!(
+        out,
+        "chunks:      {} ({} with vectors)",
+        s.chunks, s.vectors
+    )?;
+    if s.chunks_without_vectors > 0 {
+        writeln!(
+            out,
+            "             {} chunks have no vector yet: run `scry index`",
+            s.chunks_without_vectors
+        )?;
+    }
+    writeln!(out, "search mode: {}", mode_line(s))?;
+    if !s.problems.is_empty() {
+        writeln!(out, "problems:    {} files", s.problems.len())?;
+        for p in s.problems.iter().take(10) {
+            writeln!(out, "  {}: {}", p.path, p.problems.join("; "))?;
+        }
+    }
+    for n in &s.notices {
+        writeln!(out, "notice:      {n}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Engine configuration, validated once and built with [`EngineConfig::builder`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use scry_chunk::ChunkOptions;
+
+/// File names that usually hold secrets; not indexed unless configured otherwise.
+pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
+    ".env",
+    ".env.*",
+    "*.env",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.asc",
+    "*.gpg",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "credentials",
+    "credentials.*",
+    "*.credentials",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    ".htpasswd",
+    ".git-credentials",
+    "secrets.*",
+    "*.tfstate",
+];
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub roots: Vec<PathBuf>,
+    /// Where the index lives; `None`: the per-workspace cache directory.
+    pub index_dir: Option<PathBuf>,
+    /// A GGUF embedding model; `None`: BM25 only.
+    pub embedding_model: Option<PathBuf>,
+    pub embed_threads: usize,
+    pub embed_batch_tokens: usize,
+    /// Prepended to queries and documents for models trained with prefixes (nomic, e5).
+    pub query_prefix: String,
+    pub document_prefix: String,
+    pub max_file_bytes: u64,
+    pub include_hidden: bool,
+    pub secret_patterns: Vec<String>,
+    /// Extra gitignore-style globs to exclude.
+    pub exclude: Vec<String>,
+    pub rrf_k: f32,
+    pub chunk: ChunkOptions,
+    pub watch_debounce: Duration,
+    /// Files per commit while indexing, so an interrupted run keeps its progress.
+    pub files_per_commit: usize,
+}
+
+impl EngineConfig {
+    pub fn builder<P: Into<PathBuf>>(roots: impl IntoIterator<Item = P>) -> EngineConfigBuilder {
+        EngineConfigBuilder {
+            config: EngineConfig {
+                roots: roots.into_iter().map(Into::into).collect(),
+                index_dir: None,
+                embedding_model: None,
+                embed_threads: std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .min(8),
+                embed_batch_tokens: 2048,
+                query_prefix: String::new(),
+                document_prefix: String::new(),
+                max_file_bytes: 1 << 20,
+                include_hidden: false,
+                secret_patterns: DEFAULT_SECRET_PATTERNS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                exclude: Vec::new(),
+                rrf_k: 60.0,
+                chunk: ChunkOptions::default(),
+                watch_debounce: Duration::from_millis(150),
+                files_per_commit: 400,
+            },
+        }
+    }
+}
+
+pub struct EngineConfigBuilder {
+    config: EngineConfig,
+}
+
+impl EngineConfigBuilder {
+    pub fn index_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.index_dir = Some(dir.into());
+        self
+    }
+    pub fn embedding_model(mut self, model: Option<PathBuf>) -> Self {
+        self.config.embedding_model = model;
+        self
+    }
+    pub fn embed_threads(mut self, n: usize) -> Self {
+        self.config.embed_threads = n.max(1);
+        self
+    }
+    pub fn embed_batch_tokens(mut self, n: usize) -> Self {
+        self.config.embed_batch_tokens = n.max(64);
+        self
+    }
+    pub fn prefixes(mut self, query: impl Into<String>, document: impl Into<String>) -> Self {
+        self.config.query_prefix = query.into();
+        self.config.document_prefix = document.into();
+        self
+    }
+    pub fn max_file_bytes(mut self, n: u64) -> Self {
+        self.config.max_file_bytes = n;
+        self
+    }
+    pub fn include_hidden(mut self, yes: bool) -> Self {
+        self.config.include_hidden = yes;
+        self
+    }
+    /// Replaces the secret file patterns (an empty list indexes secret-looking files).
+    pub fn secret_patterns(mut self, patterns: Vec<String>) -> Self {
+        self.config.secret_patterns = patterns;
+        self
+    }
+    pub fn exclude(mut self, globs: Vec<String>) -> Self {
+        self.config.exclude = globs;
+        self
+    }
+    pub fn rrf_k(mut self, k: f32) -> Self {
+        self.config.rrf_k = if k.is_finite() && k > 0.0 { k } else { 60.0 };
+        self
+    }
+    pub fn chunk_options(mut self, opts: ChunkOptions) -> Self {
+        self.config.chunk = opts;
+        self
+    }
+    pub fn watch_debounce(mut self, d: Duration) -> Self {
+        self.config.watch_debounce = d;
+        self
+    }
+    pub fn files_per_commit(mut self, n: usize) -> Self {
+        self.config.files_per_commit = n.max(1);
+        self
+    }
+    pub fn build(self) -> EngineConfig {
+        self.config
+    }
+}

@@ -1,0 +1,35 @@
+//! The engine's error type: what failed, where, and whether a retry or rebuild helps.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Path(#[from] scry_paths::PathError),
+    #[error(transparent)]
+    Index(#[from] scry_index::IndexError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the index at {0} is being written by another scry process")]
+    Locked(PathBuf),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("no workspace root was given")]
+    NoRoots,
+    #[error("cannot choose an index directory: {0}")]
+    NoIndexDir(String),
+    #[error("file watching failed: {0}")]
+    Watch(String),
+}
+
+impl EngineError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
+        EngineError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

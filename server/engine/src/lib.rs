@@ -1,0 +1,733 @@
+//! The protocol-free API both faces call: open workspaces, apply changes, search, status.
+//!
+//! An [`Engine`] serves one set of workspace roots from one index directory. Changes
+//! (a refresh from disk, an editor's unsaved buffer) go through a single writer that
+//! commits numbered generations; searches run on an immutable [`Snapshot`] of one
+//! generation, so a search never sees half an update.
+//!
+//! ```no_run
+//! use scry_engine::{Engine, EngineConfig, SearchRequest};
+//! let engine = Engine::open(EngineConfig::builder(["."]).build())?;
+//! engine.refresh(&Default::default(), &mut |_| {})?;
+//! for hit in engine.search(&SearchRequest::new("parse config").k(5))?.hits {
+//!     println!("{}:{}-{} {:?}", hit.path, hit.start_line, hit.end_line, hit.symbol);
+//! }
+//! # Ok::<(), scry_engine::EngineError>(())
+//! ```
+//!
+//! Architecture invariant: nothing here knows JSON-RPC, URIs, LSP positions or MCP.
+
+mod config;
+mod discover;
+mod error;
+mod location;
+mod search;
+mod watch;
+mod writer;
+
+pub use config::{DEFAULT_SECRET_PATTERNS, EngineConfig, EngineConfigBuilder};
+pub use discover::{SkipReason, looks_binary};
+pub use error::EngineError;
+pub use location::default_index_dir;
+pub use scry_models::EmbedderInfo;
+pub use scry_paths::{PathError, Resolved, Roots};
+pub use search::{Hit, MAX_K, MAX_QUERY_BYTES, Ranks, SearchMode, SearchRequest, SearchResults};
+pub use watch::Watcher;
+pub use writer::BatchStats;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use scry_index::{LexicalSnapshot, VectorStore, file_term_text};
+use scry_models::{Embedder, EmbedderOptions, LlamaEmbedder};
+
+use discover::Discovery;
+use writer::{FileContent, FileUpdate, Writer};
+
+/// An immutable view of one index generation.
+pub(crate) struct Snapshot {
+    pub generation: u64,
+    pub lexical: LexicalSnapshot,
+    pub live_keys: HashSet<u64>,
+    pub vectors: Option<Arc<VectorStore>>,
+    pub files: usize,
+    pub missing_vectors: usize,
+    pub languages: BTreeMap<String, usize>,
+    pub problems: Vec<FileProblems>,
+}
+
+/// Problems recorded while chunking one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblems {
+    pub root: u32,
+    pub path: String,
+    pub problems: Vec<String>,
+}
+
+/// What a refresh is doing, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Scanning,
+    Indexing,
+    Embedding,
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub phase: Phase,
+    pub files_done: usize,
+    pub files_total: usize,
+    pub chunks: usize,
+    pub embedded: usize,
+    pub to_embed: usize,
+    pub embed_tokens: usize,
+    pub embed_seconds: f64,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshReport {
+    pub generation: u64,
+    pub files_seen: usize,
+    pub files_unchanged: usize,
+    pub files_indexed: usize,
+    pub files_removed: usize,
+    pub files_skipped: BTreeMap<&'static str, usize>,
+    pub chunks_indexed: usize,
+    pub chunks_embedded: usize,
+    pub embed_tokens: usize,
+    pub embed_seconds: f64,
+    pub embed_errors: Vec<String>,
+    pub commits: usize,
+    pub seconds: f64,
+}
+
+impl RefreshReport {
+    fn add(&mut self, s: &BatchStats) {
+        self.files_indexed += s.files_indexed;
+        self.files_removed += s.files_removed;
+        self.chunks_indexed += s.chunks_indexed;
+        self.chunks_embedded += s.chunks_embedded;
+        self.embed_tokens += s.embed_tokens;
+        self.embed_seconds += s.embed_seconds;
+        self.embed_errors.extend(s.embed_errors.iter().cloned());
+        self.commits += 1;
+    }
+    pub fn changed(&self) -> bool {
+        self.files_indexed + self.files_removed + self.chunks_embedded > 0
+    }
+}
+
+/// What `--dry-run` reports: the work a refresh would do, without doing it.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunReport {
+    pub files: usize,
+    pub files_to_index: usize,
+    pub files_skipped: BTreeMap<&'static str, usize>,
+    pub chunks: usize,
+    pub chunks_to_embed: usize,
+    pub embed_tokens: usize,
+    /// Measured on a sample of the chunks; `None` without a model.
+    pub estimated_embed_seconds: Option<f64>,
+}
+
+/// The state of the index, for `status` and health checks.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub roots: Vec<PathBuf>,
+    pub index_dir: PathBuf,
+    pub generation: u64,
+    pub files: usize,
+    pub chunks: u64,
+    pub vectors: usize,
+    pub chunks_without_vectors: usize,
+    /// `Hybrid` with an embedding model, `Lexical` (BM25-only) without.
+    pub mode: SearchMode,
+    pub model: Option<EmbedderInfo>,
+    pub model_problem: Option<String>,
+    pub notices: Vec<String>,
+    pub languages: BTreeMap<String, usize>,
+    pub problems: Vec<FileProblems>,
+    pub embedded_this_session: usize,
+}
+
+struct WriterState {
+    writer: Writer,
+    /// Editor buffers that override the disk, by file key.
+    overlays: HashMap<String, Vec<u8>>,
+}
+
+pub(crate) struct Inner {
+    pub config: EngineConfig,
+    pub roots: Roots,
+    pub dir: PathBuf,
+    discovery: Discovery,
+    pub embedder: Option<Arc<dyn Embedder>>,
+    pub model_problem: Option<String>,
+    state: Mutex<WriterState>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    notices: Mutex<Vec<String>>,
+    embedded_total: Mutex<usize>,
+    _lock: std::fs::File,
+}
+
+/// The engine. Cheap to clone; every clone serves the same index.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Opens (or creates) the index for the configured roots and loads the embedding
+    /// model if one is configured. A missing or broken model is not an error: the engine
+    /// runs BM25-only and says why in [`Status::model_problem`] and in every search.
+    pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        let embedder = match &config.embedding_model {
+            Some(p) => LlamaEmbedder::load(
+                p,
+                EmbedderOptions::default()
+                    .with_threads(config.embed_threads)
+                    .with_batch_tokens(config.embed_batch_tokens),
+            )
+            .map(|e| Arc::new(e) as Arc<dyn Embedder>)
+            .map_err(|e| e.to_string()),
+            None => Err("no embedding model is configured".to_owned()),
+        };
+        Engine::open_with_embedder(config, embedder)
+    }
+
+    /// Like [`Engine::open`], with an embedder made elsewhere (or the reason there is none).
+    pub fn open_with_embedder(
+        config: EngineConfig,
+        embedder: Result<Arc<dyn Embedder>, String>,
+    ) -> Result<Engine, EngineError> {
+        if config.roots.is_empty() {
+            return Err(EngineError::NoRoots);
+        }
+        let roots = Roots::new(&config.roots)?;
+        let dir = match &config.index_dir {
+            Some(d) => d.clone(),
+            None => default_index_dir(roots.roots())?,
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| EngineError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(EngineError::Locked(dir)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
+        }
+        let (embedder, model_problem) = match embedder {
+            Ok(e) => (Some(e), None),
+            Err(why) => (None, Some(why)),
+        };
+        let mut notices = Vec::new();
+        let writer = Writer::open(&dir, roots.roots(), embedder.as_deref(), &mut notices)?;
+        for n in &notices {
+            tracing::warn!("{n}");
+        }
+        let snapshot = Arc::new(make_snapshot(&writer)?);
+        let discovery = Discovery::new(&config, &dir);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                roots,
+                dir,
+                discovery,
+                embedder,
+                model_problem,
+                state: Mutex::new(WriterState {
+                    writer,
+                    overlays: HashMap::new(),
+                }),
+                snapshot: RwLock::new(snapshot),
+                notices: Mutex::new(notices),
+                embedded_total: Mutex::new(0),
+                _lock: lock,
+            }),
+        })
+    }
+
+    pub fn roots(&self) -> &Roots {
+        &self.inner.roots
+    }
+
+    pub fn index_dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.snapshot().generation
+    }
+
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.read().clone()
+    }
+
+    fn publish(&self, writer: &Writer) -> Result<(), EngineError> {
+        let snap = Arc::new(make_snapshot(writer)?);
+        *self.inner.snapshot.write() = snap;
+        Ok(())
+    }
+
+    /// Brings the index up to date with the disk: new, changed and deleted files, then
+    /// vectors for chunks that have none. Files whose size and mtime match are not read,
+    /// unless listed in `force` (paths a watcher saw change).
+    pub fn refresh(
+        &self,
+        force: &HashSet<PathBuf>,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RefreshReport, EngineError> {
+        let t0 = Instant::now();
+        let inner = &self.inner;
+        let mut report = RefreshReport::default();
+        let mut p = Progress {
+            phase: Phase::Scanning,
+            files_done: 0,
+            files_total: 0,
+            chunks: 0,
+            embedded: 0,
+            to_embed: 0,
+            embed_tokens: 0,
+            embed_seconds: 0.0,
+        };
+        progress(&p);
+        let walked = inner.discovery.walk(&inner.roots);
+        for (_, reason) in &walked.skipped {
+            *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+        }
+        report.files_seen = walked.files.len();
+
+        let mut state = inner.state.lock();
+        let mut seen = HashSet::with_capacity(walked.files.len());
+        let mut to_check = Vec::new();
+        for c in walked.files {
+            let key = file_term_text(c.root, &c.rel);
+            let unchanged = match state.writer.manifest.files.get(&key) {
+                Some(e) => {
+                    !e.overlay
+                        && e.size == c.size
+                        && e.mtime_ns == c.mtime_ns
+                        && !force.contains(&c.abs)
+                }
+                None => false,
+            };
+            let overlaid = state.overlays.contains_key(&key);
+            seen.insert(key);
+            if overlaid {
+                continue;
+            }
+            if unchanged {
+                report.files_unchanged += 1;
+            } else {
+                to_check.push(c);
+            }
+        }
+        let mut removals: Vec<FileUpdate> = state
+            .writer
+            .manifest
+            .files
+            .iter()
+            .filter(|(k, _)| !seen.contains(*k) && !state.overlays.contains_key(*k))
+            .map(|(_, e)| FileUpdate {
+                root: e.root,
+                rel: e.path.clone(),
+                content: None,
+            })
+            .collect();
+
+        p.phase = Phase::Indexing;
+        p.files_total = to_check.len();
+        progress(&p);
+        let mut touched = false;
+        let per_commit = inner.config.files_per_commit;
+        let mut batches: Vec<&[discover::Candidate]> = to_check.chunks(per_commit).collect();
+        if batches.is_empty() && !removals.is_empty() {
+            batches.push(&[]);
+        }
+        for batch in batches {
+            let mut updates = std::mem::take(&mut removals);
+            for c in batch {
+                let key = file_term_text(c.root, &c.rel);
+                let known = state.writer.manifest.files.get(&key).cloned();
+                match inner.discovery.read(&c.abs) {
+                    Err(reason) => {
+                        *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+                        if known.is_some() {
+                            updates.push(FileUpdate {
+                                root: c.root,
+                                rel: c.rel.clone(),
+                                content: None,
+                            });
+                        }
+                    }
+                    Ok(bytes) => {
+                        let hash = blake3::hash(&bytes).to_hex()[..32].to_owned();
+                        match known {
+                            Some(e) if e.hash == hash && !e.overlay => {
+                                touched |= state.writer.touch(&key, c.size, c.mtime_ns);
+                                report.files_unchanged += 1;
+                            }
+                            _ => updates.push(FileUpdate {
+                                root: c.root,
+                                rel: c.rel.clone(),
+                                content: Some(FileContent {
+                                    bytes,
+                                    size: c.size,
+                                    mtime_ns: c.mtime_ns,
+                                    overlay: false,
+                                }),
+                            }),
+                        }
+                    }
+                }
+            }
+            p.files_done += batch.len();
+            if !updates.is_empty() {
+                let stats = self.apply_locked(&mut state.writer, updates, &mut p, progress)?;
+                report.add(&stats);
+                touched = false;
+            }
+            p.chunks = report.chunks_indexed;
+            progress(&p);
+        }
+        if touched {
+            let files = state.writer.manifest.files.clone();
+            state.writer.commit(files)?;
+            report.commits += 1;
+        }
+        if state.writer.vectors.is_some() && state.writer.keys_missing_vectors() > 0 {
+            let stats = self.backfill_vectors(&mut state.writer, &mut p, progress)?;
+            if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
+                report.add(&stats);
+            }
+        }
+        if report.commits > 0 {
+            self.publish(&state.writer)?;
+        }
+        report.generation = state.writer.generation();
+        report.seconds = t0.elapsed().as_secs_f64();
+        p.phase = Phase::Done;
+        progress(&p);
+        Ok(report)
+    }
+
+    fn apply_locked(
+        &self,
+        writer: &mut Writer,
+        updates: Vec<FileUpdate>,
+        p: &mut Progress,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<BatchStats, EngineError> {
+        let inner = &self.inner;
+        let base = (p.embedded, p.embed_tokens, p.embed_seconds);
+        let mut on_embed = |done: usize, total: usize, tokens: usize, secs: f64| {
+            p.phase = Phase::Embedding;
+            p.embedded = base.0 + done;
+            p.to_embed = base.0 + total;
+            p.embed_tokens = base.1 + tokens;
+            p.embed_seconds = base.2 + secs;
+            progress(p);
+        };
+        let stats = writer.apply(
+            updates,
+            &inner.config.chunk,
+            inner.embedder.as_deref(),
+            &inner.config.document_prefix,
+            &mut on_embed,
+        )?;
+        p.phase = Phase::Indexing;
+        *inner.embedded_total.lock() += stats.chunks_embedded;
+        self.publish(writer)?;
+        Ok(stats)
+    }
+
+    /// Embeds chunks that are indexed but have no vector (indexed before a model was
+    /// configured, or after the model changed), reading their text from the index.
+    fn backfill_vectors(
+        &self,
+        writer: &mut Writer,
+        p: &mut Progress,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<BatchStats, EngineError> {
+        let inner = &self.inner;
+        let Some(store) = writer.vectors.clone() else {
+            return Ok(BatchStats::default());
+        };
+        let snap = writer.lexical.snapshot()?;
+        let mut pending = Vec::new();
+        let mut seen = HashSet::new();
+        for c in snap.all_chunks()? {
+            if !store.contains(c.vec_key) && seen.insert(c.vec_key) {
+                let text =
+                    scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
+                pending.push((c.vec_key, format!("{}{text}", inner.config.document_prefix)));
+            }
+        }
+        let mut stats = BatchStats::default();
+        let base = (p.embedded, p.embed_tokens, p.embed_seconds);
+        let mut on_embed = |done: usize, total: usize, tokens: usize, secs: f64| {
+            p.phase = Phase::Embedding;
+            p.embedded = base.0 + done;
+            p.to_embed = base.0 + total;
+            p.embed_tokens = base.1 + tokens;
+            p.embed_seconds = base.2 + secs;
+            progress(p);
+        };
+        writer.embed_pending(
+            pending,
+            inner.embedder.as_deref(),
+            &mut stats,
+            &mut on_embed,
+        )?;
+        if stats.chunks_embedded > 0 {
+            let files = writer.manifest.files.clone();
+            writer.commit(files)?;
+            *inner.embedded_total.lock() += stats.chunks_embedded;
+        }
+        Ok(stats)
+    }
+
+    /// Makes an editor's unsaved buffer the indexed content of `path` until
+    /// [`Engine::clear_overlay`]. Searchable when this returns.
+    pub fn set_overlay(&self, path: &str, text: &str) -> Result<RefreshReport, EngineError> {
+        let inner = &self.inner;
+        let r = inner.roots.resolve(path)?;
+        if inner.discovery.is_secret(&r.abs) {
+            return Err(EngineError::InvalidRequest(format!(
+                "{}: files that usually hold secrets are not indexed",
+                r.rel
+            )));
+        }
+        if text.len() as u64 > inner.config.max_file_bytes {
+            return Err(EngineError::InvalidRequest(format!(
+                "{}: larger than the {}-byte file limit",
+                r.rel, inner.config.max_file_bytes
+            )));
+        }
+        let key = file_term_text(r.root, &r.rel);
+        let mut state = inner.state.lock();
+        if state
+            .overlays
+            .get(&key)
+            .is_some_and(|b| b == text.as_bytes())
+        {
+            return Ok(RefreshReport {
+                generation: state.writer.generation(),
+                ..Default::default()
+            });
+        }
+        state.overlays.insert(key, text.as_bytes().to_vec());
+        let update = FileUpdate {
+            root: r.root,
+            rel: r.rel,
+            content: Some(FileContent {
+                bytes: text.as_bytes().to_vec(),
+                size: text.len() as u64,
+                mtime_ns: 0,
+                overlay: true,
+            }),
+        };
+        let mut p = idle_progress();
+        let stats = self.apply_locked(&mut state.writer, vec![update], &mut p, &mut |_| {})?;
+        let mut report = RefreshReport::default();
+        report.add(&stats);
+        report.generation = state.writer.generation();
+        Ok(report)
+    }
+
+    /// Drops the buffer for `path`; the disk is authoritative again.
+    pub fn clear_overlay(&self, path: &str) -> Result<RefreshReport, EngineError> {
+        let r = self.inner.roots.resolve(path)?;
+        let key = file_term_text(r.root, &r.rel);
+        let removed = self.inner.state.lock().overlays.remove(&key).is_some();
+        if !removed {
+            return Ok(RefreshReport {
+                generation: self.generation(),
+                ..Default::default()
+            });
+        }
+        let force = HashSet::from([r.abs]);
+        self.refresh(&force, &mut |_| {})
+    }
+
+    /// Counts the work a refresh would do, writing nothing.
+    pub fn dry_run(&self) -> Result<DryRunReport, EngineError> {
+        let inner = &self.inner;
+        let walked = inner.discovery.walk(&inner.roots);
+        let mut report = DryRunReport::default();
+        for (_, reason) in &walked.skipped {
+            *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+        }
+        let (files, has_vector): (
+            HashMap<String, (u64, i128, String)>,
+            Box<dyn Fn(u64) -> bool>,
+        ) = {
+            let state = inner.state.lock();
+            let files = state
+                .writer
+                .manifest
+                .files
+                .iter()
+                .map(|(k, e)| (k.clone(), (e.size, e.mtime_ns, e.hash.clone())))
+                .collect();
+            let store = state.writer.vectors.clone();
+            (
+                files,
+                Box::new(move |k| store.as_ref().is_some_and(|s| s.contains(k))),
+            )
+        };
+        let mut sample: Vec<String> = Vec::new();
+        let mut seen_keys = HashSet::new();
+        for c in walked.files {
+            report.files += 1;
+            let key = file_term_text(c.root, &c.rel);
+            if files
+                .get(&key)
+                .is_some_and(|(s, m, _)| *s == c.size && *m == c.mtime_ns)
+            {
+                continue;
+            }
+            let Ok(bytes) = inner.discovery.read(&c.abs) else {
+                *report
+                    .files_skipped
+                    .entry("unreadable-or-binary")
+                    .or_default() += 1;
+                continue;
+            };
+            let hash = blake3::hash(&bytes).to_hex()[..32].to_owned();
+            if files.get(&key).is_some_and(|(_, _, h)| *h == hash) {
+                continue;
+            }
+            report.files_to_index += 1;
+            let chunked = scry_chunk::chunk_file(&c.rel, &bytes, &inner.config.chunk);
+            report.chunks += chunked.chunks.len();
+            for ch in &chunked.chunks {
+                if !has_vector(ch.hash.key()) && seen_keys.insert(ch.hash.key()) {
+                    report.chunks_to_embed += 1;
+                    let text = format!("{}{}", inner.config.document_prefix, ch.embedding_text());
+                    match &inner.embedder {
+                        Some(e) => {
+                            let n = e.count_tokens(&text).unwrap_or(0);
+                            report.embed_tokens += n.min(e.info().max_tokens);
+                            if sample.len() < 32 {
+                                sample.push(text);
+                            }
+                        }
+                        // Without a model, a rough estimate: four bytes a token.
+                        None => report.embed_tokens += text.len().div_ceil(4),
+                    }
+                }
+            }
+        }
+        if let (Some(e), false) = (&inner.embedder, sample.is_empty()) {
+            let t = Instant::now();
+            if let Ok(out) = e.embed(&sample) {
+                let rate = out.tokens as f64 / t.elapsed().as_secs_f64().max(1e-6);
+                report.estimated_embed_seconds = Some(report.embed_tokens as f64 / rate);
+            }
+        }
+        Ok(report)
+    }
+
+    pub fn status(&self) -> Status {
+        let snap = self.snapshot();
+        let inner = &self.inner;
+        Status {
+            roots: inner.roots.roots().to_vec(),
+            index_dir: inner.dir.clone(),
+            generation: snap.generation,
+            files: snap.files,
+            chunks: snap.lexical.num_chunks(),
+            vectors: snap.vectors.as_ref().map_or(0, |v| v.len()),
+            chunks_without_vectors: if inner.embedder.is_some() {
+                snap.missing_vectors
+            } else {
+                0
+            },
+            mode: if inner.embedder.is_some() {
+                SearchMode::Hybrid
+            } else {
+                SearchMode::Lexical
+            },
+            model: inner.embedder.as_ref().map(|e| e.info().clone()),
+            model_problem: inner.model_problem.clone(),
+            notices: inner.notices.lock().clone(),
+            languages: snap.languages.clone(),
+            problems: snap.problems.clone(),
+            embedded_this_session: *inner.embedded_total.lock(),
+        }
+    }
+
+    /// Every indexed chunk of the current generation as `(path, start_line, end_line,
+    /// vector key)`, sorted; for consistency checks.
+    pub fn chunk_inventory(&self) -> Result<Vec<(u32, String, u32, u32, u64)>, EngineError> {
+        let snap = self.snapshot();
+        let mut v: Vec<_> = snap
+            .lexical
+            .all_chunks()?
+            .into_iter()
+            .map(|c| (c.root, c.path, c.start_line, c.end_line, c.vec_key))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Whether every live chunk has a vector and the vector index holds nothing else.
+    pub fn vectors_consistent(&self) -> bool {
+        let snap = self.snapshot();
+        match &snap.vectors {
+            Some(v) => {
+                snap.live_keys.iter().all(|k| v.contains(*k)) && v.len() == snap.live_keys.len()
+            }
+            None => true,
+        }
+    }
+}
+
+fn idle_progress() -> Progress {
+    Progress {
+        phase: Phase::Indexing,
+        files_done: 0,
+        files_total: 1,
+        chunks: 0,
+        embedded: 0,
+        to_embed: 0,
+        embed_tokens: 0,
+        embed_seconds: 0.0,
+    }
+}
+
+fn make_snapshot(writer: &Writer) -> Result<Snapshot, EngineError> {
+    let mut languages = BTreeMap::new();
+    let mut problems = Vec::new();
+    for f in writer.manifest.files.values() {
+        *languages.entry(f.language.clone()).or_default() += 1;
+        if !f.problems.is_empty() {
+            problems.push(FileProblems {
+                root: f.root,
+                path: f.path.clone(),
+                problems: f.problems.clone(),
+            });
+        }
+    }
+    Ok(Snapshot {
+        generation: writer.generation(),
+        lexical: writer.lexical.snapshot()?,
+        live_keys: writer.live_keys(),
+        vectors: writer.vectors.clone(),
+        files: writer.manifest.files.len(),
+        missing_vectors: writer.keys_missing_vectors(),
+        languages,
+        problems,
+    })
+}

@@ -1,0 +1,310 @@
+//! The index end to end on a real workspace and the real embedding model: discovery,
+//! every search mode, edits, renames, deletes, restarts without re-embedding, and
+//! corruption detected and rebuilt.
+
+mod common;
+
+use common::*;
+use scry_engine::{SearchMode, SearchRequest};
+
+#[test]
+fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let root = ws.path();
+    fixture(root);
+    let model = Counting::load();
+    let engine = open_with(root, idx.path(), &model);
+    let report = refresh(&engine);
+    assert_eq!(report.files_indexed, 9, "{report:?}"); // 7 sources + .gitignore + .scryignore
+    assert_eq!(report.files_skipped.get("secret"), Some(&2));
+    assert_eq!(report.files_skipped.get("binary"), Some(&1));
+    let first_embeds = model.texts();
+    assert!(first_embeds >= 8, "embedded {first_embeds}");
+    assert!(engine.vectors_consistent());
+
+    // Ignored, secret and binary files are not searchable at all.
+    for q in [
+        "should_not_be_indexed",
+        "generated_should_not_be_indexed",
+        "vendored_should_not_be_indexed",
+        "log_line_should_not_be_indexed",
+    ] {
+        assert!(
+            paths(&engine, q, SearchMode::Lexical).is_empty(),
+            "{q} was indexed"
+        );
+    }
+
+    // Lexical: identifiers split by the code tokenizer.
+    assert_eq!(
+        paths(&engine, "parse config", SearchMode::Lexical)[0],
+        "src/config.rs"
+    );
+    assert_eq!(
+        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
+        "web/cart.ts"
+    );
+    // Vector: meaning, with words that appear nowhere in the code.
+    let v = paths(
+        &engine,
+        "sum the cost of products in a basket",
+        SearchMode::Vector,
+    );
+    assert_eq!(v[0], "web/cart.ts", "{v:?}");
+    let v = paths(
+        &engine,
+        "remove stale logins past their deadline",
+        SearchMode::Vector,
+    );
+    assert_eq!(v[0], "app/session.py", "{v:?}");
+    // Hybrid fuses both and reports provenance and the generation.
+    let r = engine
+        .search(&SearchRequest::new("accept tcp connections").k(3))
+        .unwrap();
+    assert_eq!(r.mode, SearchMode::Hybrid);
+    assert!(r.notice.is_none());
+    let top = &r.hits[0];
+    assert_eq!(top.path, "src/server.rs");
+    assert_eq!(top.symbol.as_deref(), Some("accept_connections"));
+    assert_eq!((top.start_line, top.end_line), (1, 6));
+    assert!(top.ranks.lexical.is_some() && top.ranks.vector.is_some());
+    assert_eq!(top.generation, engine.generation());
+    // Filters.
+    let r = engine
+        .search(&SearchRequest::new("main").language(Some("go".into())))
+        .unwrap();
+    assert!(r.hits.iter().all(|h| h.language == "go") && !r.hits.is_empty());
+    let r = engine
+        .search(&SearchRequest::new("config").path_glob(Some("*.json".into())))
+        .unwrap();
+    assert!(r.hits.iter().all(|h| h.path.ends_with(".json")) && !r.hits.is_empty());
+    let r = engine
+        .search(&SearchRequest::new("installer").within(Some("docs".into())))
+        .unwrap();
+    assert!(r.hits.iter().all(|h| h.path.starts_with("docs/")) && !r.hits.is_empty());
+
+    // Edit: the new name is found, the old one is gone.
+    let before = model.texts();
+    write(
+        root,
+        "src/config.rs",
+        &std::fs::read_to_string(root.join("src/config.rs"))
+            .unwrap()
+            .replace("parse_config", "load_settings"),
+    );
+    let r = refresh(&engine);
+    assert_eq!(r.files_indexed, 1);
+    assert!(paths(&engine, "parse_config", SearchMode::Lexical).is_empty());
+    assert_eq!(
+        paths(&engine, "load_settings", SearchMode::Lexical)[0],
+        "src/config.rs"
+    );
+    // Only the changed chunk was embedded; the struct in the same file was not.
+    assert_eq!(model.texts() - before, 1);
+
+    // Rename: results follow, and nothing is embedded again.
+    let before = model.texts();
+    std::fs::rename(root.join("src/server.rs"), root.join("src/net.rs")).unwrap();
+    let r = refresh(&engine);
+    assert_eq!((r.files_indexed, r.files_removed), (1, 1));
+    assert_eq!(
+        paths(&engine, "accept_connections", SearchMode::Lexical),
+        ["src/net.rs"]
+    );
+    assert_eq!(model.texts(), before, "a rename re-embedded chunks");
+
+    // Delete.
+    std::fs::remove_file(root.join("cmd/main.go")).unwrap();
+    refresh(&engine);
+    assert!(paths(&engine, "gopher", SearchMode::Lexical).is_empty());
+    assert!(engine.vectors_consistent());
+    let inventory = engine.chunk_inventory().unwrap();
+    let generation = engine.generation();
+    drop(engine);
+
+    // Restart: nothing is re-read into the index, nothing is embedded.
+    let model2 = Counting::load();
+    let engine = open_with(root, idx.path(), &model2);
+    assert_eq!(engine.generation(), generation);
+    let r = refresh(&engine);
+    assert_eq!(
+        (r.files_indexed, r.files_removed, r.chunks_embedded),
+        (0, 0, 0)
+    );
+    assert_eq!(model2.texts(), 0);
+    assert_eq!(engine.chunk_inventory().unwrap(), inventory);
+    assert_eq!(
+        paths(
+            &engine,
+            "sum the cost of products in a basket",
+            SearchMode::Vector
+        )[0],
+        "web/cart.ts"
+    );
+}
+
+#[test]
+fn without_a_model_search_is_bm25_only_and_says_so() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    let status = engine.status();
+    assert_eq!(status.mode, SearchMode::Lexical);
+    assert_eq!(status.vectors, 0);
+    for mode in [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Lexical] {
+        let r = engine
+            .search(&SearchRequest::new("cartTotal").mode(mode))
+            .unwrap();
+        assert_eq!(r.mode, SearchMode::Lexical);
+        assert_eq!(r.hits[0].path, "web/cart.ts");
+        if mode != SearchMode::Lexical {
+            assert!(
+                r.notice.as_deref().unwrap().starts_with("BM25-only"),
+                "{:?}",
+                r.notice
+            );
+        }
+    }
+}
+
+#[test]
+fn a_model_added_later_embeds_the_existing_index_without_reindexing() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    drop(engine);
+    let model = Counting::load();
+    let engine = open_with(ws.path(), idx.path(), &model);
+    let r = refresh(&engine);
+    assert_eq!(r.files_indexed, 0);
+    assert!(r.chunks_embedded >= 8);
+    assert!(engine.vectors_consistent());
+    assert_eq!(
+        paths(
+            &engine,
+            "sum the cost of products in a basket",
+            SearchMode::Vector
+        )[0],
+        "web/cart.ts"
+    );
+}
+
+#[test]
+fn unsaved_buffers_are_searchable_and_cleared_back_to_disk() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    engine
+        .set_overlay("src/config.rs", "pub fn unsaved_edit_marker() {}\n")
+        .unwrap();
+    assert_eq!(
+        paths(&engine, "unsaved_edit_marker", SearchMode::Lexical),
+        ["src/config.rs"]
+    );
+    assert!(paths(&engine, "parse_config", SearchMode::Lexical).is_empty());
+    // A refresh from disk does not clobber the buffer.
+    refresh(&engine);
+    assert_eq!(
+        paths(&engine, "unsaved_edit_marker", SearchMode::Lexical),
+        ["src/config.rs"]
+    );
+    // A buffer for a file that does not exist on disk yet.
+    engine
+        .set_overlay("src/brand_new.rs", "fn brand_new_marker() {}\n")
+        .unwrap();
+    assert_eq!(
+        paths(&engine, "brand_new_marker", SearchMode::Lexical),
+        ["src/brand_new.rs"]
+    );
+    engine.clear_overlay("src/config.rs").unwrap();
+    engine.clear_overlay("src/brand_new.rs").unwrap();
+    assert!(paths(&engine, "unsaved_edit_marker", SearchMode::Lexical).is_empty());
+    assert!(paths(&engine, "brand_new_marker", SearchMode::Lexical).is_empty());
+    assert_eq!(
+        paths(&engine, "parse_config", SearchMode::Lexical)[0],
+        "src/config.rs"
+    );
+    // Confinement and secrets.
+    assert!(engine.set_overlay("../outside.rs", "x").is_err());
+    assert!(engine.set_overlay("/etc/passwd", "x").is_err());
+    assert!(engine.set_overlay(".env", "KEY=1").is_err());
+}
+
+#[test]
+fn a_second_writer_on_the_same_index_is_refused() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let _a = open_lexical(ws.path(), idx.path());
+    let b =
+        scry_engine::Engine::open_with_embedder(config(ws.path(), idx.path()), Err("none".into()));
+    assert!(matches!(b, Err(scry_engine::EngineError::Locked(_))));
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    assert!(engine.search(&SearchRequest::new("   ")).is_err());
+    assert!(
+        engine
+            .search(&SearchRequest::new("x".repeat(20_000)))
+            .is_err()
+    );
+    assert!(
+        engine
+            .search(&SearchRequest::new("x").path_glob(Some("[".into())))
+            .is_err()
+    );
+    assert!(
+        engine
+            .search(&SearchRequest::new("x").within(Some("/etc".into())))
+            .is_err()
+    );
+    // A huge k is bounded, not an allocation failure.
+    let r = engine
+        .search(&SearchRequest::new("config").k(1_000_000_000))
+        .unwrap();
+    assert!(r.hits.len() <= scry_engine::MAX_K);
+}
+
+#[test]
+fn a_broken_model_file_leaves_a_working_bm25_engine() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let bad = ws.path().join("bad.gguf");
+    std::fs::write(&bad, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+    let truncated = ws.path().join("truncated.gguf");
+    let real = std::fs::read(model_path()).unwrap();
+    std::fs::write(&truncated, &real[..real.len() / 3]).unwrap();
+    for model in [bad, truncated, ws.path().join("missing.gguf")] {
+        let cfg = scry_engine::EngineConfig::builder([ws.path()])
+            .index_dir(idx.path())
+            .embedding_model(Some(model.clone()))
+            .build();
+        let engine = scry_engine::Engine::open(cfg).expect("opens without the model");
+        let status = engine.status();
+        assert!(status.model.is_none());
+        let why = status.model_problem.unwrap();
+        assert!(
+            why.contains(&*model.file_name().unwrap().to_string_lossy()),
+            "{why}"
+        );
+        refresh(&engine);
+        assert_eq!(
+            paths(&engine, "cartTotal", SearchMode::Hybrid)[0],
+            "web/cart.ts"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! On-disk indexes: tantivy (lexical), usearch (vectors) and the manifest that commits both.
+//!
+//! - [`Lexical`]: chunks as tantivy documents, searched with BM25 through the
+//!   [`CodeTokenizer`]; each commit carries its generation as payload.
+//! - [`VectorStore`]: a usearch HNSW index keyed by chunk content hash, so a vector is
+//!   computed once per distinct chunk text.
+//! - [`Manifest`]: the single commit point that names the generation, the vector file
+//!   and its checksum, and the table of indexed files.
+//!
+//! This crate knows nothing of workspaces, models or protocols.
+
+mod lexical;
+mod manifest;
+mod tokenizer;
+mod vectors;
+
+pub use lexical::{Lexical, LexicalFilter, LexicalSnapshot, SCHEMA_VERSION, file_term_text};
+pub use manifest::{FORMAT, FileEntry, MANIFEST_FILE, Manifest, VectorsEntry};
+pub use tantivy::DocAddress;
+pub use tokenizer::{CodeTokenizer, tokenize};
+pub use vectors::VectorStore;
+
+use std::path::{Path, PathBuf};
+
+/// A chunk as stored in the lexical index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChunk {
+    pub root: u32,
+    pub path: String,
+    pub symbol: Option<String>,
+    pub scope: Option<String>,
+    pub context: Option<String>,
+    pub text: String,
+    pub kind: String,
+    pub language: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub vec_key: u64,
+    pub file_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the index is corrupt: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("lexical index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("vector index: {0}")]
+    Vectors(String),
+}
+
+impl IndexError {
+    pub fn io(path: &Path, source: std::io::Error) -> IndexError {
+        IndexError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+    pub fn corrupt(path: &Path, detail: impl std::fmt::Display) -> IndexError {
+        IndexError::Corrupt {
+            path: path.to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+    pub(crate) fn tantivy(e: tantivy::TantivyError) -> IndexError {
+        IndexError::Tantivy(e)
+    }
+    /// Whether rebuilding the index from the workspace is the fix.
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, IndexError::Corrupt { .. })
+            || matches!(self, IndexError::Tantivy(t) if !matches!(t, tantivy::TantivyError::LockFailure(..)))
+    }
+}
+
+/// Makes a rename in `dir` durable.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<(), IndexError> {
+    #[cfg(unix)]
+    {
+        let f = std::fs::File::open(dir).map_err(|e| IndexError::io(dir, e))?;
+        f.sync_all().map_err(|e| IndexError::io(dir, e))?;
+    }
+    Ok(())
+}

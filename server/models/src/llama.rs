@@ -1,0 +1,290 @@
+//! llama.cpp in-process: a worker thread owns the model and one embedding context.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::thread;
+
+use crossbeam_channel::{Sender, bounded, unbounded};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::token::LlamaToken;
+
+use crate::gguf::{fingerprint, read_gguf_header};
+use crate::{Embedder, EmbedderInfo, Embeddings, ModelError};
+
+/// How the embedder runs.
+#[derive(Debug, Clone)]
+pub struct EmbedderOptions {
+    /// CPU threads for llama.cpp. Under contention fewer threads can be much faster.
+    pub threads: usize,
+    /// Tokens per decode; several chunks share one batch.
+    pub batch_tokens: usize,
+    /// Sequences per decode.
+    pub max_sequences: usize,
+}
+
+impl Default for EmbedderOptions {
+    fn default() -> Self {
+        EmbedderOptions {
+            threads: thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(8),
+            batch_tokens: 2048,
+            max_sequences: 32,
+        }
+    }
+}
+
+impl EmbedderOptions {
+    pub fn with_threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+    pub fn with_batch_tokens(mut self, n: usize) -> Self {
+        self.batch_tokens = n.max(64);
+        self
+    }
+}
+
+enum Job {
+    Embed(Vec<String>, Sender<Result<Embeddings, ModelError>>),
+    Count(String, Sender<usize>),
+}
+
+pub struct LlamaEmbedder {
+    info: EmbedderInfo,
+    jobs: Sender<Job>,
+}
+
+fn backend() -> Result<&'static LlamaBackend, ModelError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ModelError::Load {
+            path: PathBuf::new(),
+            detail: e.clone(),
+        })
+}
+
+impl LlamaEmbedder {
+    /// Loads a GGUF embedding model. Fails with a clear error for a missing, truncated
+    /// or non-embedding file; never panics.
+    pub fn load(path: &Path, opts: EmbedderOptions) -> Result<LlamaEmbedder, ModelError> {
+        let header = read_gguf_header(path)?;
+        let id_hash = fingerprint(path, header.file_size).map_err(|e| ModelError::BadFile {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let backend = backend()?;
+        let (ready_tx, ready_rx) = bounded(1);
+        let (jobs_tx, jobs_rx) = unbounded::<Job>();
+        let path_buf = path.to_owned();
+        thread::Builder::new()
+            .name("scry-embedder".into())
+            .spawn(move || worker(backend, path_buf, opts, ready_tx, jobs_rx))
+            .map_err(|e| ModelError::Load {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        let (architecture, dims, max_tokens) =
+            ready_rx.recv().map_err(|_| ModelError::WorkerGone)??;
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Ok(LlamaEmbedder {
+            info: EmbedderInfo {
+                id: format!("{name}#{id_hash}"),
+                path: path.to_owned(),
+                architecture,
+                dims,
+                max_tokens,
+            },
+            jobs: jobs_tx,
+        })
+    }
+}
+
+impl Embedder for LlamaEmbedder {
+    fn info(&self) -> &EmbedderInfo {
+        &self.info
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Embeddings, ModelError> {
+        if texts.is_empty() {
+            return Ok(Embeddings::default());
+        }
+        let (tx, rx) = bounded(1);
+        self.jobs
+            .send(Job::Embed(texts.to_vec(), tx))
+            .map_err(|_| ModelError::WorkerGone)?;
+        rx.recv().map_err(|_| ModelError::WorkerGone)?
+    }
+
+    fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {
+        let (tx, rx) = bounded(1);
+        self.jobs
+            .send(Job::Count(text.to_owned(), tx))
+            .map_err(|_| ModelError::WorkerGone)?;
+        rx.recv().map_err(|_| ModelError::WorkerGone)
+    }
+}
+
+type Ready = Result<(String, usize, usize), ModelError>;
+
+fn worker(
+    backend: &'static LlamaBackend,
+    path: PathBuf,
+    opts: EmbedderOptions,
+    ready: Sender<Ready>,
+    jobs: crossbeam_channel::Receiver<Job>,
+) {
+    let load_err = |detail: String| ModelError::Load {
+        path: path.clone(),
+        detail,
+    };
+    let model = match LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = ready.send(Err(load_err(e.to_string())));
+            return;
+        }
+    };
+    let dims = usize::try_from(model.n_embd_out()).unwrap_or(0);
+    let architecture = model
+        .meta_val_str("general.architecture")
+        .unwrap_or_else(|_| "unknown".into());
+    // Encoders (BERT) need each sequence in one ubatch; so the batch is also the ubatch.
+    let max_tokens = (model.n_ctx_train() as usize).min(opts.batch_tokens).max(8);
+    let batch_tokens = opts.batch_tokens.max(max_tokens);
+    let params = LlamaContextParams::default()
+        .with_embeddings(true)
+        .with_n_ctx(NonZeroU32::new(batch_tokens as u32))
+        .with_n_batch(batch_tokens as u32)
+        .with_n_ubatch(batch_tokens as u32)
+        .with_n_seq_max(opts.max_sequences as u32)
+        .with_n_threads(opts.threads as i32)
+        .with_n_threads_batch(opts.threads as i32);
+    let mut ctx = match model.new_context(backend, params) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(load_err(format!(
+                "cannot create an embedding context: {e}"
+            ))));
+            return;
+        }
+    };
+    if dims == 0 {
+        let _ = ready.send(Err(ModelError::NotEmbedding {
+            path: path.clone(),
+            detail: "it reports no embedding dimensions".into(),
+        }));
+        return;
+    }
+    // A model that cannot produce a pooled vector (a chat model) is refused up front.
+    let vocab = model.vocab();
+    let probe = vocab.tokenize(b"probe", true, false);
+    let mut batch = LlamaBatch::new(batch_tokens, opts.max_sequences as i32);
+    let probe_ok = batch.add_sequence(&probe, 0, false).is_ok()
+        && decode(&mut ctx, &mut batch).is_ok()
+        && ctx.embeddings_seq_ith(0).is_ok();
+    if !probe_ok {
+        let _ = ready.send(Err(ModelError::NotEmbedding {
+            path: path.clone(),
+            detail: "llama.cpp gives no pooled embedding for it".into(),
+        }));
+        return;
+    }
+    if ready.send(Ok((architecture, dims, max_tokens))).is_err() {
+        return;
+    }
+
+    for job in jobs {
+        match job {
+            Job::Count(text, reply) => {
+                let _ = reply.send(vocab.tokenize(text.as_bytes(), true, false).len());
+            }
+            Job::Embed(texts, reply) => {
+                let mut run = || -> Result<Embeddings, ModelError> {
+                    let seqs: Vec<Vec<LlamaToken>> = texts
+                        .iter()
+                        .map(|t| truncate(vocab.tokenize(t.as_bytes(), true, false), max_tokens))
+                        .collect();
+                    let tokens = seqs.iter().map(Vec::len).sum();
+                    let mut out = Vec::with_capacity(seqs.len());
+                    let mut i = 0;
+                    while i < seqs.len() {
+                        batch.clear();
+                        let mut used = 0;
+                        let mut n = 0;
+                        while i + n < seqs.len()
+                            && n < opts.max_sequences
+                            && used + seqs[i + n].len() <= batch_tokens
+                        {
+                            batch
+                                .add_sequence(&seqs[i + n], n as i32, false)
+                                .map_err(|e| ModelError::Embed(e.to_string()))?;
+                            used += seqs[i + n].len();
+                            n += 1;
+                        }
+                        decode(&mut ctx, &mut batch)?;
+                        for s in 0..n {
+                            let v = ctx
+                                .embeddings_seq_ith(s as i32)
+                                .map_err(|e| ModelError::Embed(e.to_string()))?;
+                            out.push(normalize(v)?);
+                        }
+                        i += n;
+                    }
+                    Ok(Embeddings {
+                        vectors: out,
+                        tokens,
+                    })
+                };
+                let _ = reply.send(run());
+            }
+        }
+    }
+}
+
+fn decode(
+    ctx: &mut llama_cpp_2::context::LlamaContext,
+    batch: &mut LlamaBatch,
+) -> Result<(), ModelError> {
+    ctx.clear_kv_cache();
+    ctx.decode(batch)
+        .map_err(|e| ModelError::Embed(e.to_string()))
+}
+
+/// Keeps the first `max - 1` tokens and the final one (BERT's [SEP]).
+fn truncate(mut tokens: Vec<LlamaToken>, max: usize) -> Vec<LlamaToken> {
+    if tokens.len() > max {
+        let last = tokens[tokens.len() - 1];
+        tokens.truncate(max - 1);
+        tokens.push(last);
+    }
+    if tokens.is_empty() {
+        tokens.push(LlamaToken::new(0));
+    }
+    tokens
+}
+
+fn normalize(v: &[f32]) -> Result<Vec<f32>, ModelError> {
+    if !v.iter().all(|x| x.is_finite()) {
+        return Err(ModelError::Embed(
+            "the model produced a non-finite value".into(),
+        ));
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return Err(ModelError::Embed("the model produced a zero vector".into()));
+    }
+    Ok(v.iter().map(|x| x / norm).collect())
+}

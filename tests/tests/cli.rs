@@ -1,0 +1,238 @@
+//! The `scry` CLI as a user runs it: index, search in every mode, status, dry runs,
+//! watch, and bad input answered with clear errors.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use scry_e2e::{Sandbox, model_path};
+
+fn fixture(s: &Sandbox) {
+    s.write("src/lib.rs", "/// Parses the configuration file into settings.\npub fn parse_config(path: &str) -> Settings {\n    todo!()\n}\n\npub struct Settings { pub verbose: bool }\n");
+    s.write("src/net/http.rs", "/// Sends an HTTP request and waits for the response.\npub fn send_request(url: &str) -> Response {\n    todo!()\n}\n");
+    s.write("web/cart.ts", "/** Computes the total price of the items in a shopping cart. */\nexport function cartTotal(items: Item[]): number {\n  return items.reduce((s, i) => s + i.price, 0);\n}\n");
+    s.write(
+        "README.md",
+        "# Demo\n\n## Usage\n\nRun the demo server with the config file.\n",
+    );
+    s.write(".env", "SECRET_TOKEN=abc123\n");
+}
+
+fn model_arg() -> String {
+    model_path().to_string_lossy().into_owned()
+}
+
+#[test]
+fn index_then_search_json_has_the_documented_shape() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let m = model_arg();
+    let report = s.json(&["index", "--json", "--model", &m]);
+    assert_eq!(report["files_indexed"], 4);
+    assert_eq!(report["files_skipped"]["secret"], 1);
+    assert!(report["chunks_embedded"].as_u64().unwrap() >= 4);
+    assert_eq!(report["mode"], "hybrid");
+
+    let r = s.json(&["search", "parse config", "--json", "-k", "3", "--model", &m]);
+    assert!(r["generation"].as_u64().unwrap() >= 1);
+    assert_eq!(r["mode"], "hybrid");
+    let top = &r["results"][0];
+    assert_eq!(top["path"], "src/lib.rs");
+    assert_eq!(top["start_line"], 1);
+    assert_eq!(top["end_line"], 4);
+    assert_eq!(top["symbol"], "parse_config");
+    assert_eq!(top["kind"], "function");
+    assert_eq!(top["language"], "rust");
+    assert!(top["score"].as_f64().unwrap() > 0.0);
+    assert!(top["ranks"]["lexical"].is_u64());
+    assert!(top["ranks"].get("vector").is_some());
+
+    let r = s.json(&[
+        "search",
+        "price of everything in the basket",
+        "--json",
+        "--mode",
+        "vector",
+        "--model",
+        &m,
+    ]);
+    assert_eq!(r["mode"], "vector");
+    assert_eq!(r["results"][0]["path"], "web/cart.ts");
+    assert!(r["results"][0]["ranks"]["lexical"].is_null());
+
+    let r = s.json(&[
+        "search",
+        "request",
+        "--json",
+        "--mode",
+        "lexical",
+        "--lang",
+        "rust",
+        "--path",
+        "src/net/**",
+        "--model",
+        &m,
+    ]);
+    let results = r["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(
+        results
+            .iter()
+            .all(|h| h["path"].as_str().unwrap().starts_with("src/net/"))
+    );
+
+    let r = s.json(&["search", "demo", "--json", "--root", "src", "--model", &m]);
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["path"].as_str().unwrap().starts_with("src/"))
+    );
+
+    let st = s.json(&["status", "--json", "--model", &m]);
+    assert_eq!(st["files"], 4);
+    assert_eq!(st["mode"], "hybrid");
+    assert_eq!(st["bm25_only"], false);
+    assert_eq!(st["model"]["dims"], 384);
+}
+
+#[test]
+fn without_a_model_every_search_says_bm25_only() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let out = s.run(&["search", "cartTotal", "--json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BM25-only"), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["mode"], "lexical");
+    assert_eq!(r["requested_mode"], "hybrid");
+    assert!(r["notice"].as_str().unwrap().starts_with("BM25-only"));
+    assert_eq!(r["results"][0]["path"], "web/cart.ts");
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["bm25_only"], true);
+    assert_eq!(st["mode"], "lexical");
+}
+
+#[test]
+fn dry_run_reports_work_and_writes_nothing() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let index = s.dir.path().join("idx");
+    let m = model_arg();
+    let r = s.json(&[
+        "index",
+        "--dry-run",
+        "--json",
+        "--model",
+        &m,
+        "--index-dir",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(r["files_to_index"], 4);
+    assert!(r["chunks"].as_u64().unwrap() >= 4);
+    assert!(r["embed_tokens"].as_u64().unwrap() > 20);
+    assert!(r["estimated_embed_seconds"].as_f64().unwrap() > 0.0);
+    // Only the lock file: no manifest, no generations, no vectors.
+    assert!(!index.join("manifest.json").exists());
+}
+
+#[test]
+fn verbose_logging_never_reaches_stdout() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let m = model_arg();
+    let out = s.run(&["-vv", "search", "config", "--json", "--model", &m]);
+    assert!(out.status.success());
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .expect("stdout is only the JSON result");
+    assert!(!out.stderr.is_empty(), "debug logs go to stderr");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let out = s.run(&["index", "/definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/definitely/not/here") && err.contains("no such directory"),
+        "{err}"
+    );
+
+    // A corrupt model: the command still succeeds, BM25-only, and says why.
+    let bad = s.dir.path().join("bad.gguf");
+    std::fs::write(&bad, b"this is not a model").unwrap();
+    let out = s.run(&[
+        "search",
+        "cartTotal",
+        "--json",
+        "--model",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("BM25-only") && err.contains("bad.gguf"),
+        "{err}"
+    );
+
+    let out = s.run(&["search", "x", "--path", "["]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad path glob"));
+
+    let out = s.run(&["search", "x", "--root", "/etc"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the workspace"));
+
+    let out = s.run(&["search", "x", "--mode", "psychic"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_corrupt_index_directory_is_rebuilt_with_a_notice() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let index = s.dir.path().join("idx");
+    let idx = index.to_str().unwrap();
+    s.json(&["index", "--json", "--index-dir", idx]);
+    std::fs::write(index.join("manifest.json"), b"garbage").unwrap();
+    let out = s.run(&["search", "cartTotal", "--json", "--index-dir", idx]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rebuilding"));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["results"][0]["path"], "web/cart.ts");
+}
+
+#[test]
+fn watch_keeps_the_index_current_until_interrupted() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let mut child = s
+        .cmd(&["watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the initial index to be committed and the watcher to start.
+    let index_dir = s.dir.path().join("cache/scry/indexes");
+    let t = Instant::now();
+    while !index_dir.exists() || t.elapsed() < Duration::from_secs(2) {
+        assert!(t.elapsed() < Duration::from_secs(30), "watch did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    s.write("src/added.rs", "pub fn added_while_watching() {}\n");
+    std::thread::sleep(Duration::from_secs(3));
+    // SIGINT, as Ctrl-C would.
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "watch exited with {status}");
+    let r = s.json(&["search", "added_while_watching", "--json", "--no-refresh"]);
+    assert_eq!(r["results"][0]["path"], "src/added.rs");
+}
