@@ -17,10 +17,10 @@ pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece
                 Some((fc, fnum)) if fc == ch && n >= fnum => fence = None,
                 _ => {}
             }
-        } else if fence.is_none() {
-            if let Some((level, title)) = atx_heading(trimmed) {
-                headings.push((offset, level, title));
-            }
+        } else if fence.is_none()
+            && let Some((level, title)) = atx_heading(trimmed)
+        {
+            headings.push((offset, level, title));
         }
         offset += line.len();
     }

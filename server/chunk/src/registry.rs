@@ -120,7 +120,6 @@ pub fn languages() -> &'static [Language] {
 }
 
 /// Looks a language up by its registry name.
-
 pub fn language_by_name(name: &str) -> Option<&'static Language> {
     languages().iter().find(|l| l.name == name)
 }
@@ -137,10 +136,7 @@ pub fn detect_language(path: &str, bytes: &[u8]) -> Option<&'static Language> {
     }
     if let Some(ext) = p.extension().and_then(|e| e.to_str()) {
         let ext = ext.to_ascii_lowercase();
-        if let Some(l) = languages()
-            .iter()
-            .find(|l| l.extensions.iter().any(|e| *e == ext))
-        {
+        if let Some(l) = languages().iter().find(|l| l.extensions.contains(&ext)) {
             return Some(l);
         }
     }

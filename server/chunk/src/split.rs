@@ -41,11 +41,11 @@ impl Piece {
         let scope_bytes: &[u8] = self.scope.as_deref().map_or(b"", str::as_bytes);
         let hash = ContentHash::of(&[scope_bytes, ctx_bytes, text.as_bytes()]);
         let mut symbols = self.symbols;
-        if let Some(s) = &self.symbol {
-            if symbols.first() != Some(s) {
-                symbols.retain(|x| x != s);
-                symbols.insert(0, s.clone());
-            }
+        if let Some(s) = &self.symbol
+            && symbols.first() != Some(s)
+        {
+            symbols.retain(|x| x != s);
+            symbols.insert(0, s.clone());
         }
         Chunk {
             byte_start: self.start,
@@ -171,14 +171,12 @@ pub(crate) fn merge_small(src: &SourceText, pieces: Vec<Piece>, opts: &ChunkOpti
         out.push(p);
     }
     // A trivial first piece (a lone `use` line before a big function) joins the next one.
-    if out.len() >= 2 {
-        if trivial(&out[0]) && out[1].len() + out[0].len() <= opts.max_chunk_bytes {
-            let first = out.remove(0);
-            let next = &mut out[0];
-            let mut merged = first;
-            absorb(&mut merged, next.clone());
-            *next = merged;
-        }
+    if out.len() >= 2 && trivial(&out[0]) && out[1].len() + out[0].len() <= opts.max_chunk_bytes {
+        let first = out.remove(0);
+        let next = &mut out[0];
+        let mut merged = first;
+        absorb(&mut merged, next.clone());
+        *next = merged;
     }
     out
 }
@@ -229,7 +227,7 @@ mod tests {
         let src = SourceText::new(text.as_bytes());
         let parts = split_ranges(&src, 0, src.len(), &[], 101);
         for (a, b) in &parts {
-            assert!(std::str::from_utf8(&text.as_bytes()[*a..*b]).is_ok());
+            assert!(text.is_char_boundary(*a) && text.is_char_boundary(*b));
         }
     }
 }

@@ -195,10 +195,10 @@ fn collect_defs<'t>(
         let (Some((node, kind)), Some(name)) = (def, name) else {
             continue;
         };
-        if let Some(old) = by_node.get(&node.id()) {
-            if old.pattern <= m.pattern_index {
-                continue;
-            }
+        if let Some(old) = by_node.get(&node.id())
+            && old.pattern <= m.pattern_index
+        {
+            continue;
         }
         let (start, end) = anchor_range(lang, src, node);
         by_node.insert(
@@ -227,13 +227,14 @@ fn collect_defs<'t>(
     // Two definitions of one range (a typedef of a named struct): one chunk, both names.
     let mut deduped: Vec<Def<'t>> = Vec::with_capacity(defs.len());
     for d in defs {
-        if let Some(prev) = deduped.last_mut() {
-            if prev.start == d.start && prev.end == d.end {
-                if prev.name != d.name && !prev.aliases.contains(&d.name) {
-                    prev.aliases.push(d.name);
-                }
-                continue;
+        if let Some(prev) = deduped.last_mut()
+            && prev.start == d.start
+            && prev.end == d.end
+        {
+            if prev.name != d.name && !prev.aliases.contains(&d.name) {
+                prev.aliases.push(d.name);
             }
+            continue;
         }
         deduped.push(d);
     }

@@ -67,6 +67,20 @@ pub struct FileProblems {
     pub problems: Vec<String>,
 }
 
+/// What the index knows of a file: size, mtime, content hash.
+type KnownFile = (u64, i128, String);
+
+/// One chunk of the index, as listed by [`Engine::chunk_inventory`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InventoryEntry {
+    pub root: u32,
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    /// The vector key: the hash of what the chunk embeds as.
+    pub key: u64,
+}
+
 /// What a refresh is doing, for progress bars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -568,10 +582,8 @@ impl Engine {
         for (_, reason) in &walked.skipped {
             *report.files_skipped.entry(reason.as_str()).or_default() += 1;
         }
-        let (files, has_vector): (
-            HashMap<String, (u64, i128, String)>,
-            Box<dyn Fn(u64) -> bool>,
-        ) = {
+        // What the index already has: (size, mtime, content hash) per file, and vectors.
+        let (files, store): (HashMap<String, KnownFile>, Option<Arc<VectorStore>>) = {
             let state = inner.state.lock();
             let files = state
                 .writer
@@ -580,12 +592,9 @@ impl Engine {
                 .iter()
                 .map(|(k, e)| (k.clone(), (e.size, e.mtime_ns, e.hash.clone())))
                 .collect();
-            let store = state.writer.vectors.clone();
-            (
-                files,
-                Box::new(move |k| store.as_ref().is_some_and(|s| s.contains(k))),
-            )
+            (files, state.writer.vectors.clone())
         };
+        let has_vector = |k: u64| store.as_ref().is_some_and(|s| s.contains(k));
         let mut sample: Vec<String> = Vec::new();
         let mut seen_keys = HashSet::new();
         for c in walked.files {
@@ -668,15 +677,20 @@ impl Engine {
         }
     }
 
-    /// Every indexed chunk of the current generation as `(path, start_line, end_line,
-    /// vector key)`, sorted; for consistency checks.
-    pub fn chunk_inventory(&self) -> Result<Vec<(u32, String, u32, u32, u64)>, EngineError> {
+    /// Every indexed chunk of the current generation, sorted; for consistency checks.
+    pub fn chunk_inventory(&self) -> Result<Vec<InventoryEntry>, EngineError> {
         let snap = self.snapshot();
         let mut v: Vec<_> = snap
             .lexical
             .all_chunks()?
             .into_iter()
-            .map(|c| (c.root, c.path, c.start_line, c.end_line, c.vec_key))
+            .map(|c| InventoryEntry {
+                root: c.root,
+                path: c.path,
+                start_line: c.start_line,
+                end_line: c.end_line,
+                key: c.vec_key,
+            })
             .collect();
         v.sort();
         Ok(v)

@@ -203,19 +203,18 @@ impl Engine {
             (k * 4).max(40)
         };
         let keep = |c: &StoredChunk| -> bool {
-            if let Some(w) = &within {
-                if c.root != w.root
+            if let Some(w) = &within
+                && (c.root != w.root
                     || !(w.rel.is_empty()
                         || c.path == w.rel
-                        || c.path.starts_with(&format!("{}/", w.rel)))
-                {
-                    return false;
-                }
+                        || c.path.starts_with(&format!("{}/", w.rel))))
+            {
+                return false;
             }
-            if let Some(g) = &glob {
-                if !matches_glob(g, &c.path) {
-                    return false;
-                }
+            if let Some(g) = &glob
+                && !matches_glob(g, &c.path)
+            {
+                return false;
             }
             req.language.as_ref().is_none_or(|l| *l == c.language)
                 && req.kind.as_ref().is_none_or(|kd| *kd == c.kind)
@@ -246,33 +245,33 @@ impl Engine {
                 e.score += 1.0 / (rrf_k + f64::from(rank));
             }
         }
-        if mode != SearchMode::Lexical {
-            if let (Some(embedder), Some(store)) = (model, &snap.vectors) {
-                let q = format!("{}{query}", self.inner.config.query_prefix);
-                let qv = embedder.embed(&[q]).map_err(|e| {
-                    EngineError::InvalidRequest(format!("cannot embed the query: {e}"))
-                })?;
-                let qv = qv.vectors.into_iter().next().unwrap_or_default();
-                let live = &snap.live_keys;
-                let mut rank = 0u32;
-                for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
-                    for addr in snap.lexical.docs_with_key(key)? {
-                        let chunk = snap.lexical.load(addr)?;
-                        if !keep(&chunk) {
-                            continue;
-                        }
-                        rank += 1;
-                        let e = fused
-                            .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
-                            .or_insert_with(|| Candidate {
-                                chunk,
-                                ranks: Ranks::default(),
-                                score: 0.0,
-                            });
-                        if e.ranks.vector.is_none() {
-                            e.ranks.vector = Some(rank);
-                            e.score += 1.0 / (rrf_k + f64::from(rank));
-                        }
+        if mode != SearchMode::Lexical
+            && let (Some(embedder), Some(store)) = (model, &snap.vectors)
+        {
+            let q = format!("{}{query}", self.inner.config.query_prefix);
+            let qv = embedder
+                .embed(&[q])
+                .map_err(|e| EngineError::InvalidRequest(format!("cannot embed the query: {e}")))?;
+            let qv = qv.vectors.into_iter().next().unwrap_or_default();
+            let live = &snap.live_keys;
+            let mut rank = 0u32;
+            for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
+                for addr in snap.lexical.docs_with_key(key)? {
+                    let chunk = snap.lexical.load(addr)?;
+                    if !keep(&chunk) {
+                        continue;
+                    }
+                    rank += 1;
+                    let e = fused
+                        .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
+                        .or_insert_with(|| Candidate {
+                            chunk,
+                            ranks: Ranks::default(),
+                            score: 0.0,
+                        });
+                    if e.ranks.vector.is_none() {
+                        e.ranks.vector = Some(rank);
+                        e.score += 1.0 / (rrf_k + f64::from(rank));
                     }
                 }
             }

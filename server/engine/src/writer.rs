@@ -299,10 +299,11 @@ impl Writer {
                 let k = c.hash.key();
                 keys.push(k);
                 *self.refcounts.entry(k).or_default() += 1;
-                if let Some(v) = &self.vectors {
-                    if !v.contains(k) && pending_keys.insert(k) {
-                        pending.push((k, format!("{document_prefix}{}", c.embedding_text())));
-                    }
+                if let Some(v) = &self.vectors
+                    && !v.contains(k)
+                    && pending_keys.insert(k)
+                {
+                    pending.push((k, format!("{document_prefix}{}", c.embedding_text())));
                 }
             }
             stats.files_indexed += 1;
@@ -390,11 +391,11 @@ impl Writer {
             .collect();
         for k in &dead {
             self.refcounts.remove(k);
-            if let Some(v) = &self.vectors {
-                if v.contains(*k) {
-                    v.remove(*k)?;
-                    self.vectors_dirty = true;
-                }
+            if let Some(v) = &self.vectors
+                && v.contains(*k)
+            {
+                v.remove(*k)?;
+                self.vectors_dirty = true;
             }
         }
         let mut next = Manifest {
@@ -406,20 +407,20 @@ impl Writer {
             files,
         };
         let mut old_vector_file = None;
-        if let (Some(store), Some(model)) = (&self.vectors, &self.model_id) {
-            if self.vectors_dirty || next.vectors.is_none() {
-                let name = format!("vectors-{generation}.usearch");
-                let (checksum, size) = store.save(&self.dir.join(VECTORS_DIR), &name)?;
-                old_vector_file = next.vectors.as_ref().map(|v| v.file.clone());
-                next.vectors = Some(VectorsEntry {
-                    file: name,
-                    checksum,
-                    size,
-                    model: model.clone(),
-                    dims: store.dims(),
-                    count: store.len(),
-                });
-            }
+        if let (Some(store), Some(model)) = (&self.vectors, &self.model_id)
+            && (self.vectors_dirty || next.vectors.is_none())
+        {
+            let name = format!("vectors-{generation}.usearch");
+            let (checksum, size) = store.save(&self.dir.join(VECTORS_DIR), &name)?;
+            old_vector_file = next.vectors.as_ref().map(|v| v.file.clone());
+            next.vectors = Some(VectorsEntry {
+                file: name,
+                checksum,
+                size,
+                model: model.clone(),
+                dims: store.dims(),
+                count: store.len(),
+            });
         }
         self.lexical.commit(generation)?;
         next.store(&self.dir)?;

@@ -184,3 +184,20 @@ pub fn paths(e: &Engine, q: &str, mode: scry_engine::SearchMode) -> Vec<String> 
         .unwrap();
     r.hits.into_iter().map(|h| h.path).collect()
 }
+
+/// Paths of the hits whose text contains `ident` exactly (BM25 also returns partial
+/// matches: `old_marker` finds `new_marker` through `marker`).
+pub fn found(e: &Engine, ident: &str) -> Vec<String> {
+    let r = e
+        .search(
+            &scry_engine::SearchRequest::new(ident)
+                .k(20)
+                .mode(scry_engine::SearchMode::Lexical),
+        )
+        .unwrap();
+    r.hits
+        .into_iter()
+        .filter(|h| h.text.contains(ident))
+        .map(|h| h.path)
+        .collect()
+}

@@ -78,10 +78,7 @@ fn a_truncated_vector_file_and_a_damaged_manifest_are_rebuilt() {
     );
     let r = refresh(&engine);
     assert!(r.files_indexed > 0, "rebuilt from the workspace");
-    assert_eq!(
-        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
-        "web/cart.ts"
-    );
+    assert_eq!(found(&engine, "cartTotal")[0], "web/cart.ts");
     drop(engine);
 
     // Truncated manifest.
@@ -89,10 +86,7 @@ fn a_truncated_vector_file_and_a_damaged_manifest_are_rebuilt() {
     std::fs::write(&mf, &bytes[..bytes.len() / 2]).unwrap();
     let engine = open_lexical(ws.path(), idx.path());
     refresh(&engine);
-    assert_eq!(
-        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
-        "web/cart.ts"
-    );
+    assert_eq!(found(&engine, "cartTotal")[0], "web/cart.ts");
 }
 
 #[test]
@@ -121,10 +115,7 @@ fn a_damaged_tantivy_segment_is_detected_and_the_lexical_index_rebuilt() {
     let engine = open_lexical(ws.path(), idx.path());
     assert!(!engine.status().notices.is_empty());
     refresh(&engine);
-    assert_eq!(
-        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
-        "web/cart.ts"
-    );
+    assert_eq!(found(&engine, "cartTotal")[0], "web/cart.ts");
 }
 
 #[test]
@@ -152,14 +143,8 @@ fn a_lexical_commit_without_its_manifest_is_rolled_into_a_rebuild() {
         engine.status().notices
     );
     refresh(&engine);
-    assert_eq!(
-        paths(&engine, "crash_window_marker", SearchMode::Lexical),
-        ["src/extra.rs"]
-    );
-    assert_eq!(
-        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
-        "web/cart.ts"
-    );
+    assert_eq!(found(&engine, "crash_window_marker"), ["src/extra.rs"]);
+    assert_eq!(found(&engine, "cartTotal")[0], "web/cart.ts");
 }
 
 /// Random creates, edits, renames and deletes, refreshed in random groups; then the

@@ -5,7 +5,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use scry_engine::SearchMode;
 
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
@@ -30,18 +29,18 @@ fn watcher_follows_creates_edits_renames_and_deletes() {
 
     write(&root, "src/fresh.rs", "fn watched_marker_one() {}\n");
     eventually("create", || {
-        paths(&engine, "watched_marker_one", SearchMode::Lexical) == ["src/fresh.rs"]
+        found(&engine, "watched_marker_one") == ["src/fresh.rs"]
     });
 
     write(&root, "src/fresh.rs", "fn watched_marker_two() {}\n");
     eventually("edit", || {
-        paths(&engine, "watched_marker_two", SearchMode::Lexical) == ["src/fresh.rs"]
-            && paths(&engine, "watched_marker_one", SearchMode::Lexical).is_empty()
+        found(&engine, "watched_marker_two") == ["src/fresh.rs"]
+            && found(&engine, "watched_marker_one").is_empty()
     });
 
     std::fs::rename(root.join("src/fresh.rs"), root.join("src/renamed.rs")).unwrap();
     eventually("rename", || {
-        paths(&engine, "watched_marker_two", SearchMode::Lexical) == ["src/renamed.rs"]
+        found(&engine, "watched_marker_two") == ["src/renamed.rs"]
     });
 
     std::fs::create_dir_all(root.join("build")).unwrap();
@@ -51,14 +50,12 @@ fn watcher_follows_creates_edits_renames_and_deletes() {
         "fn ignored_by_gitignore_marker() {}\n",
     );
     std::fs::remove_file(root.join("src/renamed.rs")).unwrap();
-    eventually("delete", || {
-        paths(&engine, "watched_marker_two", SearchMode::Lexical).is_empty()
-    });
-    assert!(paths(&engine, "ignored_by_gitignore_marker", SearchMode::Lexical).is_empty());
+    eventually("delete", || found(&engine, "watched_marker_two").is_empty());
+    assert!(found(&engine, "ignored_by_gitignore_marker").is_empty());
 
     // A directory renamed in one move.
     std::fs::rename(root.join("app"), root.join("application")).unwrap();
     eventually("directory rename", || {
-        paths(&engine, "SessionStore", SearchMode::Lexical) == ["application/session.py"]
+        found(&engine, "SessionStore") == ["application/session.py"]
     });
 }

@@ -16,8 +16,9 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
     let model = Counting::load();
     let engine = open_with(root, idx.path(), &model);
     let report = refresh(&engine);
-    assert_eq!(report.files_indexed, 9, "{report:?}"); // 7 sources + .gitignore + .scryignore
-    assert_eq!(report.files_skipped.get("secret"), Some(&2));
+    // Hidden files (.gitignore, .env) are not indexed by default.
+    assert_eq!(report.files_indexed, 7, "{report:?}");
+    assert_eq!(report.files_skipped.get("secret"), Some(&1));
     assert_eq!(report.files_skipped.get("binary"), Some(&1));
     let first_embeds = model.texts();
     assert!(first_embeds >= 8, "embedded {first_embeds}");
@@ -30,10 +31,7 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
         "vendored_should_not_be_indexed",
         "log_line_should_not_be_indexed",
     ] {
-        assert!(
-            paths(&engine, q, SearchMode::Lexical).is_empty(),
-            "{q} was indexed"
-        );
+        assert!(found(&engine, q).is_empty(), "{q} was indexed");
     }
 
     // Lexical: identifiers split by the code tokenizer.
@@ -41,10 +39,7 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
         paths(&engine, "parse config", SearchMode::Lexical)[0],
         "src/config.rs"
     );
-    assert_eq!(
-        paths(&engine, "cartTotal", SearchMode::Lexical)[0],
-        "web/cart.ts"
-    );
+    assert_eq!(found(&engine, "cartTotal")[0], "web/cart.ts");
     // Vector: meaning, with words that appear nowhere in the code.
     let v = paths(
         &engine,
@@ -95,11 +90,8 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
     );
     let r = refresh(&engine);
     assert_eq!(r.files_indexed, 1);
-    assert!(paths(&engine, "parse_config", SearchMode::Lexical).is_empty());
-    assert_eq!(
-        paths(&engine, "load_settings", SearchMode::Lexical)[0],
-        "src/config.rs"
-    );
+    assert!(found(&engine, "parse_config").is_empty());
+    assert_eq!(found(&engine, "load_settings")[0], "src/config.rs");
     // Only the changed chunk was embedded; the struct in the same file was not.
     assert_eq!(model.texts() - before, 1);
 
@@ -108,16 +100,13 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
     std::fs::rename(root.join("src/server.rs"), root.join("src/net.rs")).unwrap();
     let r = refresh(&engine);
     assert_eq!((r.files_indexed, r.files_removed), (1, 1));
-    assert_eq!(
-        paths(&engine, "accept_connections", SearchMode::Lexical),
-        ["src/net.rs"]
-    );
+    assert_eq!(found(&engine, "accept_connections"), ["src/net.rs"]);
     assert_eq!(model.texts(), before, "a rename re-embedded chunks");
 
     // Delete.
     std::fs::remove_file(root.join("cmd/main.go")).unwrap();
     refresh(&engine);
-    assert!(paths(&engine, "gopher", SearchMode::Lexical).is_empty());
+    assert!(found(&engine, "gopher").is_empty());
     assert!(engine.vectors_consistent());
     let inventory = engine.chunk_inventory().unwrap();
     let generation = engine.generation();
@@ -204,33 +193,21 @@ fn unsaved_buffers_are_searchable_and_cleared_back_to_disk() {
     engine
         .set_overlay("src/config.rs", "pub fn unsaved_edit_marker() {}\n")
         .unwrap();
-    assert_eq!(
-        paths(&engine, "unsaved_edit_marker", SearchMode::Lexical),
-        ["src/config.rs"]
-    );
-    assert!(paths(&engine, "parse_config", SearchMode::Lexical).is_empty());
+    assert_eq!(found(&engine, "unsaved_edit_marker"), ["src/config.rs"]);
+    assert!(found(&engine, "parse_config").is_empty());
     // A refresh from disk does not clobber the buffer.
     refresh(&engine);
-    assert_eq!(
-        paths(&engine, "unsaved_edit_marker", SearchMode::Lexical),
-        ["src/config.rs"]
-    );
+    assert_eq!(found(&engine, "unsaved_edit_marker"), ["src/config.rs"]);
     // A buffer for a file that does not exist on disk yet.
     engine
         .set_overlay("src/brand_new.rs", "fn brand_new_marker() {}\n")
         .unwrap();
-    assert_eq!(
-        paths(&engine, "brand_new_marker", SearchMode::Lexical),
-        ["src/brand_new.rs"]
-    );
+    assert_eq!(found(&engine, "brand_new_marker"), ["src/brand_new.rs"]);
     engine.clear_overlay("src/config.rs").unwrap();
     engine.clear_overlay("src/brand_new.rs").unwrap();
-    assert!(paths(&engine, "unsaved_edit_marker", SearchMode::Lexical).is_empty());
-    assert!(paths(&engine, "brand_new_marker", SearchMode::Lexical).is_empty());
-    assert_eq!(
-        paths(&engine, "parse_config", SearchMode::Lexical)[0],
-        "src/config.rs"
-    );
+    assert!(found(&engine, "unsaved_edit_marker").is_empty());
+    assert!(found(&engine, "brand_new_marker").is_empty());
+    assert_eq!(found(&engine, "parse_config")[0], "src/config.rs");
     // Confinement and secrets.
     assert!(engine.set_overlay("../outside.rs", "x").is_err());
     assert!(engine.set_overlay("/etc/passwd", "x").is_err());
@@ -307,4 +284,24 @@ fn a_broken_model_file_leaves_a_working_bm25_engine() {
             "web/cart.ts"
         );
     }
+}
+
+#[test]
+fn hidden_files_are_opt_in_and_secrets_stay_out_even_then() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let cfg = scry_engine::EngineConfig::builder([ws.path()])
+        .index_dir(idx.path())
+        .include_hidden(true)
+        .build();
+    let engine = scry_engine::Engine::open_with_embedder(cfg, Err("none".into())).unwrap();
+    let r = refresh(&engine);
+    assert_eq!(r.files_skipped.get("secret"), Some(&2), "{r:?}");
+    assert_eq!(found(&engine, "scryignore").len(), 0);
+    assert_eq!(
+        paths(&engine, "vendor", SearchMode::Lexical),
+        [".scryignore"]
+    );
+    assert!(found(&engine, "should_not_be_indexed").is_empty());
 }
