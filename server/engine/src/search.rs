@@ -64,6 +64,8 @@ pub struct SearchRequest {
     pub path_glob: Option<String>,
     /// Only results under this directory (a root or a folder inside one).
     pub within: Option<String>,
+    /// The query's embedding, if the caller already has it (see [`Engine::embed_query`]).
+    pub query_embedding: Option<Vec<f32>>,
 }
 
 impl SearchRequest {
@@ -76,7 +78,12 @@ impl SearchRequest {
             kind: None,
             path_glob: None,
             within: None,
+            query_embedding: None,
         }
+    }
+    pub fn query_embedding(mut self, v: Option<Vec<f32>>) -> Self {
+        self.query_embedding = v;
+        self
     }
     pub fn k(mut self, k: usize) -> Self {
         self.k = k;
@@ -322,6 +329,31 @@ impl Engine {
             text: c.chunk.text,
             file_hash: c.chunk.file_hash,
         }
+    }
+}
+
+fn embed_query(
+    embedder: &dyn scry_models::Embedder,
+    prefix: &str,
+    query: &str,
+) -> Result<Vec<f32>, EngineError> {
+    let out = embedder
+        .embed(&[format!("{prefix}{query}")])
+        .map_err(|e| EngineError::InvalidRequest(format!("cannot embed the query: {e}")))?;
+    out.vectors.into_iter().next().ok_or_else(|| {
+        EngineError::InvalidRequest("the model returned no vector for the query".into())
+    })
+}
+
+impl Engine {
+    /// The query's embedding as a search would compute it; `None` without a model.
+    pub fn embed_query(&self, query: &str) -> Option<Result<Vec<f32>, EngineError>> {
+        let e = self.inner.embedder.as_ref()?;
+        Some(embed_query(
+            e.as_ref(),
+            &self.inner.config.query_prefix,
+            query,
+        ))
     }
 }
 
