@@ -11,7 +11,8 @@ BIN="$CACHE/build/bin/llama-bench"
 if [ ! -x "$BIN" ]; then
   mkdir -p "$CACHE/dl"
   if [ ! -d "$CACHE/src" ]; then
-    python3 -m pip download -q --no-deps --no-binary :all: -d "$CACHE/dl" "llama-cpp-python==$VERSION" >&2
+    # Only this package as source: its build tools (cmake, ninja) come as wheels.
+    python3 -m pip download -q --no-deps --no-binary llama-cpp-python -d "$CACHE/dl" "llama-cpp-python==$VERSION" >&2
     tar -C "$CACHE/dl" -xzf "$CACHE/dl/llama_cpp_python-$VERSION.tar.gz"
     mv "$CACHE/dl/llama_cpp_python-$VERSION/vendor/llama.cpp" "$CACHE/src"
   fi

@@ -33,7 +33,7 @@ pub use scry_models::EmbedderInfo;
 pub use scry_paths::{PathError, Resolved, Roots};
 pub use search::{Hit, MAX_K, MAX_QUERY_BYTES, Ranks, SearchMode, SearchRequest, SearchResults};
 pub use watch::Watcher;
-pub use writer::BatchStats;
+pub use writer::{BatchStats, FAILPOINTS};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -694,6 +694,69 @@ impl Engine {
             .collect();
         v.sort();
         Ok(v)
+    }
+
+    /// Checks the index against itself: the lexical commit is the manifest's generation,
+    /// every file's chunks in the lexical index are exactly the manifest's, the vector
+    /// index holds exactly the live keys (when a model is loaded), and no temporary file
+    /// is left over. `Err` describes the first inconsistency.
+    pub fn verify(&self) -> Result<(), String> {
+        let state = self.inner.state.lock();
+        let w = &state.writer;
+        let committed = w.lexical.committed_generation();
+        if committed != Some(w.generation()) && !(w.generation() == 0 && committed.is_none()) {
+            return Err(format!(
+                "lexical generation {committed:?} != manifest generation {}",
+                w.generation()
+            ));
+        }
+        let snap = w.lexical.snapshot().map_err(|e| e.to_string())?;
+        let mut by_file: HashMap<String, Vec<u64>> = HashMap::new();
+        for c in snap.all_chunks().map_err(|e| e.to_string())? {
+            by_file
+                .entry(file_term_text(c.root, &c.path))
+                .or_default()
+                .push(c.vec_key);
+        }
+        for (key, entry) in &w.manifest.files {
+            let mut want = entry.keys.clone();
+            want.sort_unstable();
+            let mut have = by_file.remove(key).unwrap_or_default();
+            have.sort_unstable();
+            if want != have {
+                return Err(format!(
+                    "{}: manifest has {} chunks, lexical index {}",
+                    entry.path,
+                    want.len(),
+                    have.len()
+                ));
+            }
+        }
+        if let Some(extra) = by_file.keys().next() {
+            return Err(format!(
+                "lexical index has chunks of {extra:?}, which the manifest does not list"
+            ));
+        }
+        if let Some(v) = &w.vectors {
+            let live = w.live_keys();
+            if v.len() != live.iter().filter(|k| v.contains(**k)).count() {
+                return Err(format!(
+                    "vector index holds {} vectors that no chunk uses",
+                    v.len()
+                ));
+            }
+        }
+        for dir in [self.inner.dir.clone(), self.inner.dir.join("vectors")] {
+            for e in std::fs::read_dir(&dir)
+                .map_err(|e| e.to_string())?
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().ends_with(".tmp") {
+                    return Err(format!("leftover temporary file {}", e.path().display()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether every live chunk has a vector and the vector index holds nothing else.

@@ -104,9 +104,9 @@ impl Writer {
                 }
             };
         let committed = lexical.committed_generation();
-        if committed != Some(manifest.generation)
-            && (manifest.generation > 0 || committed.is_some())
-        {
+        let mismatch = committed != Some(manifest.generation)
+            && (manifest.generation > 0 || committed.is_some());
+        if mismatch {
             notices.push(format!(
                 "the lexical index (generation {}) does not match the manifest (generation {}), \
                  probably after an interrupted commit; rebuilding the lexical index",
@@ -165,6 +165,10 @@ impl Writer {
         };
         w.rebuild_refcounts();
         w.compact_vectors_if_needed()?;
+        if mismatch {
+            // Commit the repair now, so no reader ever sees the orphaned lexical commit.
+            w.commit(std::collections::BTreeMap::new())?;
+        }
         w.remove_leftovers();
         Ok(w)
     }
@@ -407,6 +411,7 @@ impl Writer {
             files,
         };
         let mut old_vector_file = None;
+        failpoint("commit-before-vectors");
         if let (Some(store), Some(model)) = (&self.vectors, &self.model_id)
             && (self.vectors_dirty || next.vectors.is_none())
         {
@@ -422,8 +427,11 @@ impl Writer {
                 count: store.len(),
             });
         }
+        failpoint("commit-after-vectors");
         self.lexical.commit(generation)?;
+        failpoint("commit-after-lexical");
         next.store(&self.dir)?;
+        failpoint("commit-after-manifest");
         self.manifest = next;
         self.vectors_dirty = false;
         if let Some(old) = old_vector_file {
@@ -432,6 +440,27 @@ impl Writer {
         Ok(())
     }
 }
+
+/// Test-only fault injection: when `SCRY_FAILPOINT` names this point, the process
+/// aborts right here, as a crash or `kill -9` would. Costs one load when unset.
+fn failpoint(name: &str) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if POINT
+        .get_or_init(|| std::env::var("SCRY_FAILPOINT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        std::process::abort();
+    }
+}
+
+/// The commit steps a crash can fall between, for fault-injection tests.
+pub const FAILPOINTS: &[&str] = &[
+    "commit-before-vectors",
+    "commit-after-vectors",
+    "commit-after-lexical",
+    "commit-after-manifest",
+];
 
 /// Removes everything Scry keeps in an index directory except the lock.
 pub(crate) fn wipe(dir: &Path) -> Result<(), EngineError> {

@@ -1,0 +1,201 @@
+//! `kill -9` the indexer at random points: every reopen lands on exactly one committed
+//! generation, the lexical and vector indexes agree with the manifest, leftovers are
+//! cleaned up, and the index ends equal to a from-scratch index of the tree.
+//!
+//! The child indexer is this test binary itself, re-run with `child_indexer` selected.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use scry_engine::{Engine, EngineConfig};
+
+const CHILD_WS: &str = "SCRY_CRASH_CHILD_WS";
+const CHILD_INDEX: &str = "SCRY_CRASH_CHILD_INDEX";
+const CHILD_MODEL: &str = "SCRY_CRASH_CHILD_MODEL";
+
+fn child_config(ws: &Path, index: &Path, model: Option<std::path::PathBuf>) -> EngineConfig {
+    EngineConfig::builder([ws])
+        .index_dir(index)
+        .embedding_model(model)
+        .embed_threads(1)
+        .files_per_commit(5)
+        .build()
+}
+
+/// Does nothing unless run as the child: then it indexes and rewrites files until killed.
+#[test]
+fn child_indexer() {
+    let (Some(ws), Some(index)) = (std::env::var_os(CHILD_WS), std::env::var_os(CHILD_INDEX))
+    else {
+        return;
+    };
+    let model = std::env::var_os(CHILD_MODEL).map(Into::into);
+    let ws = Path::new(&ws);
+    let engine = Engine::open(child_config(ws, Path::new(&index), model)).expect("child opens");
+    let mut round = 0u64;
+    loop {
+        engine
+            .refresh(&Default::default(), &mut |_| {})
+            .expect("child refresh");
+        for i in 0..20 {
+            let n = (round * 7 + i) % 120;
+            write(
+                ws,
+                &format!("m/f{n}.rs"),
+                &format!("/// Round {round}.\nfn f{n}_r{round}() -> u64 {{ {round} }}\n"),
+            );
+        }
+        if round % 3 == 0 {
+            let _ = std::fs::remove_file(ws.join(format!("m/f{}.rs", round % 120)));
+        }
+        round += 1;
+    }
+}
+
+fn kill_loop(iterations: usize, with_model: bool, max_delay_ms: u64, seed: u64) {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let root = ws.path();
+    for n in 0..120 {
+        write(root, &format!("m/f{n}.rs"), &format!("fn f{n}() {{}}\n"));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let exe = std::env::current_exe().unwrap();
+    let mut last_generation = 0;
+    for i in 0..iterations {
+        let mut cmd = Command::new(&exe);
+        cmd.args([
+            "--exact",
+            "child_indexer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_WS, root)
+        .env(CHILD_INDEX, idx.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        if with_model {
+            cmd.env(CHILD_MODEL, model_path());
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..max_delay_ms)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        let engine = if with_model {
+            open_with(root, idx.path(), &Counting::load())
+        } else {
+            open_lexical(root, idx.path())
+        };
+        engine
+            .verify()
+            .unwrap_or_else(|e| panic!("after kill {i}: {e}"));
+        let g = engine.generation();
+        assert!(
+            g >= last_generation || !engine.status().notices.is_empty(),
+            "generation went back from {last_generation} to {g} silently"
+        );
+        last_generation = g;
+    }
+    // Finally the index catches up and equals a from-scratch index of the tree.
+    let model = Counting::load();
+    let engine = if with_model {
+        open_with(root, idx.path(), &model)
+    } else {
+        open_lexical(root, idx.path())
+    };
+    refresh(&engine);
+    engine.verify().unwrap();
+    let incremental = engine.chunk_inventory().unwrap();
+    drop(engine);
+    let idx2 = tempfile::tempdir().unwrap();
+    let fresh = if with_model {
+        open_with(root, idx2.path(), &model)
+    } else {
+        open_lexical(root, idx2.path())
+    };
+    refresh(&fresh);
+    assert_eq!(incremental, fresh.chunk_inventory().unwrap());
+}
+
+/// A crash at each step of a commit, with and without vectors: the child aborts exactly
+/// there (`SCRY_FAILPOINT`), on its first commit after some generations exist.
+#[test]
+fn a_crash_at_every_commit_step_is_recovered() {
+    for with_model in [false, true] {
+        for point in scry_engine::FAILPOINTS {
+            let ws = tempfile::tempdir().unwrap();
+            let idx = tempfile::tempdir().unwrap();
+            let root = ws.path();
+            for n in 0..12 {
+                write(root, &format!("m/f{n}.rs"), &format!("fn f{n}() {{}}\n"));
+            }
+            let model = with_model.then(model_path);
+            {
+                let e = Engine::open(child_config(root, idx.path(), model.clone())).unwrap();
+                refresh(&e);
+            }
+            write(root, "m/f3.rs", "fn changed_before_the_crash() {}\n");
+            std::fs::remove_file(root.join("m/f4.rs")).unwrap();
+            let mut cmd = Command::new(std::env::current_exe().unwrap());
+            cmd.args([
+                "--exact",
+                "child_indexer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_WS, root)
+            .env(CHILD_INDEX, idx.path())
+            .env("SCRY_FAILPOINT", point)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+            if let Some(m) = &model {
+                cmd.env(CHILD_MODEL, m);
+            }
+            let mut child = cmd.spawn().unwrap();
+            let t = std::time::Instant::now();
+            let status = loop {
+                if let Some(st) = child.try_wait().unwrap() {
+                    break st;
+                }
+                if t.elapsed() > Duration::from_secs(60) {
+                    child.kill().unwrap();
+                    panic!("{point}: the child never reached the failpoint");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert!(!status.success(), "{point}: the child did not crash");
+            let e = Engine::open(child_config(root, idx.path(), model.clone())).unwrap();
+            e.verify()
+                .unwrap_or_else(|err| panic!("{point} (model: {with_model}): {err}"));
+            refresh(&e);
+            e.verify().unwrap();
+            assert_eq!(
+                found(&e, "changed_before_the_crash"),
+                ["m/f3.rs"],
+                "{point}"
+            );
+            let inventory = e.chunk_inventory().unwrap();
+            drop(e);
+            let idx2 = tempfile::tempdir().unwrap();
+            let fresh = Engine::open(child_config(root, idx2.path(), model)).unwrap();
+            refresh(&fresh);
+            assert_eq!(inventory, fresh.chunk_inventory().unwrap(), "{point}");
+        }
+    }
+}
+
+#[test]
+fn kill_dash_nine_200_times_bm25() {
+    kill_loop(200, false, 400, 17);
+}
+
+#[test]
+fn kill_dash_nine_with_vectors() {
+    kill_loop(25, true, 2500, 29);
+}
