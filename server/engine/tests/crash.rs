@@ -50,7 +50,7 @@ fn child_indexer() {
                 &format!("/// Round {round}.\nfn f{n}_r{round}() -> u64 {{ {round} }}\n"),
             );
         }
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             let _ = std::fs::remove_file(ws.join(format!("m/f{}.rs", round % 120)));
         }
         round += 1;
