@@ -135,8 +135,28 @@ fn dry_run_reports_work_and_writes_nothing() {
     assert!(r["chunks"].as_u64().unwrap() >= 4);
     assert!(r["embed_tokens"].as_u64().unwrap() > 20);
     assert!(r["estimated_embed_seconds"].as_f64().unwrap() > 0.0);
-    // Only the lock file: no manifest, no generations, no vectors.
-    assert!(!index.join("manifest.json").exists());
+    assert_eq!(r["mode"], "hybrid");
+    assert!(!index.exists(), "a dry run created {}", index.display());
+    // After a real run, a dry run finds nothing left to do.
+    s.json(&[
+        "index",
+        "--json",
+        "--model",
+        &m,
+        "--index-dir",
+        index.to_str().unwrap(),
+    ]);
+    let r = s.json(&[
+        "index",
+        "--dry-run",
+        "--json",
+        "--model",
+        &m,
+        "--index-dir",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(r["files_to_index"], 0);
+    assert_eq!(r["chunks_to_embed"], 0);
 }
 
 #[test]

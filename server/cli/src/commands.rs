@@ -112,15 +112,18 @@ fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
 
 fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
     let roots = workspace(global, &args.paths)?;
+    if args.dry_run {
+        let report = scry_engine::dry_run(&config(global, roots)?)?;
+        if let Some(why) = &report.model_problem {
+            output::notice(&format!("BM25-only: {why}"));
+        }
+        output::dry_run(&report, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let engine = open(global, roots)?;
     let status = engine.status();
     if let Some(why) = &status.model_problem {
         output::notice(&format!("BM25-only: {why}"));
-    }
-    if args.dry_run {
-        let report = engine.dry_run()?;
-        output::dry_run(&report, &status, args.json)?;
-        return Ok(ExitCode::SUCCESS);
     }
     let bar = output::ProgressBar::new();
     let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;

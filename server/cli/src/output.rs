@@ -163,7 +163,7 @@ pub fn watch_update(r: &RefreshReport) {
     );
 }
 
-pub fn dry_run(r: &DryRunReport, status: &Status, json: bool) -> Result<()> {
+pub fn dry_run(r: &DryRunReport, json: bool) -> Result<()> {
     if json {
         return print_json(&json!({
             "files": r.files,
@@ -173,7 +173,7 @@ pub fn dry_run(r: &DryRunReport, status: &Status, json: bool) -> Result<()> {
             "chunks_to_embed": r.chunks_to_embed,
             "embed_tokens": r.embed_tokens,
             "estimated_embed_seconds": r.estimated_embed_seconds,
-            "mode": status.mode.as_str(),
+            "mode": r.mode.as_str(),
         }));
     }
     let mut out = std::io::stdout().lock();

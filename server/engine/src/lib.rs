@@ -19,6 +19,7 @@
 
 mod config;
 mod discover;
+mod dry_run;
 mod error;
 mod location;
 mod search;
@@ -27,6 +28,7 @@ mod writer;
 
 pub use config::{DEFAULT_SECRET_PATTERNS, EngineConfig, EngineConfigBuilder};
 pub use discover::{SkipReason, looks_binary};
+pub use dry_run::dry_run;
 pub use error::EngineError;
 pub use location::default_index_dir;
 pub use scry_models::EmbedderInfo;
@@ -66,9 +68,6 @@ pub struct FileProblems {
     pub path: String,
     pub problems: Vec<String>,
 }
-
-/// What the index knows of a file: size, mtime, content hash.
-type KnownFile = (u64, i128, String);
 
 /// One chunk of the index, as listed by [`Engine::chunk_inventory`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -137,8 +136,11 @@ impl RefreshReport {
 }
 
 /// What `--dry-run` reports: the work a refresh would do, without doing it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DryRunReport {
+    /// `Hybrid` if the configured model loads, else `Lexical`.
+    pub mode: SearchMode,
+    pub model_problem: Option<String>,
     pub files: usize,
     pub files_to_index: usize,
     pub files_skipped: BTreeMap<&'static str, usize>,
@@ -443,21 +445,12 @@ impl Engine {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<BatchStats, EngineError> {
         let inner = &self.inner;
-        let base = (p.embedded, p.embed_tokens, p.embed_seconds);
-        let mut on_embed = |done: usize, total: usize, tokens: usize, secs: f64| {
-            p.phase = Phase::Embedding;
-            p.embedded = base.0 + done;
-            p.to_embed = base.0 + total;
-            p.embed_tokens = base.1 + tokens;
-            p.embed_seconds = base.2 + secs;
-            progress(p);
-        };
         let stats = writer.apply(
             updates,
             &inner.config.chunk,
             inner.embedder.as_deref(),
             &inner.config.document_prefix,
-            &mut on_embed,
+            &mut embed_progress(p, progress),
         )?;
         p.phase = Phase::Indexing;
         *inner.embedded_total.lock() += stats.chunks_embedded;
@@ -488,20 +481,11 @@ impl Engine {
             }
         }
         let mut stats = BatchStats::default();
-        let base = (p.embedded, p.embed_tokens, p.embed_seconds);
-        let mut on_embed = |done: usize, total: usize, tokens: usize, secs: f64| {
-            p.phase = Phase::Embedding;
-            p.embedded = base.0 + done;
-            p.to_embed = base.0 + total;
-            p.embed_tokens = base.1 + tokens;
-            p.embed_seconds = base.2 + secs;
-            progress(p);
-        };
         writer.embed_pending(
             pending,
             inner.embedder.as_deref(),
             &mut stats,
-            &mut on_embed,
+            &mut embed_progress(p, progress),
         )?;
         if stats.chunks_embedded > 0 {
             let files = writer.manifest.files.clone();
@@ -572,80 +556,6 @@ impl Engine {
         }
         let force = HashSet::from([r.abs]);
         self.refresh(&force, &mut |_| {})
-    }
-
-    /// Counts the work a refresh would do, writing nothing.
-    pub fn dry_run(&self) -> Result<DryRunReport, EngineError> {
-        let inner = &self.inner;
-        let walked = inner.discovery.walk(&inner.roots);
-        let mut report = DryRunReport::default();
-        for (_, reason) in &walked.skipped {
-            *report.files_skipped.entry(reason.as_str()).or_default() += 1;
-        }
-        // What the index already has: (size, mtime, content hash) per file, and vectors.
-        let (files, store): (HashMap<String, KnownFile>, Option<Arc<VectorStore>>) = {
-            let state = inner.state.lock();
-            let files = state
-                .writer
-                .manifest
-                .files
-                .iter()
-                .map(|(k, e)| (k.clone(), (e.size, e.mtime_ns, e.hash.clone())))
-                .collect();
-            (files, state.writer.vectors.clone())
-        };
-        let has_vector = |k: u64| store.as_ref().is_some_and(|s| s.contains(k));
-        let mut sample: Vec<String> = Vec::new();
-        let mut seen_keys = HashSet::new();
-        for c in walked.files {
-            report.files += 1;
-            let key = file_term_text(c.root, &c.rel);
-            if files
-                .get(&key)
-                .is_some_and(|(s, m, _)| *s == c.size && *m == c.mtime_ns)
-            {
-                continue;
-            }
-            let Ok(bytes) = inner.discovery.read(&c.abs) else {
-                *report
-                    .files_skipped
-                    .entry("unreadable-or-binary")
-                    .or_default() += 1;
-                continue;
-            };
-            let hash = blake3::hash(&bytes).to_hex()[..32].to_owned();
-            if files.get(&key).is_some_and(|(_, _, h)| *h == hash) {
-                continue;
-            }
-            report.files_to_index += 1;
-            let chunked = scry_chunk::chunk_file(&c.rel, &bytes, &inner.config.chunk);
-            report.chunks += chunked.chunks.len();
-            for ch in &chunked.chunks {
-                if !has_vector(ch.hash.key()) && seen_keys.insert(ch.hash.key()) {
-                    report.chunks_to_embed += 1;
-                    let text = format!("{}{}", inner.config.document_prefix, ch.embedding_text());
-                    match &inner.embedder {
-                        Some(e) => {
-                            let n = e.count_tokens(&text).unwrap_or(0);
-                            report.embed_tokens += n.min(e.info().max_tokens);
-                            if sample.len() < 32 {
-                                sample.push(text);
-                            }
-                        }
-                        // Without a model, a rough estimate: four bytes a token.
-                        None => report.embed_tokens += text.len().div_ceil(4),
-                    }
-                }
-            }
-        }
-        if let (Some(e), false) = (&inner.embedder, sample.is_empty()) {
-            let t = Instant::now();
-            if let Ok(out) = e.embed(&sample) {
-                let rate = out.tokens as f64 / t.elapsed().as_secs_f64().max(1e-6);
-                report.estimated_embed_seconds = Some(report.embed_tokens as f64 / rate);
-            }
-        }
-        Ok(report)
     }
 
     pub fn status(&self) -> Status {
@@ -768,6 +678,22 @@ impl Engine {
             }
             None => true,
         }
+    }
+}
+
+/// Reports a batch's embedding progress on top of what earlier batches did.
+fn embed_progress<'a>(
+    p: &'a mut Progress,
+    progress: &'a mut dyn FnMut(&Progress),
+) -> impl FnMut(usize, usize, usize, f64) + 'a {
+    let base = (p.embedded, p.embed_tokens, p.embed_seconds);
+    move |done, total, tokens, secs| {
+        p.phase = Phase::Embedding;
+        p.embedded = base.0 + done;
+        p.to_embed = base.0 + total;
+        p.embed_tokens = base.1 + tokens;
+        p.embed_seconds = base.2 + secs;
+        progress(p);
     }
 }
 

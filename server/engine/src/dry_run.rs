@@ -1,0 +1,127 @@
+//! `--dry-run`: the work an index run would do (files, chunks, embedding tokens, time),
+//! computed without creating, locking or writing anything.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use scry_index::{Manifest, file_term_text};
+use scry_models::{Embedder, EmbedderOptions, LlamaEmbedder};
+use scry_paths::Roots;
+
+use crate::discover::Discovery;
+use crate::{EngineConfig, EngineError, SearchMode, default_index_dir};
+
+use super::DryRunReport;
+
+/// Counts what indexing `config`'s roots would do now. Reads the existing index's
+/// manifest, if any, to leave out unchanged files and chunks that already have vectors.
+pub fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
+    if config.roots.is_empty() {
+        return Err(EngineError::NoRoots);
+    }
+    let roots = Roots::new(&config.roots)?;
+    let dir = match &config.index_dir {
+        Some(d) => d.clone(),
+        None => default_index_dir(roots.roots())?,
+    };
+    let embedder: Result<LlamaEmbedder, String> = match &config.embedding_model {
+        Some(p) => LlamaEmbedder::load(
+            p,
+            EmbedderOptions::default()
+                .with_threads(config.embed_threads)
+                .with_batch_tokens(config.embed_batch_tokens),
+        )
+        .map_err(|e| e.to_string()),
+        None => Err("no embedding model is configured".into()),
+    };
+    let root_strings: Vec<String> = roots
+        .roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    // A manifest that cannot be read means everything would be indexed again.
+    let manifest = Manifest::load(&dir)
+        .ok()
+        .flatten()
+        .filter(|m| m.roots == root_strings)
+        .unwrap_or_default();
+    let embedded: HashSet<u64> = match (&manifest.vectors, &embedder) {
+        (Some(v), Ok(e)) if v.model == e.info().id => manifest
+            .files
+            .values()
+            .flat_map(|f| f.keys.iter().copied())
+            .collect(),
+        _ => HashSet::new(),
+    };
+
+    let discovery = Discovery::new(config, &dir);
+    let walked = discovery.walk(&roots);
+    let mut report = DryRunReport {
+        mode: if embedder.is_ok() {
+            SearchMode::Hybrid
+        } else {
+            SearchMode::Lexical
+        },
+        model_problem: embedder.as_ref().err().cloned(),
+        files: 0,
+        files_to_index: 0,
+        files_skipped: BTreeMap::new(),
+        chunks: 0,
+        chunks_to_embed: 0,
+        embed_tokens: 0,
+        estimated_embed_seconds: None,
+    };
+    for (_, reason) in &walked.skipped {
+        *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+    }
+    let mut sample: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for c in walked.files {
+        report.files += 1;
+        let known = manifest.files.get(&file_term_text(c.root, &c.rel));
+        if known.is_some_and(|e| e.size == c.size && e.mtime_ns == c.mtime_ns) {
+            continue;
+        }
+        let bytes = match discovery.read(&c.abs) {
+            Ok(b) => b,
+            Err(reason) => {
+                *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+                continue;
+            }
+        };
+        if known.is_some_and(|e| e.hash == blake3::hash(&bytes).to_hex()[..32]) {
+            continue;
+        }
+        report.files_to_index += 1;
+        let chunked = scry_chunk::chunk_file(&c.rel, &bytes, &config.chunk);
+        report.chunks += chunked.chunks.len();
+        for ch in &chunked.chunks {
+            let key = ch.hash.key();
+            if embedded.contains(&key) || !seen.insert(key) {
+                continue;
+            }
+            report.chunks_to_embed += 1;
+            let text = format!("{}{}", config.document_prefix, ch.embedding_text());
+            match &embedder {
+                Ok(e) => {
+                    let n = e.count_tokens(&text).unwrap_or(0);
+                    report.embed_tokens += n.min(e.info().max_tokens);
+                    if sample.len() < 32 {
+                        sample.push(text);
+                    }
+                }
+                // Without a model, a rough estimate: four bytes a token.
+                Err(_) => report.embed_tokens += text.len().div_ceil(4),
+            }
+        }
+    }
+    // The time estimate comes from embedding a sample here, on this machine.
+    if let (Ok(e), false) = (&embedder, sample.is_empty()) {
+        let t = Instant::now();
+        if let Ok(out) = e.embed(&sample) {
+            let rate = out.tokens as f64 / t.elapsed().as_secs_f64().max(1e-6);
+            report.estimated_embed_seconds = Some(report.embed_tokens as f64 / rate);
+        }
+    }
+    Ok(report)
+}
