@@ -69,7 +69,7 @@ impl EngineConfig {
                 embed_threads: std::thread::available_parallelism()
                     .map_or(2, |n| n.get())
                     .min(8),
-                embed_batch_tokens: 2048,
+                embed_batch_tokens: 512,
                 query_prefix: String::new(),
                 document_prefix: String::new(),
                 max_file_bytes: 1 << 20,

@@ -33,7 +33,7 @@ impl Default for EmbedderOptions {
             threads: thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(8),
-            batch_tokens: 2048,
+            batch_tokens: 512,
             max_sequences: 32,
         }
     }
