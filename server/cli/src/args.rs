@@ -47,6 +47,10 @@ pub struct Global {
     /// Also index files that usually hold secrets (.env, *.pem, id_rsa, ...).
     #[arg(long, global = true)]
     pub include_secrets: bool,
+    /// The k of Reciprocal Rank Fusion: score = sum of 1/(k + rank). Larger k flattens
+    /// the advantage of top ranks.
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "K")]
+    pub rrf_k: f32,
     /// More logging on stderr (-v info, -vv debug). SCRY_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -74,7 +74,8 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
         .embedding_model(model)
         .max_file_bytes(global.max_file_size)
         .include_hidden(global.hidden)
-        .exclude(global.exclude.clone());
+        .exclude(global.exclude.clone())
+        .rrf_k(global.rrf_k);
     if let Some(dir) = &global.index_dir {
         b = b.index_dir(dir);
     }
