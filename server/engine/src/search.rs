@@ -241,25 +241,16 @@ impl Engine {
                     continue;
                 }
                 rank += 1;
-                let e = fused
-                    .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
-                    .or_insert_with(|| Candidate {
-                        chunk,
-                        ranks: Ranks::default(),
-                        score: 0.0,
-                    });
-                e.ranks.lexical = Some(rank);
-                e.score += 1.0 / (rrf_k + f64::from(rank));
+                fuse(&mut fused, chunk, Retriever::Lexical, rank, rrf_k);
             }
         }
         if mode != SearchMode::Lexical
             && let (Some(embedder), Some(store)) = (model, &snap.vectors)
         {
-            let q = format!("{}{query}", self.inner.config.query_prefix);
-            let qv = embedder
-                .embed(&[q])
-                .map_err(|e| EngineError::InvalidRequest(format!("cannot embed the query: {e}")))?;
-            let qv = qv.vectors.into_iter().next().unwrap_or_default();
+            let qv = match &req.query_embedding {
+                Some(v) => v.clone(),
+                None => embed_query(embedder.as_ref(), &self.inner.config.query_prefix, query)?,
+            };
             let live = &snap.live_keys;
             let mut rank = 0u32;
             for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
@@ -269,17 +260,7 @@ impl Engine {
                         continue;
                     }
                     rank += 1;
-                    let e = fused
-                        .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
-                        .or_insert_with(|| Candidate {
-                            chunk,
-                            ranks: Ranks::default(),
-                            score: 0.0,
-                        });
-                    if e.ranks.vector.is_none() {
-                        e.ranks.vector = Some(rank);
-                        e.score += 1.0 / (rrf_k + f64::from(rank));
-                    }
+                    fuse(&mut fused, chunk, Retriever::Vector, rank, rrf_k);
                 }
             }
         }
@@ -329,6 +310,37 @@ impl Engine {
             text: c.chunk.text,
             file_hash: c.chunk.file_hash,
         }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Retriever {
+    Lexical,
+    Vector,
+}
+
+/// Adds one retriever's rank for a chunk to the fused results (its first rank wins).
+fn fuse(
+    fused: &mut HashMap<(u32, String, usize), Candidate>,
+    chunk: StoredChunk,
+    retriever: Retriever,
+    rank: u32,
+    rrf_k: f64,
+) {
+    let e = fused
+        .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
+        .or_insert_with(|| Candidate {
+            chunk,
+            ranks: Ranks::default(),
+            score: 0.0,
+        });
+    let slot = match retriever {
+        Retriever::Lexical => &mut e.ranks.lexical,
+        Retriever::Vector => &mut e.ranks.vector,
+    };
+    if slot.is_none() {
+        *slot = Some(rank);
+        e.score += 1.0 / (rrf_k + f64::from(rank));
     }
 }
 

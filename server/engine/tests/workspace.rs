@@ -134,6 +134,35 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
 }
 
 #[test]
+fn a_supplied_query_embedding_is_used_instead_of_embedding_the_query() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let model = Counting::load();
+    let engine = open_with(ws.path(), idx.path(), &model);
+    refresh(&engine);
+    let cart = engine
+        .embed_query("sum the cost of products in a basket")
+        .unwrap()
+        .unwrap();
+    let before = model.calls.load(std::sync::atomic::Ordering::SeqCst);
+    // The text says sessions; the vector says shopping carts: the vector decides.
+    let r = engine
+        .search(
+            &SearchRequest::new("remove stale logins past their deadline")
+                .mode(SearchMode::Vector)
+                .query_embedding(Some(cart)),
+        )
+        .unwrap();
+    assert_eq!(r.hits[0].path, "web/cart.ts");
+    assert_eq!(
+        model.calls.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "the query was embedded anyway"
+    );
+}
+
+#[test]
 fn without_a_model_search_is_bm25_only_and_says_so() {
     let ws = tempfile::tempdir().unwrap();
     let idx = tempfile::tempdir().unwrap();
