@@ -1,13 +1,53 @@
-//! Model backends: GGUF embedders through llama.cpp, behind a trait the engine depends on.
+//! Model backends behind two traits the rest of Scry depends on.
 //!
-//! The engine sees only [`Embedder`]: texts in, unit vectors out. [`LlamaEmbedder`] runs
-//! llama.cpp in-process on a worker thread that owns the model and its context.
+//! [`Embedder`] turns texts into unit vectors for the index; [`Generator`] streams chat
+//! completions for answers. Implementations: llama.cpp in-process ([`LlamaEmbedder`],
+//! [`LlamaGenerator`]), any OpenAI-compatible server ([`http`]), and MLX on Apple Silicon
+//! (feature `mlx`, macOS arm64 only). [`ModelManager`] owns their lifecycle: selection by
+//! role, lazy loading, unloading, hot-swapping and the fallback chain.
 
+mod discover;
+mod generate;
 mod gguf;
+pub mod http;
 mod llama;
+mod llama_gen;
+mod manager;
+pub mod memory;
+#[cfg(all(feature = "mlx", target_os = "macos", target_arch = "aarch64"))]
+mod mlx;
+mod pull;
 
-pub use gguf::{GgufHeader, read_gguf_header};
+pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
+pub use generate::{
+    ChatMessage, Completion, Constraint, FinishReason, GenerateRequest, Generator, Health, Role,
+    Sampling, StreamEvent, TokenCount, TokenStream, Usage, estimate_tokens,
+};
+pub use gguf::{GgufHeader, GgufMetadata, file_type_name, read_gguf_header, read_gguf_metadata};
 pub use llama::{EmbedderOptions, LlamaEmbedder};
+pub use llama_gen::{GeneratorOptions, LlamaGenerator, gpu_offload_available};
+pub use manager::{
+    BackendKind, BackendSpec, Fallback, ModelManager, ModelRole, Picked, resolve_model_path,
+};
+pub use pull::{PullOptions, PullProgress, pull_model};
+
+use std::time::Duration;
+
+/// What a loaded generation model is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// A short name: the file name for GGUF files, the server's model id for HTTP.
+    pub name: String,
+    pub backend: BackendKind,
+    /// A file path or a base URL (never with credentials).
+    pub location: String,
+    pub architecture: String,
+    pub parameters: Option<u64>,
+    pub quantization: Option<String>,
+    pub context_length: Option<u64>,
+    /// Layers offloaded to a GPU (0 on CPU).
+    pub gpu_layers: u32,
+}
 
 use std::path::PathBuf;
 
@@ -54,4 +94,36 @@ pub enum ModelError {
     Embed(String),
     #[error("the model worker stopped")]
     WorkerGone,
+    #[error("{path} cannot generate chat answers: {detail}")]
+    NotChat { path: PathBuf, detail: String },
+    #[error("the model is busy: {queued} requests are already waiting; try again shortly")]
+    Busy { queued: usize },
+    #[error("the prompt needs {needed} tokens but the model's context holds {available}")]
+    ContextOverflow { needed: usize, available: usize },
+    #[error("generation failed: {0}")]
+    Generate(String),
+    #[error("the model was unloaded while the request ran")]
+    Unloaded,
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("{server} answered HTTP {status}: {detail}")]
+    Http {
+        server: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{server} is unreachable: {detail}")]
+    Unreachable { server: String, detail: String },
+    #[error("{server} is failing; not retrying for {retry_in:?} (circuit breaker open)")]
+    CircuitOpen { server: String, retry_in: Duration },
+    #[error("{server} sent a response Scry cannot use: {detail}")]
+    BadResponse { server: String, detail: String },
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("no model named {name:?}; looked in {looked_in}")]
+    UnknownModel { name: String, looked_in: String },
+    #[error("download failed: {0}")]
+    Download(String),
+    #[error("the MLX backend is only available on macOS on Apple Silicon, built with `--features mlx`")]
+    MlxUnavailable,
 }

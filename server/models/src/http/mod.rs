@@ -1,0 +1,373 @@
+//! OpenAI-compatible servers (vLLM, Ollama, llama-server, LM Studio, …) over HTTP:
+//! `/v1/chat/completions` with SSE streaming and `/v1/embeddings`.
+//!
+//! Every request goes through [`HttpClient`]: timeouts, retries with exponential backoff
+//! and full jitter on 429, 5xx and connection errors, and a [`CircuitBreaker`]. API keys
+//! come only from an environment variable named in the configuration; they are never
+//! logged, echoed in errors or shown by `Debug`.
+
+mod breaker;
+mod embedder;
+mod generator;
+mod sse;
+
+pub use breaker::{BreakerState, CircuitBreaker};
+pub use embedder::HttpEmbedder;
+pub use generator::HttpGenerator;
+
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::ModelError;
+use breaker::Admit;
+
+/// Where and how to reach a server.
+#[derive(Clone)]
+pub struct HttpConfig {
+    /// Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    /// The `model` field sent with each request.
+    pub model: String,
+    /// Name of the environment variable holding the API key, if the server needs one.
+    pub api_key_env: Option<String>,
+    pub connect_timeout: Duration,
+    /// Until the response headers arrive (a hung server).
+    pub response_timeout: Duration,
+    /// Longest silence between two reads of a streaming body (a stalled stream).
+    pub read_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Consecutive failed attempts that open the circuit breaker.
+    pub breaker_threshold: u32,
+    pub breaker_cool_down: Duration,
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key's value never appears here; only the variable's name does.
+        f.debug_struct("HttpConfig")
+            .field("base_url", &redact_url(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpConfig {
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        HttpConfig {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            model: model.into(),
+            api_key_env: None,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(120),
+            read_timeout: Duration::from_secs(60),
+            max_retries: 3,
+            backoff_base: Duration::from_millis(250),
+            backoff_cap: Duration::from_secs(8),
+            breaker_threshold: 5,
+            breaker_cool_down: Duration::from_secs(30),
+        }
+    }
+    pub fn with_api_key_env(mut self, var: impl Into<String>) -> Self {
+        self.api_key_env = Some(var.into());
+        self
+    }
+    pub fn with_timeouts(mut self, connect: Duration, response: Duration, read: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.response_timeout = response;
+        self.read_timeout = read;
+        self
+    }
+    pub fn with_retries(mut self, max_retries: u32, base: Duration, cap: Duration) -> Self {
+        self.max_retries = max_retries;
+        self.backoff_base = base;
+        self.backoff_cap = cap;
+        self
+    }
+    pub fn with_breaker(mut self, threshold: u32, cool_down: Duration) -> Self {
+        self.breaker_threshold = threshold;
+        self.breaker_cool_down = cool_down;
+        self
+    }
+}
+
+/// The URL without any `user:password@` part, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme && !url[scheme + 3..at].contains('/') => {
+            format!("{}://{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A response whose status was 2xx.
+pub struct Ok2xx {
+    pub body: ureq::Body,
+}
+
+/// Requests with retries, backoff and a circuit breaker.
+pub struct HttpClient {
+    config: HttpConfig,
+    agent: ureq::Agent,
+    breaker: CircuitBreaker,
+    server: String,
+}
+
+/// Largest non-streaming response body read.
+const MAX_BODY: u64 = 64 << 20;
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_recv_response(Some(config.response_timeout))
+            .timeout_per_read(Some(config.read_timeout))
+            .build()
+            .into();
+        let breaker = CircuitBreaker::new(config.breaker_threshold, config.breaker_cool_down);
+        let server = redact_url(&config.base_url);
+        HttpClient {
+            config,
+            agent,
+            breaker,
+            server,
+        }
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    fn api_key(&self) -> Result<Option<String>, ModelError> {
+        let Some(var) = &self.config.api_key_env else {
+            return Ok(None);
+        };
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(Some(v)),
+            _ => Err(ModelError::Config(format!(
+                "the API key variable {var} is not set"
+            ))),
+        }
+    }
+
+    /// POSTs JSON to `path` (relative to the base URL), retrying what is worth retrying.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> Result<Ok2xx, ModelError> {
+        self.send(path, Some(body))
+    }
+
+    pub fn get(&self, path: &str) -> Result<Ok2xx, ModelError> {
+        self.send(path, None)
+    }
+
+    fn send(&self, path: &str, body: Option<&serde_json::Value>) -> Result<Ok2xx, ModelError> {
+        let url = format!("{}/{}", self.config.base_url, path.trim_start_matches('/'));
+        let key = self.api_key()?;
+        let payload = body.map(|b| b.to_string());
+        let mut attempt = 0;
+        loop {
+            if let Admit::No(retry_in) = self.breaker.admit() {
+                return Err(ModelError::CircuitOpen {
+                    server: self.server.clone(),
+                    retry_in,
+                });
+            }
+            let result = self.attempt(&url, key.as_deref(), payload.as_deref());
+            let (err, retry_after) = match result {
+                Ok(ok) => {
+                    self.breaker.record_success();
+                    return Ok(ok);
+                }
+                Err(Failure::Final(e)) => {
+                    // The server answered; it is up. The request itself was wrong.
+                    self.breaker.record_success();
+                    return Err(e);
+                }
+                Err(Failure::Retryable(e, after)) => (e, after),
+            };
+            self.breaker.record_failure();
+            if attempt >= self.config.max_retries {
+                return Err(err);
+            }
+            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt));
+            tracing::warn!(
+                server = %self.server,
+                attempt = attempt + 1,
+                delay_ms = delay.as_millis() as u64,
+                error = %err,
+                "retrying"
+            );
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    /// Full jitter: a uniform delay in `[0, min(cap, base * 2^attempt)]`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.config.backoff_cap);
+        let ms = ceiling.as_millis() as u64;
+        Duration::from_millis(rand::rng().random_range(0..=ms))
+    }
+
+    fn attempt(&self, url: &str, key: Option<&str>, payload: Option<&str>) -> Result<Ok2xx, Failure> {
+        let response = match payload {
+            Some(p) => {
+                let mut req = self.agent.post(url).header("Content-Type", "application/json");
+                if let Some(k) = key {
+                    req = req.header("Authorization", format!("Bearer {k}"));
+                }
+                req.send(p.as_bytes())
+            }
+            None => {
+                let mut req = self.agent.get(url);
+                if let Some(k) = key {
+                    req = req.header("Authorization", format!("Bearer {k}"));
+                }
+                req.call()
+            }
+        };
+        let response = response.map_err(|e| self.transport_failure(e))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(Ok2xx {
+                body: response.into_body(),
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(60)));
+        let mut detail = String::new();
+        let _ = response
+            .into_body()
+            .into_reader()
+            .take(2048)
+            .read_to_string(&mut detail);
+        let err = ModelError::Http {
+            server: self.server.clone(),
+            status,
+            detail: summarize_error_body(&detail, key),
+        };
+        if status == 429 || status >= 500 {
+            Err(Failure::Retryable(err, retry_after))
+        } else {
+            Err(Failure::Final(err))
+        }
+    }
+
+    fn transport_failure(&self, e: ureq::Error) -> Failure {
+        let detail = match &e {
+            ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
+            other => other.to_string(),
+        };
+        let err = match e {
+            ureq::Error::Timeout(_) => ModelError::Timeout(self.config.response_timeout),
+            _ => ModelError::Unreachable {
+                server: self.server.clone(),
+                detail,
+            },
+        };
+        match err {
+            ModelError::Unreachable { .. } | ModelError::Timeout(_) => Failure::Retryable(err, None),
+            other => Failure::Final(other),
+        }
+    }
+
+    /// Reads a whole (non-streaming) JSON body.
+    pub fn read_json(&self, ok: Ok2xx) -> Result<serde_json::Value, ModelError> {
+        let mut text = String::new();
+        ok.body
+            .into_reader()
+            .take(MAX_BODY)
+            .read_to_string(&mut text)
+            .map_err(|e| self.bad(format!("reading the body failed: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| self.bad(format!("not JSON ({e})")))
+    }
+
+    pub fn bad(&self, detail: impl Into<String>) -> ModelError {
+        ModelError::BadResponse {
+            server: self.server.clone(),
+            detail: detail.into(),
+        }
+    }
+}
+
+enum Failure {
+    Retryable(ModelError, Option<Duration>),
+    Final(ModelError),
+}
+
+/// The server's error message, short, without anything that looks like our key.
+fn summarize_error_body(body: &str, key: Option<&str>) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .or_else(|| v.get("message"))
+                .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+        })
+        .unwrap_or_else(|| body.trim().to_owned());
+    let mut message: String = message.chars().take(300).collect();
+    if let Some(k) = key
+        && !k.is_empty()
+    {
+        message = message.replace(k, "[redacted]");
+    }
+    if message.is_empty() {
+        "(no body)".into()
+    } else {
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("https://user:secret@example.com/v1"),
+            "https://example.com/v1"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1");
+    }
+
+    #[test]
+    fn error_bodies_never_echo_the_key() {
+        let body = r#"{"error":{"message":"invalid key sk-live-123"}}"#;
+        assert_eq!(
+            summarize_error_body(body, Some("sk-live-123")),
+            "invalid key [redacted]"
+        );
+    }
+
+    #[test]
+    fn debug_shows_the_variable_not_the_key() {
+        let c = HttpConfig::new("http://h/v1", "m").with_api_key_env("MY_KEY");
+        let shown = format!("{c:?}");
+        assert!(shown.contains("MY_KEY"));
+    }
+}
