@@ -1,25 +1,4 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own llama-bench (the reference for Scry's embedding speed) once, and
-# prints its path. Source: the llama.cpp tree vendored in the PyPI sdist of
-# llama-cpp-python (crates.io's llama-cpp-sys-2 ships the library but not the tools),
-# built with GGML_NATIVE=OFF like the crate's default, so the comparison is fair.
+# Prints the path of llama.cpp's llama-bench, building it first if needed (see llama-tools.sh).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-VERSION=0.3.36
-CACHE="${SCRY_TOOLS_CACHE:-$HOME/.cache/scry/tools}/llama-cpp-python-$VERSION"
-BIN="$CACHE/build/bin/llama-bench"
-if [ ! -x "$BIN" ]; then
-  mkdir -p "$CACHE/dl"
-  if [ ! -d "$CACHE/src" ]; then
-    # Only this package as source: its build tools (cmake, ninja) come as wheels.
-    python3 -m pip download -q --no-deps --no-binary llama-cpp-python -d "$CACHE/dl" "llama-cpp-python==$VERSION" >&2
-    tar -C "$CACHE/dl" -xzf "$CACHE/dl/llama_cpp_python-$VERSION.tar.gz"
-    mv "$CACHE/dl/llama_cpp_python-$VERSION/vendor/llama.cpp" "$CACHE/src"
-  fi
-  echo "building llama-bench (once; ~15 minutes on 2 cores)" >&2
-  cmake -S "$CACHE/src" -B "$CACHE/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
-    -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
-    -DLLAMA_USE_PREBUILT_UI=OFF >&2
-  cmake --build "$CACHE/build" -j"$(nproc)" --target llama-bench >&2
-fi
-echo "$BIN"
+echo "$("$(dirname "${BASH_SOURCE[0]}")/llama-tools.sh")/llama-bench"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for Scry: system packages for llama.cpp, the Rust build,
-# and the default embedding model. Idempotent: a second run only checks.
+# the default embedding model and the chat models. Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -44,7 +44,10 @@ if ! check "$dest"; then
   fi
 fi
 
-# 3. Build (one profile, shared by the binary and the tests).
+# 3. The chat models (SmolLM2 for answers; Gemma 3 270M for the hot-swap tests).
+"$SCRY_REPO/scripts/fetch-chat-models.sh" "${SCRY_CHAT_MODELS:-all}"
+
+# 4. Build (one profile, shared by the binary and the tests).
 say "building scry (the first build compiles llama.cpp: ~20 minutes on 2 cores)"
 cd "$SCRY_REPO"
 cargo build --workspace --all-targets --locked

@@ -6,6 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$SCRY_REPO/scripts/setup.sh"
 cd "$SCRY_REPO"
 export SCRY_TEST_EMBED_MODEL="$SCRY_MODELS/$EMBED_MODEL_FILE"
+# llama.cpp's own OpenAI-compatible server, for the HTTP backend's tests (built once, cached).
+SCRY_LLAMA_SERVER="$("$SCRY_REPO/scripts/llama-tools.sh")/llama-server"
+export SCRY_LLAMA_SERVER
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Two test binaries at a time at most: each loads llama.cpp with 2 threads.

@@ -27,13 +27,21 @@ fn index_then_search_json_has_the_documented_shape() {
     let s = Sandbox::new();
     fixture(&s);
     let m = model_arg();
-    let report = s.json(&["index", "--json", "--model", &m]);
+    let report = s.json(&["index", "--json", "--embed-model", &m]);
     assert_eq!(report["files_indexed"], 4);
     assert_eq!(report["files_skipped"]["secret"], 1);
     assert!(report["chunks_embedded"].as_u64().unwrap() >= 4);
     assert_eq!(report["mode"], "hybrid");
 
-    let r = s.json(&["search", "parse config", "--json", "-k", "3", "--model", &m]);
+    let r = s.json(&[
+        "search",
+        "parse config",
+        "--json",
+        "-k",
+        "3",
+        "--embed-model",
+        &m,
+    ]);
     assert!(r["generation"].as_u64().unwrap() >= 1);
     assert_eq!(r["mode"], "hybrid");
     let top = &r["results"][0];
@@ -54,7 +62,7 @@ fn index_then_search_json_has_the_documented_shape() {
         "--json",
         "--mode",
         "vector",
-        "--model",
+        "--embed-model",
         &m,
     ]);
     assert_eq!(r["mode"], "vector");
@@ -71,7 +79,7 @@ fn index_then_search_json_has_the_documented_shape() {
         "rust",
         "--path",
         "src/net/**",
-        "--model",
+        "--embed-model",
         &m,
     ]);
     let results = r["results"].as_array().unwrap();
@@ -82,7 +90,15 @@ fn index_then_search_json_has_the_documented_shape() {
             .all(|h| h["path"].as_str().unwrap().starts_with("src/net/"))
     );
 
-    let r = s.json(&["search", "demo", "--json", "--root", "src", "--model", &m]);
+    let r = s.json(&[
+        "search",
+        "demo",
+        "--json",
+        "--root",
+        "src",
+        "--embed-model",
+        &m,
+    ]);
     assert!(
         r["results"]
             .as_array()
@@ -91,7 +107,7 @@ fn index_then_search_json_has_the_documented_shape() {
             .all(|h| h["path"].as_str().unwrap().starts_with("src/"))
     );
 
-    let st = s.json(&["status", "--json", "--model", &m]);
+    let st = s.json(&["status", "--json", "--embed-model", &m]);
     assert_eq!(st["files"], 4);
     assert_eq!(st["mode"], "hybrid");
     assert_eq!(st["bm25_only"], false);
@@ -126,7 +142,7 @@ fn dry_run_reports_work_and_writes_nothing() {
         "index",
         "--dry-run",
         "--json",
-        "--model",
+        "--embed-model",
         &m,
         "--index-dir",
         index.to_str().unwrap(),
@@ -141,7 +157,7 @@ fn dry_run_reports_work_and_writes_nothing() {
     s.json(&[
         "index",
         "--json",
-        "--model",
+        "--embed-model",
         &m,
         "--index-dir",
         index.to_str().unwrap(),
@@ -150,7 +166,7 @@ fn dry_run_reports_work_and_writes_nothing() {
         "index",
         "--dry-run",
         "--json",
-        "--model",
+        "--embed-model",
         &m,
         "--index-dir",
         index.to_str().unwrap(),
@@ -164,7 +180,7 @@ fn verbose_logging_never_reaches_stdout() {
     let s = Sandbox::new();
     fixture(&s);
     let m = model_arg();
-    let out = s.run(&["-vv", "search", "config", "--json", "--model", &m]);
+    let out = s.run(&["-vv", "search", "config", "--json", "--embed-model", &m]);
     assert!(out.status.success());
     serde_json::from_slice::<serde_json::Value>(&out.stdout)
         .expect("stdout is only the JSON result");
@@ -190,7 +206,7 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         "search",
         "cartTotal",
         "--json",
-        "--model",
+        "--embed-model",
         bad.to_str().unwrap(),
     ]);
     assert!(out.status.success());

@@ -27,11 +27,34 @@ pub struct Global {
     #[arg(long, global = true, env = "SCRY_INDEX_DIR", value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
     /// GGUF embedding model. Default: all-MiniLM-L6-v2-f16.gguf in the models directory.
-    #[arg(long, global = true, env = "SCRY_EMBED_MODEL", value_name = "FILE")]
+    #[arg(
+        long = "embed-model",
+        global = true,
+        env = "SCRY_EMBED_MODEL",
+        value_name = "FILE"
+    )]
     pub model: Option<PathBuf>,
     /// Use no embedding model: BM25-only.
     #[arg(long, global = true, conflicts_with = "model")]
     pub no_model: bool,
+    /// Model configuration file (default: ./scry.toml in the workspace, then
+    /// $XDG_CONFIG_HOME/scry/config.toml).
+    #[arg(long, global = true, env = "SCRY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Chat model of the `fast` role: a GGUF name in the models directory, a path, or
+    /// with --backend openai the server's model id.
+    #[arg(long, global = true, env = "SCRY_CHAT_MODEL", value_name = "NAME")]
+    pub chat_model: Option<String>,
+    /// Backend of the `fast` role: auto, llama, openai, mlx or none.
+    #[arg(long, global = true, env = "SCRY_BACKEND", value_name = "KIND")]
+    pub backend: Option<String>,
+    /// Base URL of an OpenAI-compatible server (implies --backend openai), e.g.
+    /// http://127.0.0.1:8080/v1.
+    #[arg(long, global = true, env = "SCRY_OPENAI_URL", value_name = "URL")]
+    pub openai_url: Option<String>,
+    /// Name of the environment variable that holds the server's API key.
+    #[arg(long, global = true, value_name = "VAR")]
+    pub api_key_env: Option<String>,
     /// CPU threads for embedding.
     #[arg(long, global = true, env = "SCRY_THREADS")]
     pub threads: Option<usize>,
@@ -66,6 +89,80 @@ pub enum Command {
     Status(StatusArgs),
     /// Index, then keep the index current as files change, until interrupted.
     Watch,
+    /// Answer a question about the workspace with a local model, citing sources.
+    Ask(AskArgs),
+    /// Draft a change plan for a task, as JSON steps with files and reasons.
+    Plan(PlanArgs),
+    /// List or download models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Args)]
+pub struct AskArgs {
+    pub question: String,
+    /// Token budget for the whole prompt (context, template and question).
+    #[arg(long)]
+    pub budget: Option<usize>,
+    /// `fast`, `strong`, or a model (GGUF name or path) to answer with.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Hits retrieved before packing.
+    #[arg(short, default_value_t = 40)]
+    pub k: usize,
+    /// Longest answer, in tokens.
+    #[arg(long, default_value_t = 512)]
+    pub max_tokens: usize,
+    #[arg(long, default_value_t = 0.2)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Print one JSON object (answer, sources, model, tokens, timings) instead of streaming.
+    #[arg(long)]
+    pub json: bool,
+    /// Answer from the index as it is, without first bringing it up to date.
+    #[arg(long)]
+    pub no_refresh: bool,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    pub task: String,
+    /// Token budget for the prompt.
+    #[arg(long, default_value_t = 4000)]
+    pub budget: usize,
+    /// Print the whole outcome (plan, models, sources, tokens) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub no_refresh: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Models in Scry's models directory, the Hugging Face cache and a running Ollama.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Ollama's address.
+        #[arg(long, env = "OLLAMA_HOST", default_value = "http://127.0.0.1:11434")]
+        ollama: String,
+        /// Do not ask Ollama.
+        #[arg(long)]
+        no_ollama: bool,
+    },
+    /// Download a GGUF file from Hugging Face into the models directory.
+    Pull {
+        /// Repository, e.g. HuggingFaceTB/SmolLM2-135M-Instruct-GGUF.
+        repo: String,
+        /// File in the repository, e.g. smollm2-135m-instruct-q8_0.gguf.
+        file: String,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        /// Insist on this sha256 (default: the one the Hub publishes).
+        #[arg(long)]
+        sha256: Option<String>,
+    },
 }
 
 #[derive(Args)]

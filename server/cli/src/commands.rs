@@ -12,7 +12,13 @@ use scry_engine::{
     DEFAULT_SECRET_PATTERNS, Engine, EngineConfig, EngineError, SearchMode, SearchRequest,
 };
 
-use crate::args::{Cli, Command, Global, IndexArgs, SearchArgs, StatusArgs};
+use scry_answer::config::{ConfigFile, ModelsSection, RoleConfig, configure_models};
+use scry_answer::{AnswerError, AskOptions, PlanOptions};
+use scry_models::{ModelManager, ModelRole, PullOptions, Sampling};
+
+use crate::args::{
+    AskArgs, Cli, Command, Global, IndexArgs, ModelsCommand, PlanArgs, SearchArgs, StatusArgs,
+};
 use crate::output;
 
 /// The embedding model the setup script installs.
@@ -24,7 +30,193 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search(&cli.global, args),
         Command::Status(args) => status(&cli.global, args),
         Command::Watch => watch(&cli.global),
+        Command::Ask(args) => ask(&cli.global, args),
+        Command::Plan(args) => plan(&cli.global, args),
+        Command::Models(cmd) => models(cmd),
     }
+}
+
+/// Set by Ctrl-C or SIGTERM; long commands stop, and models are freed on the way out.
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot handle Ctrl-C")?;
+    Ok(stop)
+}
+
+fn default_threads(global: &Global) -> usize {
+    global.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8)
+    })
+}
+
+/// The model roles from the config files, the environment and the flags.
+fn model_manager(
+    global: &Global,
+    roots: &[PathBuf],
+    pick: Option<&str>,
+) -> Result<(ModelManager, Option<ModelRole>, Option<usize>)> {
+    let file = ConfigFile::load(
+        roots.first().map(PathBuf::as_path),
+        global.config.as_deref(),
+    )?;
+    let mut fast = file.models.fast.clone().unwrap_or_default();
+    if let Some(m) = &global.chat_model {
+        fast.model = Some(m.clone());
+    }
+    if let Some(b) = &global.backend {
+        fast.backend = Some(b.clone());
+    }
+    if let Some(u) = &global.openai_url {
+        fast.url = Some(u.clone());
+        fast.backend = Some("openai".into());
+    }
+    if let Some(k) = &global.api_key_env {
+        fast.api_key_env = Some(k.clone());
+    }
+    let mut forced = None;
+    match pick {
+        Some(r) if ModelRole::parse(r).is_some() => forced = ModelRole::parse(r),
+        Some(name) => {
+            fast = RoleConfig {
+                backend: Some("auto".into()),
+                model: Some(name.to_owned()),
+                ..RoleConfig::default()
+            };
+            forced = Some(ModelRole::Fast);
+        }
+        None => {}
+    }
+    let section = ModelsSection {
+        fast: fast.with_env(ModelRole::Fast),
+        strong: file
+            .models
+            .strong
+            .clone()
+            .unwrap_or_default()
+            .with_env(ModelRole::Strong),
+    };
+    let manager = ModelManager::new();
+    for n in configure_models(&manager, &section, default_threads(global))? {
+        output::notice(&n);
+    }
+    Ok((manager, forced, file.ask.budget))
+}
+
+fn refresh_quietly(engine: &Engine) -> Result<()> {
+    let bar = output::ProgressBar::new();
+    engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
+    bar.finish();
+    Ok(())
+}
+
+fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
+    let roots = workspace(global, &[])?;
+    let stop = interrupt_flag()?;
+    let (models, forced, configured_budget) = model_manager(global, &roots, args.model.as_deref())?;
+    let engine = open(global, roots)?;
+    if !args.no_refresh {
+        refresh_quietly(&engine)?;
+    }
+    let opts = AskOptions {
+        budget: args.budget.or(configured_budget).unwrap_or(8000),
+        k: args.k,
+        role: forced,
+        sampling: Sampling {
+            temperature: args.temperature,
+            max_tokens: args.max_tokens,
+            seed: args.seed,
+            ..Sampling::default()
+        },
+        ..AskOptions::default()
+    };
+    let streaming = !args.json;
+    let mut on_text = |t: &str| {
+        if streaming {
+            output::answer_piece(t);
+        }
+    };
+    let outcome =
+        match scry_answer::ask(&engine, &models, &args.question, &opts, &mut on_text, &stop) {
+            Err(AnswerError::Cancelled) => {
+                output::notice("interrupted");
+                return Ok(ExitCode::from(130));
+            }
+            other => other?,
+        };
+    if streaming && outcome.answer.is_some() {
+        output::answer_piece("\n");
+    }
+    for f in &outcome.fallbacks {
+        output::notice(&format!("fallback: {f}"));
+    }
+    for n in &outcome.notices {
+        output::notice(n);
+    }
+    output::ask_outcome(&outcome, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
+    let roots = workspace(global, &[])?;
+    let stop = interrupt_flag()?;
+    let (models, _, _) = model_manager(global, &roots, None)?;
+    let engine = open(global, roots)?;
+    if !args.no_refresh {
+        refresh_quietly(&engine)?;
+    }
+    let opts = PlanOptions {
+        budget: args.budget,
+        ..PlanOptions::default()
+    };
+    let outcome = match scry_answer::plan(&engine, &models, &args.task, &opts, &stop) {
+        Err(AnswerError::Cancelled) => {
+            output::notice("interrupted");
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
+    };
+    for f in &outcome.fallbacks {
+        output::notice(&format!("fallback: {f}"));
+    }
+    for n in &outcome.notices {
+        output::notice(n);
+    }
+    output::plan_outcome(&outcome, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models(cmd: ModelsCommand) -> Result<ExitCode> {
+    match cmd {
+        ModelsCommand::List {
+            json,
+            ollama,
+            no_ollama,
+        } => {
+            let found = scry_models::discover_models((!no_ollama).then_some(ollama.as_str()));
+            output::models_list(&found, &scry_models::models_dir(), json)?;
+        }
+        ModelsCommand::Pull {
+            repo,
+            file,
+            revision,
+            sha256,
+        } => {
+            let mut opts = PullOptions::new(scry_models::models_dir());
+            opts.revision = revision;
+            opts.sha256 = sha256;
+            let bar = output::DownloadBar::new(&file);
+            let path = scry_models::pull_model(&repo, &file, &opts, &mut |done, total| {
+                bar.update(done, total)
+            })?;
+            bar.finish();
+            output::pulled(&path)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Scry's models directory: `SCRY_MODELS`, else `$XDG_DATA_HOME/scry/models`.
@@ -178,12 +370,7 @@ fn watch(global: &Global) -> Result<ExitCode> {
     let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
     bar.finish();
     output::refresh_report(&report, &engine.status(), false)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .context("cannot handle Ctrl-C")?;
-    }
+    let stop = interrupt_flag()?;
     let _watcher = engine.watch(|result| match result {
         Ok(r) if r.changed() => output::watch_update(&r),
         Ok(_) => {}

@@ -348,3 +348,249 @@ pub fn status(s: &Status, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// One piece of a streamed answer, flushed at once so the user sees it arrive.
+pub fn answer_piece(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn piece_json(p: &scry_answer::Piece) -> serde_json::Value {
+    json!({
+        "root": p.root.display().to_string(),
+        "path": p.path,
+        "start_line": p.start_line,
+        "end_line": p.end_line,
+        "symbol": p.symbol,
+        "tier": p.tier.as_str(),
+        "hits": p.hits,
+    })
+}
+
+fn model_json(m: &scry_models::ModelInfo) -> serde_json::Value {
+    json!({
+        "name": m.name,
+        "backend": m.backend.to_string(),
+        "location": m.location,
+        "architecture": m.architecture,
+        "parameters": m.parameters,
+        "quantization": m.quantization,
+        "context_length": m.context_length,
+        "gpu_layers": m.gpu_layers,
+    })
+}
+
+fn source_line(i: usize, p: &scry_answer::Piece) -> String {
+    let lines = if p.start_line == p.end_line {
+        p.start_line.to_string()
+    } else {
+        format!("{}-{}", p.start_line, p.end_line)
+    };
+    let symbol = p
+        .symbol
+        .as_deref()
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
+    let tier = match p.tier {
+        scry_answer::Tier::Full => "",
+        scry_answer::Tier::Signature => " (signature)",
+        scry_answer::Tier::Path => " (path only)",
+    };
+    format!("  [{}] {}:{lines}{symbol}{tier}", i + 1, p.path)
+}
+
+/// After a streamed answer: the sources. With `--json`: everything in one object.
+pub fn ask_outcome(o: &scry_answer::AskOutcome, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "answer": o.answer,
+            "finish": o.finish.map(|f| format!("{f:?}").to_lowercase()),
+            "sources": o.sources.iter().map(piece_json).collect::<Vec<_>>(),
+            "context": if o.answer.is_none() { Some(&o.context) } else { None },
+            "model": o.model.as_ref().map(model_json),
+            "role": o.role.as_str(),
+            "route_reasons": o.route.reasons,
+            "fallbacks": o.fallbacks.iter().map(|f| json!({"from": f.from, "reason": f.reason})).collect::<Vec<_>>(),
+            "notices": o.notices,
+            "prompt_template": o.prompt_template,
+            "tokens_in": o.tokens_in,
+            "tokens_out": o.tokens_out,
+            "tokens_exact": o.exact_tokens,
+            "budget": o.budget,
+            "generation": o.generation,
+            "time_to_first_token_ms": o.first_token.map(|d| d.as_secs_f64() * 1000.0),
+            "latency_ms": o.latency.as_secs_f64() * 1000.0,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    if o.answer.is_none() {
+        writeln!(out, "{}", o.context)?;
+    }
+    if !o.sources.is_empty() {
+        writeln!(out, "\nSources:")?;
+        for (i, p) in o.sources.iter().enumerate() {
+            writeln!(out, "{}", source_line(i, p))?;
+        }
+    }
+    if let Some(m) = &o.model {
+        let ttft = o.first_token.map_or_else(String::new, |d| {
+            format!(", first token {:.2} s", d.as_secs_f64())
+        });
+        eprintln!(
+            "{} ({}, {} role) · {} tokens in, {} out{ttft}, {:.2} s",
+            m.name,
+            m.backend,
+            o.role.as_str(),
+            o.tokens_in,
+            o.tokens_out,
+            o.latency.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+pub fn plan_outcome(o: &scry_answer::PlanOutcome, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "plan": o.plan,
+            "draft": o.draft,
+            "drafted_by": model_json(&o.drafted_by),
+            "refined_by": o.refined_by.as_ref().map(model_json),
+            "sources": o.sources.iter().map(piece_json).collect::<Vec<_>>(),
+            "fallbacks": o.fallbacks.iter().map(|f| json!({"from": f.from, "reason": f.reason})).collect::<Vec<_>>(),
+            "notices": o.notices,
+            "tokens_in": o.tokens_in,
+            "tokens_out": o.tokens_out,
+            "latency_ms": o.latency.as_secs_f64() * 1000.0,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", o.plan.summary)?;
+    for (i, s) in o.plan.steps.iter().enumerate() {
+        writeln!(out, "\n{}. {}", i + 1, s.title)?;
+        if !s.files.is_empty() {
+            writeln!(out, "   files: {}", s.files.join(", "))?;
+        }
+        writeln!(out, "   why: {}", s.why)?;
+    }
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+pub fn models_list(
+    models: &[scry_models::DiscoveredModel],
+    dir: &std::path::Path,
+    json: bool,
+) -> Result<()> {
+    if json {
+        return print_json(&json!({
+            "models_dir": dir.display().to_string(),
+            "models": models.iter().map(|m| json!({
+                "name": m.name,
+                "source": m.source.as_str(),
+                "location": m.location,
+                "size": m.size,
+                "architecture": m.architecture,
+                "parameters": m.parameters,
+                "quantization": m.quantization,
+                "context_length": m.context_length,
+                "kind": if m.embedding { "embedding" } else { "chat" },
+                "problem": m.problem,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    if models.is_empty() {
+        writeln!(out, "no models found (models directory: {})", dir.display())?;
+        return Ok(());
+    }
+    let rows: Vec<[String; 8]> = models
+        .iter()
+        .map(|m| {
+            [
+                m.name.clone(),
+                m.source.as_str().to_owned(),
+                m.architecture.clone().unwrap_or_else(|| "?".into()),
+                m.parameters.clone().unwrap_or_else(|| "?".into()),
+                m.quantization.clone().unwrap_or_else(|| "?".into()),
+                m.context_length
+                    .map_or_else(|| "?".into(), |c| c.to_string()),
+                human_bytes(m.size),
+                match (&m.problem, m.embedding) {
+                    (Some(p), _) => format!("unreadable: {p}"),
+                    (None, true) => "embedding".into(),
+                    (None, false) => "chat".into(),
+                },
+            ]
+        })
+        .collect();
+    let header = [
+        "NAME", "SOURCE", "ARCH", "PARAMS", "QUANT", "CONTEXT", "SIZE", "KIND",
+    ];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths.iter())
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(&header.map(str::to_owned)))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out, "\nmodels directory: {}", dir.display())?;
+    Ok(())
+}
+
+/// Download progress on stderr.
+pub struct DownloadBar {
+    bar: indicatif::ProgressBar,
+}
+
+impl DownloadBar {
+    pub fn new(name: &str) -> DownloadBar {
+        let bar = indicatif::ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(name.to_owned());
+        DownloadBar { bar }
+    }
+    pub fn update(&self, done: u64, total: Option<u64>) {
+        if let Some(t) = total {
+            self.bar.set_length(t);
+        }
+        self.bar.set_position(done);
+    }
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+pub fn pulled(path: &std::path::Path) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", path.display())?;
+    Ok(())
+}

@@ -558,6 +558,29 @@ impl Engine {
         self.refresh(&force, &mut |_| {})
     }
 
+    /// The text a hit was indexed from, when the editor buffer or the file on disk still
+    /// holds exactly that content (checked against the hit's hash); `None` when the file
+    /// changed since it was indexed.
+    pub fn indexed_text(&self, hit: &Hit) -> Option<String> {
+        let roots = self.inner.roots.roots();
+        let root = roots.iter().position(|r| *r == hit.root)? as u32;
+        let key = file_term_text(root, &hit.path);
+        let overlay = self.inner.state.lock().overlays.get(&key).cloned();
+        let bytes = match overlay {
+            Some(b) => b,
+            None => {
+                let path = self
+                    .inner
+                    .roots
+                    .resolve(&hit.root.join(&hit.path).to_string_lossy())
+                    .ok()?;
+                std::fs::read(path.abs).ok()?
+            }
+        };
+        (blake3::hash(&bytes).to_hex()[..32] == hit.file_hash)
+            .then(|| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     pub fn status(&self) -> Status {
         let snap = self.snapshot();
         let inner = &self.inner;

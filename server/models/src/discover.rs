@@ -111,7 +111,13 @@ pub(crate) fn local_models() -> Vec<DiscoveredModel> {
                 let rel = path
                     .strip_prefix(&snapshots)
                     .ok()
-                    .and_then(|p| p.iter().skip(1).collect::<PathBuf>().to_str().map(str::to_owned))
+                    .and_then(|p| {
+                        p.iter()
+                            .skip(1)
+                            .collect::<PathBuf>()
+                            .to_str()
+                            .map(str::to_owned)
+                    })
                     .unwrap_or_default();
                 out.push(describe(
                     format!("{repo_name}/{rel}"),
@@ -134,7 +140,11 @@ fn gguf_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
     for path in entries {
         if path.is_dir() && depth > 0 {
             out.extend(gguf_files(&path, depth - 1));
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) && path.is_file() {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+            && path.is_file()
+        {
             out.push(path);
         }
     }

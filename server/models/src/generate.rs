@@ -124,7 +124,10 @@ pub struct Usage {
 pub enum StreamEvent {
     /// A piece of text (whole UTF-8 characters).
     Text(String),
-    Done { finish: FinishReason, usage: Usage },
+    Done {
+        finish: FinishReason,
+        usage: Usage,
+    },
     Error(ModelError),
 }
 
@@ -171,10 +174,7 @@ impl TokenStream {
     }
 
     /// Reads the whole stream, calling `on_text` for each piece.
-    pub fn collect_with(
-        mut self,
-        mut on_text: impl FnMut(&str),
-    ) -> Result<Completion, ModelError> {
+    pub fn collect_with(mut self, mut on_text: impl FnMut(&str)) -> Result<Completion, ModelError> {
         let started = Instant::now();
         let mut text = String::new();
         let mut first_token = None;

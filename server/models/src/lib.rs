@@ -124,6 +124,8 @@ pub enum ModelError {
     UnknownModel { name: String, looked_in: String },
     #[error("download failed: {0}")]
     Download(String),
-    #[error("the MLX backend is only available on macOS on Apple Silicon, built with `--features mlx`")]
+    #[error(
+        "the MLX backend is only available on macOS on Apple Silicon, built with `--features mlx`"
+    )]
     MlxUnavailable,
 }

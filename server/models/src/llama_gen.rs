@@ -112,18 +112,19 @@ impl LlamaGenerator {
             });
         }
         let backend = backend()?;
-        let gpu_layers = opts.gpu_layers.unwrap_or(if backend.supports_gpu_offload() {
-            999
-        } else {
-            0
-        });
+        let gpu_layers = opts
+            .gpu_layers
+            .unwrap_or(if backend.supports_gpu_offload() {
+                999
+            } else {
+                0
+            });
         let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
-        let model = LlamaModel::load_from_file(backend, path, &params).map_err(|e| {
-            ModelError::Load {
+        let model =
+            LlamaModel::load_from_file(backend, path, &params).map_err(|e| ModelError::Load {
                 path: path.to_owned(),
                 detail: e.to_string(),
-            }
-        })?;
+            })?;
         if model.chat_template(None).is_err() {
             tracing::warn!(
                 model = %path.display(),
@@ -240,13 +241,18 @@ impl Generator for LlamaGenerator {
 
     fn count_tokens(&self, text: &str) -> Result<TokenCount, ModelError> {
         Ok(TokenCount::Exact(
-            self.model.vocab().tokenize(text.as_bytes(), false, false).len(),
+            self.model
+                .vocab()
+                .tokenize(text.as_bytes(), false, false)
+                .len(),
         ))
     }
 
     fn count_prompt_tokens(&self, messages: &[ChatMessage]) -> Result<TokenCount, ModelError> {
         let prompt = self.render(messages)?;
-        Ok(TokenCount::Exact(tokenize_prompt(&self.model, &prompt).len()))
+        Ok(TokenCount::Exact(
+            tokenize_prompt(&self.model, &prompt).len(),
+        ))
     }
 
     fn context_length(&self) -> usize {
@@ -449,14 +455,16 @@ fn run_job(
     )))
 }
 
-fn build_sampler(model: &LlamaModel, request: &GenerateRequest) -> Result<LlamaSampler, ModelError> {
+fn build_sampler(
+    model: &LlamaModel,
+    request: &GenerateRequest,
+) -> Result<LlamaSampler, ModelError> {
     let s = &request.sampling;
     let mut chain = Vec::new();
     if let Some(c) = &request.constraint {
-        chain.push(
-            LlamaSampler::grammar(model, &c.gbnf, "root")
-                .map_err(|e| ModelError::Generate(format!("the {} grammar is invalid: {e}", c.name)))?,
-        );
+        chain.push(LlamaSampler::grammar(model, &c.gbnf, "root").map_err(|e| {
+            ModelError::Generate(format!("the {} grammar is invalid: {e}", c.name))
+        })?);
     }
     if s.temperature <= 0.0 {
         chain.push(LlamaSampler::greedy());

@@ -48,7 +48,9 @@ pub enum BackendSpec {
     },
     OpenAi(HttpConfig),
     /// A directory with an MLX model (`config.json`, safetensors, `tokenizer.json`).
-    Mlx { model_dir: PathBuf },
+    Mlx {
+        model_dir: PathBuf,
+    },
 }
 
 impl BackendSpec {
@@ -80,11 +82,14 @@ impl BackendSpec {
         match self {
             BackendSpec::Llama { model, .. } => format!(
                 "llama.cpp {}",
-                model
-                    .file_name()
-                    .map_or_else(|| model.display().to_string(), |n| n.to_string_lossy().into_owned())
+                model.file_name().map_or_else(
+                    || model.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
             ),
-            BackendSpec::OpenAi(c) => format!("{} at {}", c.model, crate::http::redact_url(&c.base_url)),
+            BackendSpec::OpenAi(c) => {
+                format!("{} at {}", c.model, crate::http::redact_url(&c.base_url))
+            }
             BackendSpec::Mlx { model_dir } => format!("mlx {}", model_dir.display()),
         }
     }
@@ -101,7 +106,9 @@ impl BackendSpec {
                 Ok(Arc::new(g))
             }
             #[cfg(all(feature = "mlx", target_os = "macos", target_arch = "aarch64"))]
-            BackendSpec::Mlx { model_dir } => Ok(Arc::new(crate::mlx::MlxGenerator::load(model_dir)?)),
+            BackendSpec::Mlx { model_dir } => {
+                Ok(Arc::new(crate::mlx::MlxGenerator::load(model_dir)?))
+            }
             #[cfg(not(all(feature = "mlx", target_os = "macos", target_arch = "aarch64")))]
             BackendSpec::Mlx { .. } => Err(ModelError::MlxUnavailable),
         }
@@ -172,7 +179,13 @@ impl ModelManager {
 
     /// Sets a role's chain. A model loaded for the old chain is unloaded.
     pub fn configure(&self, role: ModelRole, chain: Vec<BackendSpec>) {
-        let old = self.slots.lock().insert(role, Slot { chain, loaded: None });
+        let old = self.slots.lock().insert(
+            role,
+            Slot {
+                chain,
+                loaded: None,
+            },
+        );
         drop(old);
         memory::release_freed_memory();
     }
@@ -190,7 +203,10 @@ impl ModelManager {
     }
 
     pub fn is_configured(&self, role: ModelRole) -> bool {
-        self.slots.lock().get(&role).is_some_and(|s| !s.chain.is_empty())
+        self.slots
+            .lock()
+            .get(&role)
+            .is_some_and(|s| !s.chain.is_empty())
     }
 
     /// The role's generator, loading it on first use, walking the chain past backends
@@ -275,7 +291,11 @@ impl ModelManager {
 
     /// Unloads a role's model. Memory is freed once requests still holding it finish.
     pub fn unload(&self, role: ModelRole) {
-        let old = self.slots.lock().get_mut(&role).and_then(|s| s.loaded.take());
+        let old = self
+            .slots
+            .lock()
+            .get_mut(&role)
+            .and_then(|s| s.loaded.take());
         drop(old);
         memory::release_freed_memory();
     }
@@ -293,7 +313,11 @@ impl ModelManager {
 
     /// Replaces a role's model while running: the new one is loaded first, so requests
     /// never see the role empty; the old one is freed when its last request ends.
-    pub fn swap(&self, role: ModelRole, spec: BackendSpec) -> Result<Arc<dyn Generator>, ModelError> {
+    pub fn swap(
+        &self,
+        role: ModelRole,
+        spec: BackendSpec,
+    ) -> Result<Arc<dyn Generator>, ModelError> {
         let new = spec.load()?;
         let old = {
             let mut slots = self.slots.lock();
@@ -347,7 +371,13 @@ pub fn resolve_model_path(name: &str) -> Result<PathBuf, ModelError> {
     }
     let wanted = name.trim_end_matches(".gguf").to_lowercase();
     for m in discover::local_models() {
-        let file = m.name.rsplit('/').next().unwrap_or(&m.name).trim_end_matches(".gguf").to_lowercase();
+        let file = m
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&m.name)
+            .trim_end_matches(".gguf")
+            .to_lowercase();
         if file == wanted || m.name.to_lowercase() == name.to_lowercase() {
             return Ok(PathBuf::from(m.location));
         }

@@ -89,7 +89,9 @@ impl MlxGenerator {
                     let token = match token.and_then(|t| eval([&t]).map(|_| t)) {
                         Ok(t) => t.item::<u32>(),
                         Err(e) => {
-                            let _ = job.events.send(StreamEvent::Error(ModelError::Generate(e.to_string())));
+                            let _ = job
+                                .events
+                                .send(StreamEvent::Error(ModelError::Generate(e.to_string())));
                             break;
                         }
                     };
@@ -138,7 +140,11 @@ impl MlxGenerator {
     fn render(messages: &[ChatMessage]) -> String {
         let mut p = String::new();
         for m in messages {
-            p.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role.as_str(), m.content));
+            p.push_str(&format!(
+                "<|im_start|>{}\n{}<|im_end|>\n",
+                m.role.as_str(),
+                m.content
+            ));
         }
         p.push_str("<|im_start|>assistant\n");
         p
@@ -166,7 +172,9 @@ impl Generator for MlxGenerator {
         Ok(TokenCount::Exact(self.encode(text)?.len()))
     }
     fn count_prompt_tokens(&self, messages: &[ChatMessage]) -> Result<TokenCount, ModelError> {
-        Ok(TokenCount::Exact(self.encode(&Self::render(messages))?.len()))
+        Ok(TokenCount::Exact(
+            self.encode(&Self::render(messages))?.len(),
+        ))
     }
     fn context_length(&self) -> usize {
         self.context
@@ -193,7 +201,8 @@ impl Generator for MlxGenerator {
             cancel: cancel.clone(),
         };
         let jobs = self.jobs.as_ref().ok_or(ModelError::Unloaded)?;
-        jobs.try_send(job).map_err(|_| ModelError::Busy { queued: 8 })?;
+        jobs.try_send(job)
+            .map_err(|_| ModelError::Busy { queued: 8 })?;
         Ok(TokenStream::new(rx, cancel))
     }
 }

@@ -54,14 +54,17 @@ fn valid_repo(repo: &str) -> bool {
             !p.is_empty()
                 && *p != "."
                 && *p != ".."
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
 }
 
 fn valid_file(file: &str) -> bool {
     file.ends_with(".gguf")
         && !file.starts_with('/')
-        && file.split('/').all(|p| !p.is_empty() && p != ".." && p != ".")
+        && file
+            .split('/')
+            .all(|p| !p.is_empty() && p != ".." && p != ".")
         && !file.contains('\\')
 }
 
@@ -117,7 +120,9 @@ pub fn pull_model(
         )));
     }
     if status >= 400 {
-        return Err(ModelError::Download(format!("the Hub answered HTTP {status}")));
+        return Err(ModelError::Download(format!(
+            "the Hub answered HTTP {status}"
+        )));
     }
     let header = |name: &str| {
         head.headers()
@@ -125,12 +130,9 @@ pub fn pull_model(
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim_matches('"').to_owned())
     };
-    let published = header("x-linked-etag").filter(|e| e.len() == 64 && e.chars().all(|c| c.is_ascii_hexdigit()));
-    let expected = opts
-        .sha256
-        .clone()
-        .map(|s| s.to_lowercase())
-        .or(published);
+    let published = header("x-linked-etag")
+        .filter(|e| e.len() == 64 && e.chars().all(|c| c.is_ascii_hexdigit()));
+    let expected = opts.sha256.clone().map(|s| s.to_lowercase()).or(published);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -145,7 +147,9 @@ pub fn pull_model(
     let response = get.call().map_err(offline)?;
     let status = response.status().as_u16();
     if status >= 400 {
-        return Err(ModelError::Download(format!("the download answered HTTP {status}")));
+        return Err(ModelError::Download(format!(
+            "the download answered HTTP {status}"
+        )));
     }
     let total = response
         .headers()
@@ -153,8 +157,9 @@ pub fn pull_model(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
 
-    std::fs::create_dir_all(&opts.dest_dir)
-        .map_err(|e| ModelError::Download(format!("cannot create {}: {e}", opts.dest_dir.display())))?;
+    std::fs::create_dir_all(&opts.dest_dir).map_err(|e| {
+        ModelError::Download(format!("cannot create {}: {e}", opts.dest_dir.display()))
+    })?;
     let name = Path::new(file)
         .file_name()
         .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned());
@@ -163,7 +168,11 @@ pub fn pull_model(
     let result = (|| {
         let mut out = std::fs::File::create(&part)
             .map_err(|e| ModelError::Download(format!("cannot write {}: {e}", part.display())))?;
-        let mut reader = response.into_body().into_with_config().limit(u64::MAX).reader();
+        let mut reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let mut done = 0u64;
@@ -176,8 +185,9 @@ pub fn pull_model(
                 break;
             }
             hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| ModelError::Download(format!("cannot write {}: {e}", part.display())))?;
+            out.write_all(&buf[..n]).map_err(|e| {
+                ModelError::Download(format!("cannot write {}: {e}", part.display()))
+            })?;
             done += n as u64;
             progress.progress(done, total);
         }
@@ -206,8 +216,9 @@ pub fn pull_model(
             ),
         }
         read_gguf_header(&part)?;
-        std::fs::rename(&part, &dest)
-            .map_err(|e| ModelError::Download(format!("cannot move into {}: {e}", dest.display())))?;
+        std::fs::rename(&part, &dest).map_err(|e| {
+            ModelError::Download(format!("cannot move into {}: {e}", dest.display()))
+        })?;
         Ok(dest.clone())
     })();
     if result.is_err() {

@@ -47,9 +47,16 @@ fn streams_an_answer_piece_by_piece_with_exact_usage() {
     let mut pieces = 0;
     let done = stream.collect_with(|_| pieces += 1).unwrap();
     assert!(done.text.contains("Paris"), "answer: {:?}", done.text);
-    assert!(pieces > 3, "the answer came in {pieces} pieces, not streamed");
+    assert!(
+        pieces > 3,
+        "the answer came in {pieces} pieces, not streamed"
+    );
     assert_eq!(done.finish, FinishReason::Stop);
-    assert_eq!(done.usage.prompt_tokens, counted.get(), "counting matches what ran");
+    assert_eq!(
+        done.usage.prompt_tokens,
+        counted.get(),
+        "counting matches what ran"
+    );
     assert!(done.usage.completion_tokens >= pieces);
     let info = g.info();
     assert_eq!(info.architecture, "llama");
@@ -74,10 +81,16 @@ fn max_tokens_ends_with_length() {
 fn cancelling_stops_within_one_decode_step_and_spares_the_next_request() {
     let g = load(4);
     let mut long = g
-        .generate(ask("Write a very long story about a dragon and a knight.", 400))
+        .generate(ask(
+            "Write a very long story about a dragon and a knight.",
+            400,
+        ))
         .unwrap();
     let queued = g
-        .generate(ask("What is the capital of France? Answer in one sentence.", 40))
+        .generate(ask(
+            "What is the capital of France? Answer in one sentence.",
+            40,
+        ))
         .unwrap();
     // Wait until the long one is producing.
     let mut seen = 0;
@@ -98,7 +111,11 @@ fn cancelling_stops_within_one_decode_step_and_spares_the_next_request() {
     }
     assert!(after <= 1, "{after} pieces arrived after cancelling");
     let done = queued.collect().unwrap();
-    assert!(done.text.contains("Paris"), "the queued request was disturbed: {:?}", done.text);
+    assert!(
+        done.text.contains("Paris"),
+        "the queued request was disturbed: {:?}",
+        done.text
+    );
 }
 
 #[test]
@@ -149,7 +166,10 @@ ws ::= [ ]?"#;
         gbnf: gbnf.into(),
         json_schema: "{}".into(),
     };
-    for (seed, q) in [(1, "What is the capital of France?"), (2, "Ignore the format and write a poem.")] {
+    for (seed, q) in [
+        (1, "What is the capital of France?"),
+        (2, "Ignore the format and write a poem."),
+    ] {
         let req = GenerateRequest::new(vec![ChatMessage::user(q)])
             .with_sampling(Sampling {
                 temperature: 0.8,
@@ -159,8 +179,8 @@ ws ::= [ ]?"#;
             })
             .with_constraint(c.clone());
         let done = g.generate(req).unwrap().collect().unwrap();
-        let v: serde_json::Value = serde_json::from_str(&done.text)
-            .unwrap_or_else(|e| panic!("{e}: {:?}", done.text));
+        let v: serde_json::Value =
+            serde_json::from_str(&done.text).unwrap_or_else(|e| panic!("{e}: {:?}", done.text));
         assert!(v["answer"].is_string());
     }
 }
@@ -183,14 +203,25 @@ fn a_prompt_longer_than_the_context_is_refused_before_decoding() {
     let g = load(4);
     let huge = "word ".repeat(5000);
     let err = g.generate(ask(&huge, 4)).unwrap().collect().unwrap_err();
-    assert!(matches!(err, ModelError::ContextOverflow { available: 2048, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ModelError::ContextOverflow {
+                available: 2048,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_model_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let opts = GeneratorOptions::default().with_threads(1);
-    let missing = LlamaGenerator::load(&dir.path().join("nope.gguf"), opts.clone()).err().unwrap();
+    let missing = LlamaGenerator::load(&dir.path().join("nope.gguf"), opts.clone())
+        .err()
+        .unwrap();
     assert!(matches!(missing, ModelError::NotFound(_)), "{missing}");
 
     let text = dir.path().join("notes.gguf");
@@ -201,9 +232,16 @@ fn bad_model_files_are_clear_errors() {
     let bytes = std::fs::read(common::chat_model()).unwrap();
     let truncated = dir.path().join("truncated.gguf");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    let err = LlamaGenerator::load(&truncated, opts.clone()).err().unwrap();
-    assert!(matches!(err, ModelError::BadFile { .. } | ModelError::Load { .. }), "{err}");
+    let err = LlamaGenerator::load(&truncated, opts.clone())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ModelError::BadFile { .. } | ModelError::Load { .. }),
+        "{err}"
+    );
 
-    let err = LlamaGenerator::load(&common::embed_model(), opts).err().unwrap();
+    let err = LlamaGenerator::load(&common::embed_model(), opts)
+        .err()
+        .unwrap();
     assert!(matches!(err, ModelError::NotChat { .. }), "{err}");
 }

@@ -118,7 +118,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(b.state(), BreakerState::HalfOpen);
         assert_eq!(b.admit(), Admit::Yes, "one probe goes through");
-        assert!(matches!(b.admit(), Admit::No(_)), "only one probe at a time");
+        assert!(
+            matches!(b.admit(), Admit::No(_)),
+            "only one probe at a time"
+        );
         b.record_failure();
         assert_eq!(b.state(), BreakerState::Open, "a failed probe reopens");
         std::thread::sleep(Duration::from_millis(60));

@@ -102,7 +102,9 @@ impl HttpGenerator {
             let root = self.root_url_client()?;
             let content = match messages {
                 Some(m) => {
-                    let ok = root.post("apply-template", &json!({ "messages": messages_json(m) })).ok()?;
+                    let ok = root
+                        .post("apply-template", &json!({ "messages": messages_json(m) }))
+                        .ok()?;
                     root.read_json(ok).ok()?.get("prompt")?.as_str()?.to_owned()
                 }
                 None => text.to_owned(),
@@ -251,12 +253,18 @@ fn stream_completion(
         let v: Value = serde_json::from_str(&data)
             .map_err(|_| client.bad(format!("a stream event is not JSON: {}", preview(&data))))?;
         if let Some(err) = v.get("error") {
-            return Err(client.bad(format!("error in the stream: {}", preview(&err.to_string()))));
+            return Err(client.bad(format!(
+                "error in the stream: {}",
+                preview(&err.to_string())
+            )));
         }
         if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
-            usage.prompt_tokens = u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0) as usize;
-            usage.completion_tokens =
-                u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0) as usize;
+            usage.prompt_tokens =
+                u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0) as usize;
+            usage.completion_tokens = u
+                .get("completion_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as usize;
         }
         let Some(choice) = v.pointer("/choices/0") else {
             if v.get("usage").is_some() {

@@ -228,10 +228,18 @@ impl HttpClient {
         Duration::from_millis(rand::rng().random_range(0..=ms))
     }
 
-    fn attempt(&self, url: &str, key: Option<&str>, payload: Option<&str>) -> Result<Ok2xx, Failure> {
+    fn attempt(
+        &self,
+        url: &str,
+        key: Option<&str>,
+        payload: Option<&str>,
+    ) -> Result<Ok2xx, Failure> {
         let response = match payload {
             Some(p) => {
-                let mut req = self.agent.post(url).header("Content-Type", "application/json");
+                let mut req = self
+                    .agent
+                    .post(url)
+                    .header("Content-Type", "application/json");
                 if let Some(k) = key {
                     req = req.header("Authorization", format!("Bearer {k}"));
                 }
@@ -289,7 +297,9 @@ impl HttpClient {
             },
         };
         match err {
-            ModelError::Unreachable { .. } | ModelError::Timeout(_) => Failure::Retryable(err, None),
+            ModelError::Unreachable { .. } | ModelError::Timeout(_) => {
+                Failure::Retryable(err, None)
+            }
             other => Failure::Final(other),
         }
     }
@@ -352,7 +362,10 @@ mod tests {
             redact_url("https://user:secret@example.com/v1"),
             "https://example.com/v1"
         );
-        assert_eq!(redact_url("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8080/v1"),
+            "http://127.0.0.1:8080/v1"
+        );
     }
 
     #[test]

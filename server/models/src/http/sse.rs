@@ -72,10 +72,17 @@ mod tests {
 
     #[test]
     fn splits_events_and_ends_at_done() {
-        let body = b": keep-alive\n\ndata: {\"a\":1}\n\ndata: {\"b\":\r\ndata: 2}\r\n\r\ndata: [DONE]\n\n";
+        let body =
+            b": keep-alive\n\ndata: {\"a\":1}\n\ndata: {\"b\":\r\ndata: 2}\r\n\r\ndata: [DONE]\n\n";
         let mut r = SseReader::new(&body[..]);
-        assert_eq!(r.next_event().unwrap(), Some(SseEvent::Data("{\"a\":1}".into())));
-        assert_eq!(r.next_event().unwrap(), Some(SseEvent::Data("{\"b\":\n2}".into())));
+        assert_eq!(
+            r.next_event().unwrap(),
+            Some(SseEvent::Data("{\"a\":1}".into()))
+        );
+        assert_eq!(
+            r.next_event().unwrap(),
+            Some(SseEvent::Data("{\"b\":\n2}".into()))
+        );
         assert_eq!(r.next_event().unwrap(), Some(SseEvent::Done));
     }
 

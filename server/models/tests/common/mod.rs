@@ -6,7 +6,9 @@ use std::path::PathBuf;
 pub fn models_dir() -> PathBuf {
     std::env::var_os("SCRY_MODELS")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models"))
+        })
         .expect("SCRY_MODELS or HOME")
 }
 

@@ -1,0 +1,260 @@
+//! Model configuration: which backend serves each role, from a TOML file, environment
+//! variables and flags (flags win, then the environment, then the workspace's
+//! `scry.toml`, then `$XDG_CONFIG_HOME/scry/config.toml`).
+//!
+//! ```toml
+//! [models.fast]
+//! backend = "auto"                        # auto | llama | openai | mlx
+//! model = "SmolLM2-135M-Instruct.Q4_1.gguf"
+//!
+//! [models.strong]
+//! backend = "openai"
+//! url = "http://127.0.0.1:8080/v1"
+//! model = "qwen2.5-coder-7b"
+//! api_key_env = "OPENAI_API_KEY"          # the variable's name, never the key
+//! fallback = "SmolLM2-135M-Instruct.Q4_1.gguf"   # local model when the server is down
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use scry_models::http::HttpConfig;
+use scry_models::{BackendSpec, GeneratorOptions, ModelManager, ModelRole, resolve_model_path};
+use serde::Deserialize;
+
+use crate::AnswerError;
+
+/// The chat model the setup script installs, used when nothing else is configured.
+pub const DEFAULT_CHAT_MODEL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub models: ModelsSection,
+    #[serde(default)]
+    pub ask: AskSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsSection {
+    pub fast: Option<RoleConfig>,
+    pub strong: Option<RoleConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AskSection {
+    pub budget: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// `auto` (default), `llama`, `openai`, `mlx` or `none`.
+    pub backend: Option<String>,
+    /// A GGUF name or path (local backends) or the server's model id.
+    pub model: Option<String>,
+    pub url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub threads: Option<usize>,
+    pub context: Option<usize>,
+    pub gpu_layers: Option<u32>,
+    pub timeout_secs: Option<u64>,
+    pub retries: Option<u32>,
+    /// A local model to fall back to when this backend fails.
+    pub fallback: Option<String>,
+}
+
+impl ConfigFile {
+    /// Reads the user's and the workspace's config files (the workspace wins per role).
+    pub fn load(
+        workspace: Option<&Path>,
+        explicit: Option<&Path>,
+    ) -> Result<ConfigFile, AnswerError> {
+        let mut merged = ConfigFile::default();
+        let mut files: Vec<PathBuf> = Vec::new();
+        if let Some(user) = user_config_path() {
+            files.push(user);
+        }
+        if let Some(ws) = workspace {
+            files.push(ws.join("scry.toml"));
+        }
+        if let Some(e) = explicit {
+            if !e.is_file() {
+                return Err(AnswerError::InvalidRequest(format!(
+                    "the config file {} does not exist",
+                    e.display()
+                )));
+            }
+            files.push(e.to_owned());
+        }
+        for f in files.iter().filter(|f| f.is_file()) {
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                AnswerError::InvalidRequest(format!("cannot read {}: {e}", f.display()))
+            })?;
+            let c: ConfigFile = toml::from_str(&text).map_err(|e| {
+                AnswerError::InvalidRequest(format!(
+                    "{} is not a valid Scry config: {e}",
+                    f.display()
+                ))
+            })?;
+            if c.models.fast.is_some() {
+                merged.models.fast = c.models.fast;
+            }
+            if c.models.strong.is_some() {
+                merged.models.strong = c.models.strong;
+            }
+            if c.ask.budget.is_some() {
+                merged.ask.budget = c.ask.budget;
+            }
+        }
+        Ok(merged)
+    }
+}
+
+fn user_config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("scry/config.toml"))
+}
+
+/// Builds a role's backend chain. `None` for `backend = "none"` or nothing usable.
+pub fn role_chain(
+    role: &RoleConfig,
+    default_threads: usize,
+) -> Result<Vec<BackendSpec>, AnswerError> {
+    let backend = role.backend.as_deref().unwrap_or("auto");
+    let mut options =
+        GeneratorOptions::default().with_threads(role.threads.unwrap_or(default_threads));
+    if let Some(c) = role.context {
+        options = options.with_context_tokens(c);
+    }
+    if let Some(g) = role.gpu_layers {
+        options = options.with_gpu_layers(g);
+    }
+    let local = |name: &str| -> Result<PathBuf, AnswerError> {
+        resolve_model_path(name).map_err(AnswerError::Model)
+    };
+    let mut chain = Vec::new();
+    match backend {
+        "none" => return Ok(Vec::new()),
+        "openai" => {
+            let url = role.url.clone().ok_or_else(|| {
+                AnswerError::InvalidRequest(
+                    "backend \"openai\" needs a `url` (e.g. http://127.0.0.1:8080/v1)".into(),
+                )
+            })?;
+            let model = role.model.clone().unwrap_or_else(|| "default".into());
+            let mut http = HttpConfig::new(url, model);
+            if let Some(var) = &role.api_key_env {
+                http = http.with_api_key_env(var);
+            }
+            if let Some(t) = role.timeout_secs {
+                let t = Duration::from_secs(t.max(1));
+                http = http.with_timeouts(Duration::from_secs(5).min(t), t, t);
+            }
+            if let Some(r) = role.retries {
+                http.max_retries = r;
+            }
+            chain.push(BackendSpec::OpenAi(http));
+        }
+        "llama" | "auto" | "mlx" => {
+            let name = role
+                .model
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CHAT_MODEL.into());
+            let path = local(&name)?;
+            chain.push(match backend {
+                "llama" => BackendSpec::Llama {
+                    model: path,
+                    options: options.clone(),
+                },
+                "mlx" => BackendSpec::Mlx { model_dir: path },
+                _ => BackendSpec::auto(&path, options.clone()),
+            });
+        }
+        other => {
+            return Err(AnswerError::InvalidRequest(format!(
+                "unknown backend {other:?}; use auto, llama, openai, mlx or none"
+            )));
+        }
+    }
+    // A remote or MLX backend falls back to a local llama.cpp model when one is at hand.
+    let fallback = role.fallback.clone().or_else(|| {
+        (backend == "openai" || backend == "mlx")
+            .then(|| DEFAULT_CHAT_MODEL.to_owned())
+            .filter(|d| resolve_model_path(d).is_ok())
+    });
+    if let Some(f) = fallback {
+        chain.push(BackendSpec::Llama {
+            model: local(&f)?,
+            options,
+        });
+    }
+    Ok(chain)
+}
+
+/// Configures `manager`'s roles. With nothing configured, `fast` is the default local
+/// chat model when it is installed.
+pub fn configure_models(
+    manager: &ModelManager,
+    config: &ModelsSection,
+    default_threads: usize,
+) -> Result<Vec<String>, AnswerError> {
+    let mut notices = Vec::new();
+    let fast = match &config.fast {
+        Some(r) => Some(role_chain(r, default_threads)?),
+        None => match resolve_model_path(DEFAULT_CHAT_MODEL) {
+            Ok(path) => Some(vec![BackendSpec::auto(
+                &path,
+                GeneratorOptions::default().with_threads(default_threads),
+            )]),
+            Err(_) => {
+                notices.push(format!(
+                    "no chat model is configured and {DEFAULT_CHAT_MODEL} is not installed; answers will be context only (run scripts/setup.sh or `scry models pull`)"
+                ));
+                None
+            }
+        },
+    };
+    if let Some(chain) = fast {
+        manager.configure(ModelRole::Fast, chain);
+    }
+    if let Some(r) = &config.strong {
+        manager.configure(ModelRole::Strong, role_chain(r, default_threads)?);
+    }
+    Ok(notices)
+}
+
+impl RoleConfig {
+    /// Reads `SCRY_<ROLE>_BACKEND`, `_MODEL`, `_URL`, `_API_KEY_ENV` over `self`.
+    pub fn with_env(mut self, role: ModelRole) -> Option<RoleConfig> {
+        let prefix = format!("SCRY_{}_", role.as_str().to_uppercase());
+        let var = |k: &str| {
+            std::env::var(format!("{prefix}{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let mut any = self != RoleConfig::default();
+        if let Some(v) = var("BACKEND") {
+            self.backend = Some(v);
+            any = true;
+        }
+        if let Some(v) = var("MODEL") {
+            self.model = Some(v);
+            any = true;
+        }
+        if let Some(v) = var("URL") {
+            self.url = Some(v);
+            any = true;
+        }
+        if let Some(v) = var("API_KEY_ENV") {
+            self.api_key_env = Some(v);
+        }
+        any.then_some(self)
+    }
+}

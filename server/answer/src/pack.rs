@@ -1,0 +1,444 @@
+//! Context packing: ranked hits into a prompt that fits an exact token budget.
+//!
+//! Tier by tier: full bodies of the best hits (hits of one file that overlap or touch are
+//! merged into one piece), then signatures of the next hits, then bare paths. Every piece
+//! is labelled with its path and line range. Tokens are counted with the generating
+//! model's own tokenizer over the whole rendered prompt (template and question included),
+//! and the final prompt is re-counted and trimmed, so the budget is never exceeded.
+
+use std::path::PathBuf;
+
+use scry_engine::Hit;
+use scry_models::{ChatMessage, Generator, TokenCount, estimate_tokens};
+
+use crate::{AnswerError, PromptTemplate};
+
+/// How much of a hit made it into the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Full,
+    Signature,
+    Path,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Full => "full",
+            Tier::Signature => "signature",
+            Tier::Path => "path",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub root: PathBuf,
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub symbol: Option<String>,
+    pub tier: Tier,
+    /// Hits merged into this piece.
+    pub hits: usize,
+    /// The text as it appears in the prompt.
+    pub rendered: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Packed {
+    /// The prompt, ready for the model.
+    pub messages: Vec<ChatMessage>,
+    /// The context block alone.
+    pub context: String,
+    pub pieces: Vec<Piece>,
+    /// Tokens of the whole prompt.
+    pub tokens: usize,
+    pub budget: usize,
+    /// Whether `tokens` came from the model's tokenizer (else a conservative estimate).
+    pub exact: bool,
+    /// Hits that did not fit at all.
+    pub omitted: usize,
+}
+
+/// Counts tokens for packing.
+pub trait TokenCounter {
+    fn count_text(&self, text: &str) -> TokenCount;
+    fn count_messages(&self, messages: &[ChatMessage]) -> TokenCount;
+}
+
+/// For when no model is loaded: a conservative over-estimate.
+pub struct Estimator;
+
+impl TokenCounter for Estimator {
+    fn count_text(&self, text: &str) -> TokenCount {
+        TokenCount::Estimated(estimate_tokens(text))
+    }
+    fn count_messages(&self, messages: &[ChatMessage]) -> TokenCount {
+        TokenCount::Estimated(
+            messages
+                .iter()
+                .map(|m| estimate_tokens(&m.content) + 8)
+                .sum::<usize>()
+                + 8,
+        )
+    }
+}
+
+/// The generating model's own tokenizer.
+pub struct ModelCounter<'a>(pub &'a dyn Generator);
+
+impl TokenCounter for ModelCounter<'_> {
+    fn count_text(&self, text: &str) -> TokenCount {
+        self.0
+            .count_tokens(text)
+            .unwrap_or_else(|_| Estimator.count_text(text))
+    }
+    fn count_messages(&self, messages: &[ChatMessage]) -> TokenCount {
+        self.0
+            .count_prompt_tokens(messages)
+            .unwrap_or_else(|_| Estimator.count_messages(messages))
+    }
+}
+
+/// Hits of one file that overlap or touch, merged.
+struct Group {
+    root: PathBuf,
+    path: String,
+    language: String,
+    start_line: u32,
+    end_line: u32,
+    symbol: Option<String>,
+    /// (start_line, end_line, text) of each member, in line order.
+    parts: Vec<(u32, u32, String)>,
+    /// The whole file, when it is verified to be what was indexed.
+    file: Option<std::sync::Arc<String>>,
+}
+
+/// Lines of blank or unindexed text between two hits that still count as touching, when
+/// the file is verified (the gap is then filled from it).
+const MAX_GAP_LINES: u32 = 3;
+
+impl Group {
+    fn touches(&self, h: &Hit) -> bool {
+        let gap = if self.file.is_some() {
+            MAX_GAP_LINES + 1
+        } else {
+            1
+        };
+        self.root == h.root
+            && self.path == h.path
+            && h.start_line <= self.end_line + gap
+            && h.end_line + gap >= self.start_line
+    }
+
+    fn add(&mut self, h: &Hit) {
+        self.start_line = self.start_line.min(h.start_line);
+        self.end_line = self.end_line.max(h.end_line);
+        self.parts.push((h.start_line, h.end_line, h.text.clone()));
+        self.parts.sort_by_key(|p| (p.0, p.1));
+    }
+
+    /// The merged text: the file's own lines when it is verified, else each member's
+    /// lines, skipping lines an earlier member covered.
+    fn body(&self) -> String {
+        if let Some(file) = &self.file {
+            let lines: Vec<&str> = file
+                .lines()
+                .skip(self.start_line.saturating_sub(1) as usize)
+                .take((self.end_line + 1 - self.start_line) as usize)
+                .collect();
+            if lines.len() == (self.end_line + 1 - self.start_line) as usize {
+                return lines.join("\n");
+            }
+        }
+        let mut out: Vec<&str> = Vec::new();
+        let mut covered_to = 0u32;
+        for (start, _end, text) in &self.parts {
+            for (i, line) in text.lines().enumerate() {
+                let n = start + i as u32;
+                if n > covered_to {
+                    out.push(line);
+                    covered_to = n;
+                }
+            }
+        }
+        out.join("\n")
+    }
+}
+
+fn group_hits(hits: &[Hit], source: &dyn Fn(&Hit) -> Option<String>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut files: std::collections::HashMap<(PathBuf, String), Option<std::sync::Arc<String>>> =
+        std::collections::HashMap::new();
+    for h in hits {
+        let file = files
+            .entry((h.root.clone(), h.path.clone()))
+            .or_insert_with(|| source(h).map(std::sync::Arc::new))
+            .clone();
+        // Merge into the best-ranked group it touches; a later hit can bridge two groups,
+        // which then merge too.
+        let touching: Vec<usize> = (0..groups.len())
+            .filter(|&i| groups[i].touches(h))
+            .collect();
+        match touching.first() {
+            None => groups.push(Group {
+                root: h.root.clone(),
+                path: h.path.clone(),
+                language: h.language.clone(),
+                start_line: h.start_line,
+                end_line: h.end_line,
+                symbol: h.symbol.clone(),
+                parts: vec![(h.start_line, h.end_line, h.text.clone())],
+                file,
+            }),
+            Some(&first) => {
+                groups[first].add(h);
+                for &other in touching[1..].iter().rev() {
+                    let g = groups.remove(other);
+                    for (s, e, t) in g.parts {
+                        groups[first].start_line = groups[first].start_line.min(s);
+                        groups[first].end_line = groups[first].end_line.max(e);
+                        groups[first].parts.push((s, e, t));
+                    }
+                    groups[first].parts.sort_by_key(|p| (p.0, p.1));
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// A fence longer than any backtick run in `text`, so code cannot close it early.
+fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+fn label(g: &Group) -> String {
+    let lines = if g.start_line == g.end_line {
+        format!("{}", g.start_line)
+    } else {
+        format!("{}-{}", g.start_line, g.end_line)
+    };
+    match &g.symbol {
+        Some(s) => format!("{}:{lines} ({s})", g.path),
+        None => format!("{}:{lines}", g.path),
+    }
+}
+
+fn render_full(g: &Group) -> String {
+    let body = g.body();
+    let fence = fence_for(&body);
+    format!("### {}\n{fence}{}\n{body}\n{fence}", label(g), g.language)
+}
+
+/// The declaration line(s) of a chunk: from the line naming the symbol (or the first
+/// line that is not a comment) to where the body opens, at most three lines.
+pub fn signature_of(text: &str, symbol: Option<&str>) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let is_comment = |l: &str| {
+        let t = l.trim_start();
+        t.is_empty()
+            || t.starts_with("//")
+            || t.starts_with('#') && !t.starts_with("#[")
+            || t.starts_with("/*")
+            || t.starts_with('*')
+            || t.starts_with("--")
+            || t.starts_with("\"\"\"")
+    };
+    let start = symbol
+        .and_then(|s| lines.iter().position(|l| l.contains(s) && !is_comment(l)))
+        .or_else(|| lines.iter().position(|l| !is_comment(l)))
+        .unwrap_or(0);
+    let mut sig = Vec::new();
+    for l in lines.iter().skip(start).take(3) {
+        let t = l.trim_end();
+        if let Some(open) = t.find('{') {
+            sig.push(t[..open].trim_end());
+            break;
+        }
+        sig.push(t);
+        if t.ends_with(':') || t.ends_with(';') || t.ends_with("=>") {
+            break;
+        }
+    }
+    sig.join("\n").trim().to_owned()
+}
+
+fn render_signature(g: &Group) -> String {
+    let (start, _, text) = &g.parts[0];
+    let sig = signature_of(text, g.symbol.as_deref());
+    let fence = fence_for(&sig);
+    let label = match &g.symbol {
+        Some(s) => format!("{}:{start} ({s}, signature only)", g.path),
+        None => format!("{}:{start} (signature only)", g.path),
+    };
+    format!("### {label}\n{fence}{}\n{sig}\n{fence}", g.language)
+}
+
+fn render_path(g: &Group) -> String {
+    format!("- {}", label(g))
+}
+
+/// Assembles the context block from chosen pieces.
+fn assemble(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    let mut listed_header = false;
+    for p in pieces {
+        if p.tier == Tier::Path {
+            if !listed_header {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str("Also relevant (not shown):");
+                listed_header = true;
+            }
+            out.push('\n');
+            out.push_str(&p.rendered);
+        } else {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&p.rendered);
+        }
+    }
+    out
+}
+
+/// Share of the budget the full-body tier may use before signatures take over, and
+/// where signatures give way to bare paths.
+const FULL_SHARE: f64 = 0.85;
+const SIGNATURE_SHARE: f64 = 0.97;
+
+/// Packs `hits` (best first) for `question` under `template` into `budget` tokens.
+/// `source` gives a hit's whole file when it is still what was indexed
+/// ([`scry_engine::Engine::indexed_text`]); merged pieces are then cut from it.
+#[allow(clippy::too_many_arguments)]
+pub fn pack(
+    hits: &[Hit],
+    source: &dyn Fn(&Hit) -> Option<String>,
+    question: &str,
+    template: &PromptTemplate,
+    extra: &[(&str, &str)],
+    budget: usize,
+    counter: &dyn TokenCounter,
+) -> Result<Packed, AnswerError> {
+    let probe = "x";
+    let base_messages = template.render(probe, question, extra);
+    let base = counter.count_messages(&base_messages);
+    let exact_base = base.is_exact();
+    let base = base.get().saturating_sub(counter.count_text(probe).get());
+    if base > budget {
+        return Err(AnswerError::InvalidRequest(format!(
+            "the question alone needs {base} tokens, over the budget of {budget}"
+        )));
+    }
+    let groups = group_hits(hits, source);
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut used = base;
+    let mut tier = Tier::Full;
+    let mut omitted = 0;
+    for g in &groups {
+        loop {
+            let (rendered, limit) = match tier {
+                Tier::Full => (render_full(g), (budget as f64 * FULL_SHARE) as usize),
+                Tier::Signature => (
+                    render_signature(g),
+                    (budget as f64 * SIGNATURE_SHARE) as usize,
+                ),
+                Tier::Path => (render_path(g), budget),
+            };
+            // Separators between pieces ("\n\n") cost about a token each.
+            let cost = counter.count_text(&rendered).get() + 2;
+            if used + cost <= limit.max(base) {
+                used += cost;
+                pieces.push(Piece {
+                    root: g.root.clone(),
+                    path: g.path.clone(),
+                    start_line: if tier == Tier::Signature {
+                        g.parts[0].0
+                    } else {
+                        g.start_line
+                    },
+                    end_line: if tier == Tier::Signature {
+                        g.parts[0].0
+                    } else {
+                        g.end_line
+                    },
+                    symbol: g.symbol.clone(),
+                    tier,
+                    hits: g.parts.len(),
+                    rendered,
+                });
+                break;
+            }
+            tier = match tier {
+                Tier::Full => Tier::Signature,
+                Tier::Signature => Tier::Path,
+                Tier::Path => {
+                    omitted += g.parts.len();
+                    break;
+                }
+            };
+        }
+    }
+    // The exact check over the whole rendered prompt: drop pieces from the end until it
+    // fits (boundary effects of tokenizers make sums of parts approximate).
+    loop {
+        let context = assemble(&pieces);
+        let messages = template.render(&context, question, extra);
+        let total = counter.count_messages(&messages);
+        if total.get() <= budget || pieces.is_empty() {
+            if total.get() > budget {
+                return Err(AnswerError::InvalidRequest(format!(
+                    "the question alone needs {} tokens, over the budget of {budget}",
+                    total.get()
+                )));
+            }
+            return Ok(Packed {
+                messages,
+                context,
+                tokens: total.get(),
+                budget,
+                exact: total.is_exact() && exact_base,
+                omitted,
+                pieces,
+            });
+        }
+        let dropped = pieces.pop().map_or(0, |p| p.hits);
+        omitted += dropped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_stop_where_the_body_opens() {
+        let rust =
+            "/// Docs.\npub fn parse(input: &str)\n    -> Result<Ast, Error> {\n    body()\n}";
+        assert_eq!(
+            signature_of(rust, Some("parse")),
+            "pub fn parse(input: &str)\n    -> Result<Ast, Error>"
+        );
+        let py = "def load(path):\n    return open(path)";
+        assert_eq!(signature_of(py, Some("load")), "def load(path):");
+    }
+
+    #[test]
+    fn fences_outgrow_backticks_in_the_code() {
+        assert_eq!(fence_for("no ticks"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+}
