@@ -101,3 +101,20 @@ impl Default for Sandbox {
         Sandbox::new()
     }
 }
+
+/// The chat model the setup script installs (SmolLM2-135M-Instruct Q4_1).
+pub fn chat_model_path() -> PathBuf {
+    let dir = std::env::var_os("SCRY_MODELS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models"))
+        })
+        .expect("SCRY_MODELS or HOME");
+    let p = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}

@@ -425,7 +425,11 @@ pub fn ask_outcome(o: &scry_answer::AskOutcome, json: bool) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if o.answer.is_none() {
-        writeln!(out, "{}", o.context)?;
+        if o.context.trim().is_empty() {
+            writeln!(out, "(no code in the workspace matched the question)")?;
+        } else {
+            writeln!(out, "{}", o.context)?;
+        }
     }
     if !o.sources.is_empty() {
         writeln!(out, "\nSources:")?;

@@ -238,7 +238,11 @@ fn stream_completion(
             return Ok(());
         }
         let event = events.next_event().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
+            let text = e.to_string();
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || text.contains("timed out")
+                || text.contains("timeout")
+            {
                 ModelError::Timeout(client.config().read_timeout)
             } else {
                 client.bad(format!("the stream broke: {e}"))
