@@ -80,7 +80,6 @@ fn main() {
     let mut tg = Vec::new();
     let mut tg_tokens = 0;
     for _ in 0..3 {
-        let t = Instant::now();
         let mut first = None;
         let done = g
             .generate(
@@ -97,7 +96,6 @@ fn main() {
         let first = first.unwrap();
         tg_tokens = done.usage.completion_tokens;
         tg.push((done.usage.completion_tokens - 1) as f64 / first.elapsed().as_secs_f64());
-        let _ = t;
     }
 
     // Time to first token with a context packed to 8,000 tokens.

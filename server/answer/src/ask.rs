@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use scry_engine::{Engine, SearchMode, SearchRequest};
 use scry_models::{
     Fallback, FinishReason, GenerateRequest, Generator, ModelError, ModelInfo, ModelManager,
-    ModelRole, Sampling, StreamEvent,
+    ModelRole, Sampling, StreamEvent, describe_fallbacks,
 };
 
 use crate::pack::{Estimator, ModelCounter, Packed, Piece, pack};
@@ -179,11 +179,7 @@ pub fn ask(
     let why = if fallbacks.is_empty() {
         "no language model is configured".to_owned()
     } else {
-        fallbacks
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
+        describe_fallbacks(&fallbacks)
     };
     notices.push(format!(
         "No language model answered ({why}). Here is the context Scry would have sent."

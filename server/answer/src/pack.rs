@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use scry_engine::Hit;
-use scry_models::{ChatMessage, Generator, TokenCount, estimate_tokens};
+use scry_models::{ChatMessage, Generator, TokenCount, estimate_prompt_tokens, estimate_tokens};
 
 use crate::{AnswerError, PromptTemplate};
 
@@ -75,13 +75,7 @@ impl TokenCounter for Estimator {
         TokenCount::Estimated(estimate_tokens(text))
     }
     fn count_messages(&self, messages: &[ChatMessage]) -> TokenCount {
-        TokenCount::Estimated(
-            messages
-                .iter()
-                .map(|m| estimate_tokens(&m.content) + 8)
-                .sum::<usize>()
-                + 8,
-        )
+        TokenCount::Estimated(estimate_prompt_tokens(messages))
     }
 }
 

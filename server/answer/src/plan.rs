@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use scry_engine::{Engine, SearchRequest};
 use scry_models::{
     Constraint, Fallback, GenerateRequest, ModelInfo, ModelManager, ModelRole, Sampling,
+    describe_fallbacks,
 };
 use serde::{Deserialize, Serialize};
 
@@ -244,11 +245,7 @@ fn run_pass(
     let why = if fallbacks.is_empty() {
         "none is configured".to_owned()
     } else {
-        fallbacks
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
+        describe_fallbacks(fallbacks)
     };
     Err(AnswerError::NoModel(why))
 }

@@ -1,7 +1,7 @@
 //! What each command does: build the engine config, call the engine, hand results to output.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -219,18 +219,6 @@ fn models(cmd: ModelsCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Scry's models directory: `SCRY_MODELS`, else `$XDG_DATA_HOME/scry/models`.
-pub fn models_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("SCRY_MODELS") {
-        return Some(PathBuf::from(d));
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))?;
-    Some(data.join("scry/models"))
-}
-
 /// The workspace: `-w` roots, else the enclosing git repository, else the current dir.
 fn workspace(global: &Global, explicit: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if !explicit.is_empty() {
@@ -258,9 +246,7 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
     } else if let Some(m) = &global.model {
         Some(m.clone())
     } else {
-        models_dir()
-            .map(|d| d.join(DEFAULT_EMBED_MODEL))
-            .filter(|p| p.exists())
+        Some(scry_models::models_dir().join(DEFAULT_EMBED_MODEL)).filter(|p| p.exists())
     };
     let mut b = EngineConfig::builder(roots)
         .embedding_model(model)

@@ -48,9 +48,10 @@ pub fn models_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SCRY_MODELS").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
+    // The XDG spec says a relative value is to be ignored.
     let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     data.join("scry/models")

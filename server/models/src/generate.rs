@@ -280,6 +280,15 @@ pub fn estimate_tokens(text: &str) -> usize {
     by_bytes.max(by_words)
 }
 
+/// [`estimate_tokens`] for a whole chat: chat templates add a few tokens per message.
+pub fn estimate_prompt_tokens(messages: &[ChatMessage]) -> usize {
+    messages
+        .iter()
+        .map(|m| estimate_tokens(&m.content) + 8)
+        .sum::<usize>()
+        + 8
+}
+
 /// A loaded text-generation model.
 pub trait Generator: Send + Sync {
     fn info(&self) -> &ModelInfo;

@@ -21,13 +21,14 @@ mod pull;
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
 pub use generate::{
     ChatMessage, Completion, Constraint, FinishReason, GenerateRequest, Generator, Health, Role,
-    Sampling, StreamEvent, TokenCount, TokenStream, Usage, estimate_tokens,
+    Sampling, StreamEvent, TokenCount, TokenStream, Usage, estimate_prompt_tokens, estimate_tokens,
 };
 pub use gguf::{GgufHeader, GgufMetadata, file_type_name, read_gguf_header, read_gguf_metadata};
 pub use llama::{EmbedderOptions, LlamaEmbedder};
 pub use llama_gen::{GeneratorOptions, LlamaGenerator, gpu_offload_available};
 pub use manager::{
-    BackendKind, BackendSpec, Fallback, ModelManager, ModelRole, Picked, resolve_model_path,
+    BackendKind, BackendSpec, Fallback, ModelManager, ModelRole, Picked, describe_fallbacks,
+    resolve_model_path,
 };
 pub use pull::{PullOptions, PullProgress, pull_model};
 

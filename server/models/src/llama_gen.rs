@@ -160,6 +160,7 @@ impl LlamaGenerator {
             let shutdown = shutdown.clone();
             let worker_path = path.to_owned();
             let opts = opts.clone();
+            let template = template.clone();
             thread::Builder::new()
                 .name("scry-generator".into())
                 .spawn(move || {
@@ -168,6 +169,7 @@ impl LlamaGenerator {
                         &model,
                         &worker_path,
                         n_ctx,
+                        &template,
                         &opts,
                         &shutdown,
                         ready_tx,
@@ -295,6 +297,7 @@ fn worker(
     model: &LlamaModel,
     path: &Path,
     n_ctx: usize,
+    template: &LlamaChatTemplate,
     opts: &GeneratorOptions,
     shutdown: &AtomicBool,
     ready: Sender<Result<(), ModelError>>,
@@ -318,13 +321,6 @@ fn worker(
             return;
         }
     };
-    let template = match chat_template(model) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
     if ready.send(Ok(())).is_err() {
         return;
     }
@@ -339,7 +335,7 @@ fn worker(
         }
         let outcome = run_job(
             model,
-            &template,
+            template,
             &mut ctx,
             &mut batch,
             batch_tokens,

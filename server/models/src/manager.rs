@@ -147,6 +147,15 @@ pub struct Fallback {
     pub reason: String,
 }
 
+/// The reasons of a chain of fallbacks, in order, for a notice.
+pub fn describe_fallbacks(fallbacks: &[Fallback]) -> String {
+    fallbacks
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl fmt::Display for Fallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} unavailable ({})", self.from, self.reason)

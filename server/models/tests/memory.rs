@@ -86,7 +86,6 @@ fn unloading_returns_memory_and_hot_swapping_does_not_grow_it() {
         if round < 3 {
             after_first_cycle = after_first_cycle.max(rss());
         }
-        tracing_free_log(round, rss());
     }
     let after_ten = rss();
     assert!(
@@ -105,11 +104,4 @@ fn unloading_returns_memory_and_hot_swapping_does_not_grow_it() {
         (end as f64 - unloaded as f64) / MIB,
         (end as f64 - baseline as f64) / MIB
     );
-    tracing_free_log(99, end);
-    tracing_free_log(100, baseline);
-}
-
-#[allow(clippy::print_stderr)]
-fn tracing_free_log(round: usize, rss: u64) {
-    eprintln!("round {round}: {:.1} MiB", rss as f64 / MIB);
 }

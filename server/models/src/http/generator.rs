@@ -11,7 +11,7 @@ use super::sse::{SseEvent, SseReader};
 use super::{BreakerState, HttpClient, HttpConfig};
 use crate::generate::{
     ChatMessage, FinishReason, GenerateRequest, Generator, Health, StreamEvent, TokenCount,
-    TokenStream, Usage, estimate_tokens,
+    TokenStream, Usage, estimate_prompt_tokens, estimate_tokens,
 };
 use crate::manager::BackendKind;
 use crate::{ModelError, ModelInfo};
@@ -24,6 +24,9 @@ pub struct HttpGenerator {
     in_flight: Arc<AtomicUsize>,
     /// Whether the server has llama-server's `/apply-template` and `/tokenize`.
     exact_tokens: OnceLock<bool>,
+    /// The server root (without `/v1`), where llama-server keeps its non-OpenAI
+    /// endpoints; no retries, since a missing endpoint just means "estimate".
+    root: Option<HttpClient>,
     context: OnceLock<usize>,
     default_context: usize,
 }
@@ -41,12 +44,19 @@ impl HttpGenerator {
             context_length: None,
             gpu_layers: 0,
         };
+        let root = config.base_url.strip_suffix("/v1").map(|root| {
+            let mut c = config.clone();
+            c.base_url = root.to_owned();
+            c.max_retries = 0;
+            HttpClient::new(c)
+        });
         HttpGenerator {
             client: Arc::new(HttpClient::new(config)),
             info,
             max_in_flight: 16,
             in_flight: Arc::new(AtomicUsize::new(0)),
             exact_tokens: OnceLock::new(),
+            root,
             context: OnceLock::new(),
             default_context: 8192,
         }
@@ -84,22 +94,13 @@ impl HttpGenerator {
         Ok(())
     }
 
-    fn root_url_client(&self) -> Option<HttpClient> {
-        let base = &self.client.config().base_url;
-        let root = base.strip_suffix("/v1")?;
-        let mut config = self.client.config().clone();
-        config.base_url = root.to_owned();
-        config.max_retries = 0;
-        Some(HttpClient::new(config))
-    }
-
     /// Exact counts through llama-server's `/tokenize` (and `/apply-template`).
     fn exact_count(&self, messages: Option<&[ChatMessage]>, text: &str) -> Option<usize> {
         if self.exact_tokens.get() == Some(&false) {
             return None;
         }
         let result = (|| {
-            let root = self.root_url_client()?;
+            let root = self.root.as_ref()?;
             let content = match messages {
                 Some(m) => {
                     let ok = root
@@ -159,14 +160,7 @@ impl Generator for HttpGenerator {
     fn count_prompt_tokens(&self, messages: &[ChatMessage]) -> Result<TokenCount, ModelError> {
         Ok(match self.exact_count(Some(messages), "") {
             Some(n) => TokenCount::Exact(n),
-            // Chat templates add a few tokens per message.
-            None => TokenCount::Estimated(
-                messages
-                    .iter()
-                    .map(|m| estimate_tokens(&m.content) + 8)
-                    .sum::<usize>()
-                    + 8,
-            ),
+            None => TokenCount::Estimated(estimate_prompt_tokens(messages)),
         })
     }
 
