@@ -28,8 +28,12 @@ pub fn model_path() -> PathBuf {
     if let Some(p) = std::env::var_os("SCRY_TEST_EMBED_MODEL") {
         return PathBuf::from(p);
     }
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/all-MiniLM-L6-v2-f16.gguf");
+    // Cargo sets CARGO_MANIFEST_DIR when it runs a test too; the run-time value is right
+    // even when a cached build came from a checkout at another path.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let p = manifest.join("../../shared/models/all-MiniLM-L6-v2-f16.gguf");
     assert!(
         p.exists(),
         "test embedding model not found at {}; set SCRY_TEST_EMBED_MODEL",

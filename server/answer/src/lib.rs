@@ -6,13 +6,17 @@
 
 mod ask;
 pub mod config;
+mod context;
 mod error;
 pub mod pack;
 mod plan;
 pub mod prompt;
 pub mod router;
 
-pub use ask::{AskOptions, AskOutcome, ask};
+pub use ask::{AskOptions, AskOutcome, MAX_QUESTION_BYTES, ask};
+pub use context::{
+    ContextOptions, ContextOutcome, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, context,
+};
 pub use error::AnswerError;
 pub use pack::{Packed, Piece, Tier, TokenCounter, pack};
 pub use plan::{Plan, PlanOptions, PlanOutcome, PlanStep, parse_plan, plan, plan_constraint};

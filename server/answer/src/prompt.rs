@@ -23,6 +23,7 @@ pub struct PromptTemplate {
 const ASK_V1: &str = include_str!("../prompts/ask.v1.toml");
 const PLAN_V1: &str = include_str!("../prompts/plan.v1.toml");
 const PLAN_REFINE_V1: &str = include_str!("../prompts/plan-refine.v1.toml");
+const CONTEXT_V1: &str = include_str!("../prompts/context.v1.toml");
 
 impl PromptTemplate {
     pub fn parse(text: &str) -> Result<PromptTemplate, AnswerError> {
@@ -45,6 +46,10 @@ impl PromptTemplate {
     }
     pub fn plan_refine() -> PromptTemplate {
         Self::builtin(PLAN_REFINE_V1)
+    }
+    /// The context block alone, for callers that write their own prompt.
+    pub fn context() -> PromptTemplate {
+        Self::builtin(CONTEXT_V1)
     }
 
     /// `name.vN`, recorded with every answer.

@@ -96,6 +96,25 @@ pub enum Command {
     /// List or download models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Serve editors over the Language Server Protocol on stdin/stdout. The workspace
+    /// is the folders the editor opens.
+    Lsp(LspArgs),
+}
+
+#[derive(Args)]
+pub struct LspArgs {
+    /// Also write the log to this file (it always goes to stderr).
+    #[arg(long, env = "SCRY_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Do not watch files; the index follows the editor's buffers and `scry.reindex`.
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Token budget of `scry/ask` prompts (default: the config file's, else 8000).
+    #[arg(long)]
+    pub budget: Option<usize>,
+    /// Accepted for clients that pass it; stdio is the only transport.
+    #[arg(long, hide = true)]
+    pub stdio: bool,
 }
 
 #[derive(Args)]

@@ -17,7 +17,8 @@ use scry_answer::{AnswerError, AskOptions, PlanOptions};
 use scry_models::{ModelManager, ModelRole, PullOptions, Sampling};
 
 use crate::args::{
-    AskArgs, Cli, Command, Global, IndexArgs, ModelsCommand, PlanArgs, SearchArgs, StatusArgs,
+    AskArgs, Cli, Command, Global, IndexArgs, LspArgs, ModelsCommand, PlanArgs, SearchArgs,
+    StatusArgs,
 };
 use crate::output;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ask(args) => ask(&cli.global, args),
         Command::Plan(args) => plan(&cli.global, args),
         Command::Models(cmd) => models(cmd),
+        Command::Lsp(args) => lsp(&cli.global, args),
     }
 }
 
@@ -241,6 +243,10 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
             bail!("{}: not a directory", r.display());
         }
     }
+    Ok(config_for(global, roots))
+}
+
+fn config_for(global: &Global, roots: Vec<PathBuf>) -> EngineConfig {
     let model = if global.no_model {
         None
     } else if let Some(m) = &global.model {
@@ -270,7 +276,7 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
                 .collect(),
         );
     }
-    Ok(b.build())
+    b.build()
 }
 
 fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
@@ -367,4 +373,16 @@ fn watch(global: &Global) -> Result<ExitCode> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `scry lsp`: the engine settings from the flags; the roots come from the editor.
+fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
+    let (models, _, configured_budget) = model_manager(global, &[], None)?;
+    let engine = config_for(global, Vec::new());
+    let mut opts = scry_lsp::LspOptions::new(engine, Arc::new(models));
+    opts.ask.budget = args.budget.or(configured_budget).unwrap_or(8000);
+    opts.log_file = args.log_file;
+    opts.watch = !args.no_watch;
+    let status = scry_lsp::run_stdio(opts).context("cannot serve over stdio")?;
+    Ok(ExitCode::from(status.0 as u8))
 }

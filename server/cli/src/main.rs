@@ -10,7 +10,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    init_tracing(cli.global.verbose);
+    let log_file = match &cli.command {
+        args::Command::Lsp(a) => a.log_file.clone(),
+        _ => None,
+    };
+    init_tracing(cli.global.verbose, log_file.as_deref());
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -20,8 +24,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; stdout is for results.
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr (and to `log_file` when given); stdout is for results and protocol.
+fn init_tracing(verbose: u8, log_file: Option<&std::path::Path>) {
     let default = match verbose {
         0 => "warn",
         1 => "info,llama_cpp_2=warn",
@@ -29,9 +33,37 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let file = log_file.and_then(|p| {
+        if let Some(dir) = p.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+            .map(std::sync::Arc::new)
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(move || Tee(file.clone()))
         .with_target(false)
+        .with_ansi(false)
         .init();
+}
+
+/// stderr, and a copy to the log file if there is one.
+struct Tee(Option<std::sync::Arc<std::fs::File>>);
+
+impl std::io::Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(f) = &self.0 {
+            let _ = (&**f).write_all(buf);
+        }
+        std::io::stderr().write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

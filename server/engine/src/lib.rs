@@ -23,6 +23,7 @@ mod dry_run;
 mod error;
 mod location;
 mod search;
+mod symbols;
 mod watch;
 mod writer;
 
@@ -34,6 +35,7 @@ pub use location::default_index_dir;
 pub use scry_models::EmbedderInfo;
 pub use scry_paths::{PathError, Resolved, Roots};
 pub use search::{Hit, MAX_K, MAX_QUERY_BYTES, Ranks, SearchMode, SearchRequest, SearchResults};
+pub use symbols::{MAX_SYMBOLS, SymbolHit, SymbolQuery, fuzzy_score};
 pub use watch::Watcher;
 pub use writer::{BatchStats, FAILPOINTS};
 
@@ -188,6 +190,7 @@ pub(crate) struct Inner {
     snapshot: RwLock<Arc<Snapshot>>,
     notices: Mutex<Vec<String>>,
     embedded_total: Mutex<usize>,
+    symbol_cache: scry_index::SymbolCache,
     _lock: std::fs::File,
 }
 
@@ -268,6 +271,7 @@ impl Engine {
                 snapshot: RwLock::new(snapshot),
                 notices: Mutex::new(notices),
                 embedded_total: Mutex::new(0),
+                symbol_cache: scry_index::SymbolCache::default(),
                 _lock: lock,
             }),
         })
@@ -524,7 +528,22 @@ impl Engine {
                 ..Default::default()
             });
         }
+        let hash = blake3::hash(text.as_bytes()).to_hex()[..32].to_owned();
+        let indexed_as_is = state
+            .writer
+            .manifest
+            .files
+            .get(&key)
+            .is_some_and(|e| e.hash == hash);
         state.overlays.insert(key, text.as_bytes().to_vec());
+        if indexed_as_is {
+            // The index already holds exactly this text (an editor opening a file it has
+            // not changed, or typing back to what was indexed): nothing to commit.
+            return Ok(RefreshReport {
+                generation: state.writer.generation(),
+                ..Default::default()
+            });
+        }
         let update = FileUpdate {
             root: r.root,
             rel: r.rel,

@@ -19,7 +19,7 @@ use crate::{IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
 /// Bumped when the schema or tokenizer changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;
@@ -33,6 +33,7 @@ struct Fields {
     path_text: Field,
     symbol: Field,
     symbols_text: Field,
+    names: Field,
     scope: Field,
     context: Field,
     content: Field,
@@ -62,6 +63,7 @@ fn schema() -> (Schema, Fields) {
         path_text: b.add_text_field("path_text", code(false)),
         symbol: b.add_text_field("symbol", STORED),
         symbols_text: b.add_text_field("symbols_text", code(false)),
+        names: b.add_text_field("names", STORED),
         scope: b.add_text_field("scope", STORED),
         context: b.add_text_field("context", STORED),
         content: b.add_text_field("content", code(true)),
@@ -178,6 +180,9 @@ impl Lexical {
         if let Some(s) = &c.symbol {
             doc.add_text(f.symbol, s);
         }
+        if !c.symbols.is_empty() {
+            doc.add_text(f.names, c.symbols.join("\n"));
+        }
         let mut names = c.symbols.join(" ");
         if let Some(scope) = &c.scope {
             names.push(' ');
@@ -225,6 +230,102 @@ impl Lexical {
             fields: self.fields,
         })
     }
+}
+
+/// A chunk that defines a named symbol: what `workspace/symbol` and `find_symbol` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolEntry {
+    pub root: u32,
+    pub path: String,
+    pub symbol: String,
+    pub scope: Option<String>,
+    pub kind: String,
+    pub language: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub file_hash: String,
+}
+
+/// Where `name` is defined inside a chunk's text: its first whole-word occurrence on a
+/// line that looks like a definition, else its first whole-word occurrence. The kind is
+/// read from the keyword before it (`struct`, `fn`, `class`…).
+fn locate_name(chunk: &SymbolEntry, body: &str, name: &str) -> Option<SymbolEntry> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut first = None;
+    let mut from = 0;
+    while let Some(i) = body[from..].find(name).map(|i| i + from) {
+        from = i + name.len().max(1);
+        let before = body[..i].chars().next_back();
+        let after = body[i + name.len()..].chars().next();
+        if before.is_some_and(is_word) || after.is_some_and(is_word) {
+            continue;
+        }
+        let line_start = body[..i].rfind('\n').map_or(0, |n| n + 1);
+        let kind = definition_kind(&body[line_start..i], &chunk.kind);
+        let defines = kind.is_some();
+        if first.is_none() || defines {
+            first = Some((i, kind));
+        }
+        if defines {
+            break;
+        }
+    }
+    let (i, kind) = first?;
+    let line = chunk.start_line + body[..i].matches('\n').count() as u32;
+    Some(SymbolEntry {
+        symbol: name.to_owned(),
+        kind: kind.unwrap_or_else(|| "function".to_owned()),
+        start_line: line,
+        end_line: line,
+        byte_start: chunk.byte_start + i,
+        byte_end: chunk.byte_start + i + name.len(),
+        ..chunk.clone()
+    })
+}
+
+/// The kind of definition the text before a name on its line announces, if any.
+fn definition_kind(prefix: &str, chunk_kind: &str) -> Option<String> {
+    let words: Vec<&str> = prefix
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let in_type = matches!(chunk_kind, "impl" | "class" | "trait" | "interface");
+    for w in words.iter().rev() {
+        let kind = match *w {
+            "fn" | "def" | "function" | "func" | "fun" | "sub" => {
+                if in_type {
+                    "method"
+                } else {
+                    "function"
+                }
+            }
+            "struct" | "union" => "struct",
+            "enum" => "enum",
+            "trait" => "trait",
+            "interface" | "protocol" => "interface",
+            "class" | "record" => "class",
+            "impl" => "impl",
+            "const" | "static" | "let" | "var" | "val" => "constant",
+            "type" | "typedef" => "type",
+            "mod" | "module" | "namespace" | "package" => "module",
+            "macro_rules" | "macro" | "define" => "macro",
+            _ => continue,
+        };
+        return Some(kind.to_owned());
+    }
+    None
+}
+
+/// The symbols of one segment, by document id.
+type SegmentSymbols = std::sync::Arc<Vec<(tantivy::DocId, SymbolEntry)>>;
+
+/// Symbols read from each (immutable) segment, kept across snapshots.
+#[derive(Default)]
+pub struct SymbolCache {
+    segments:
+        parking_lot::Mutex<std::collections::HashMap<tantivy::index::SegmentId, SegmentSymbols>>,
 }
 
 /// An immutable view of one commit.
@@ -334,6 +435,94 @@ impl LexicalSnapshot {
             vec_key: num(f.vec_key),
             file_hash: text(f.file_hash).unwrap_or_default(),
         })
+    }
+
+    /// Every chunk that defines a named symbol, without its text. Segments are immutable,
+    /// so each one's symbols are read once and kept in `cache` by segment id; only the
+    /// alive-document filter is applied per snapshot. An edit that adds a one-file
+    /// segment costs one small read, not a scan of the index.
+    pub fn symbols(&self, cache: &SymbolCache) -> Result<Vec<SymbolEntry>, IndexError> {
+        let mut out = Vec::new();
+        let mut live = std::collections::HashSet::new();
+        for seg in self.searcher.segment_readers() {
+            let id = seg.segment_id();
+            live.insert(id);
+            let cached = cache.segments.lock().get(&id).cloned();
+            let entries = match cached {
+                Some(e) => e,
+                None => {
+                    let e = std::sync::Arc::new(self.segment_symbols(seg)?);
+                    cache.segments.lock().insert(id, e.clone());
+                    e
+                }
+            };
+            let alive = seg.alive_bitset();
+            out.extend(
+                entries
+                    .iter()
+                    .filter(|(doc, _)| alive.is_none_or(|a| a.is_alive(*doc)))
+                    .map(|(_, e)| e.clone()),
+            );
+        }
+        cache.segments.lock().retain(|id, _| live.contains(id));
+        Ok(out)
+    }
+
+    fn segment_symbols(
+        &self,
+        seg: &tantivy::SegmentReader,
+    ) -> Result<Vec<(tantivy::DocId, SymbolEntry)>, IndexError> {
+        let f = &self.fields;
+        let store = seg
+            .get_store_reader(64)
+            .map_err(|e| IndexError::tantivy(e.into()))?;
+        let mut out = Vec::new();
+        for doc_id in 0..seg.max_doc() {
+            let doc: TantivyDocument = store.get(doc_id).map_err(IndexError::tantivy)?;
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            let num = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+            let chunk = SymbolEntry {
+                root: num(f.root) as u32,
+                path: text(f.path).unwrap_or_default(),
+                symbol: String::new(),
+                scope: text(f.scope),
+                kind: text(f.kind).unwrap_or_default(),
+                language: text(f.language).unwrap_or_default(),
+                start_line: num(f.start_line) as u32,
+                end_line: num(f.end_line) as u32,
+                byte_start: num(f.byte_start) as usize,
+                byte_end: num(f.byte_end) as usize,
+                file_hash: text(f.file_hash).unwrap_or_default(),
+            };
+            let primary = text(f.symbol);
+            if let Some(symbol) = &primary {
+                out.push((
+                    doc_id,
+                    SymbolEntry {
+                        symbol: symbol.clone(),
+                        ..chunk.clone()
+                    },
+                ));
+            }
+            // Definitions nested in or merged into this chunk: each at its own line.
+            let Some(names) = text(f.names) else {
+                continue;
+            };
+            let body = text(f.content).unwrap_or_default();
+            for name in names.lines() {
+                if primary.as_deref() == Some(name) {
+                    continue;
+                }
+                if let Some(e) = locate_name(&chunk, &body, name) {
+                    out.push((doc_id, e));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every stored chunk, for consistency checks and tests.

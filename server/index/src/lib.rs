@@ -14,7 +14,10 @@ mod manifest;
 mod tokenizer;
 mod vectors;
 
-pub use lexical::{Lexical, LexicalFilter, LexicalSnapshot, SCHEMA_VERSION, file_term_text};
+pub use lexical::{
+    Lexical, LexicalFilter, LexicalSnapshot, SCHEMA_VERSION, SymbolCache, SymbolEntry,
+    file_term_text,
+};
 pub use manifest::{FORMAT, FileEntry, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
 pub use tokenizer::{CodeTokenizer, tokenize};

@@ -211,6 +211,19 @@ impl ModelManager {
         roles
     }
 
+    /// Each configured role with its chain of backends, described for a status line.
+    pub fn describe_chains(&self) -> Vec<(ModelRole, Vec<String>)> {
+        let mut out: Vec<_> = self
+            .slots
+            .lock()
+            .iter()
+            .filter(|(_, s)| !s.chain.is_empty())
+            .map(|(r, s)| (*r, s.chain.iter().map(BackendSpec::describe).collect()))
+            .collect();
+        out.sort_by_key(|(r, _)| *r);
+        out
+    }
+
     pub fn is_configured(&self, role: ModelRole) -> bool {
         self.slots
             .lock()

@@ -1,0 +1,208 @@
+//! Symbol lookup by name: `workspace/symbol` in the editor, `find_symbol` for agents.
+//!
+//! Matching is fuzzy the way editors' symbol pickers are: the query's characters must
+//! appear in order in the name, case-insensitively; exact names beat prefixes, prefixes
+//! beat substrings, and matches at word starts (`hr` in `handle_request`, `HandleRequest`)
+//! beat scattered ones.
+
+use std::path::PathBuf;
+
+use crate::{Engine, EngineError};
+
+/// Most symbols returned by one lookup.
+pub const MAX_SYMBOLS: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct SymbolQuery {
+    /// Empty: every symbol (up to `limit`), by name.
+    pub name: String,
+    /// Only this chunk kind (`function`, `struct`, `class`…).
+    pub kind: Option<String>,
+    /// `false`: the name must match exactly (case-sensitive).
+    pub fuzzy: bool,
+    pub limit: usize,
+}
+
+impl SymbolQuery {
+    pub fn new(name: impl Into<String>) -> SymbolQuery {
+        SymbolQuery {
+            name: name.into(),
+            kind: None,
+            fuzzy: true,
+            limit: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SymbolHit {
+    pub root: PathBuf,
+    pub path: String,
+    pub symbol: String,
+    pub scope: Option<String>,
+    pub kind: String,
+    pub language: String,
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub file_hash: String,
+    pub generation: u64,
+    /// Higher is better.
+    pub score: u32,
+}
+
+impl Engine {
+    /// Definitions whose name matches `q`, best first, from one index generation.
+    pub fn symbols(&self, q: &SymbolQuery) -> Result<Vec<SymbolHit>, EngineError> {
+        let snap = self.snapshot();
+        let entries = snap.lexical.symbols(&self.inner.symbol_cache)?;
+        let limit = q.limit.clamp(1, MAX_SYMBOLS);
+        let roots = self.inner.roots.roots();
+        let mut scored: Vec<(u32, scry_index::SymbolEntry)> = entries
+            .into_iter()
+            .filter(|e| q.kind.as_deref().is_none_or(|k| e.kind == k))
+            .filter_map(|e| {
+                let score = if q.fuzzy {
+                    fuzzy_score(&q.name, &e.symbol)?
+                } else if e.symbol == q.name {
+                    1
+                } else {
+                    return None;
+                };
+                Some((score, e))
+            })
+            .collect();
+        scored.sort_by(|(sa, a), (sb, b)| {
+            sb.cmp(sa)
+                .then(a.symbol.len().cmp(&b.symbol.len()))
+                .then_with(|| a.symbol.cmp(&b.symbol))
+                .then_with(|| a.path.cmp(&b.path))
+                .then(a.start_line.cmp(&b.start_line))
+        });
+        scored.truncate(limit);
+        Ok(scored
+            .into_iter()
+            .filter_map(|(score, e)| {
+                Some(SymbolHit {
+                    root: roots.get(e.root as usize)?.clone(),
+                    path: e.path,
+                    symbol: e.symbol,
+                    scope: e.scope,
+                    kind: e.kind,
+                    language: e.language,
+                    start_line: e.start_line,
+                    end_line: e.end_line,
+                    byte_start: e.byte_start,
+                    byte_end: e.byte_end,
+                    file_hash: e.file_hash,
+                    generation: snap.generation,
+                    score,
+                })
+            })
+            .collect())
+    }
+}
+
+/// How well `query` matches `name`; `None` when it does not. Empty matches everything.
+pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
+    if query.is_empty() {
+        return Some(1);
+    }
+    if name == query {
+        return Some(10_000);
+    }
+    // Case folded one character to one character, so indices line up with `name`.
+    let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let orig: Vec<char> = name.chars().collect();
+    let lname: Vec<char> = orig.iter().map(|&c| fold(c)).collect();
+    let lquery: Vec<char> = query.chars().map(fold).collect();
+    if lname == lquery {
+        return Some(9_000);
+    }
+    if lname.starts_with(&lquery) {
+        return Some(8_000 - (lname.len() - lquery.len()).min(999) as u32);
+    }
+    if let Some(at) = lname
+        .windows(lquery.len())
+        .position(|w| w == lquery.as_slice())
+    {
+        let base = if is_word_start(&orig, at) {
+            7_000
+        } else {
+            6_000
+        };
+        return Some(base - at.min(999) as u32);
+    }
+    // In-order subsequence, greedy, counting word starts and gaps.
+    let mut qi = 0;
+    let mut boundaries = 0u32;
+    let mut gaps = 0u32;
+    let mut last: Option<usize> = None;
+    for (i, c) in lname.iter().enumerate() {
+        if qi == lquery.len() {
+            break;
+        }
+        if *c == lquery[qi] {
+            if is_word_start(&orig, i) {
+                boundaries += 1;
+            }
+            if let Some(l) = last {
+                gaps += (i - l - 1) as u32;
+            }
+            last = Some(i);
+            qi += 1;
+        }
+    }
+    if qi < lquery.len() {
+        return None;
+    }
+    Some((1_000 + boundaries * 100).saturating_sub(gaps.min(900)))
+}
+
+/// Whether character `at` of `name` starts a word: the first character, one after
+/// `_`, `-`, `.`, `:` or a space, or an uppercase letter after a lowercase one.
+fn is_word_start(name: &[char], at: usize) -> bool {
+    if at == 0 {
+        return true;
+    }
+    let (p, c) = (name[at - 1], name[at]);
+    matches!(p, '_' | '-' | '.' | ':' | ' ') || (p.is_lowercase() && c.is_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuzzy_score;
+
+    #[test]
+    fn exact_beats_prefix_beats_substring_beats_subsequence() {
+        let exact = fuzzy_score("parse", "parse").unwrap();
+        let prefix = fuzzy_score("parse", "parse_args").unwrap();
+        let sub = fuzzy_score("parse", "do_parse").unwrap();
+        let subseq = fuzzy_score("pse", "parse").unwrap();
+        assert!(exact > prefix && prefix > sub && sub > subseq);
+    }
+
+    #[test]
+    fn word_starts_beat_scattered_letters() {
+        let words = fuzzy_score("hr", "handle_request").unwrap();
+        let camel = fuzzy_score("hr", "HandleRequest").unwrap();
+        let scattered = fuzzy_score("hr", "thrower").unwrap();
+        assert!(words > scattered, "{words} vs {scattered}");
+        assert!(camel > scattered, "{camel} vs {scattered}");
+    }
+
+    #[test]
+    fn letters_out_of_order_do_not_match() {
+        assert_eq!(fuzzy_score("rh", "handle"), None);
+        assert_eq!(fuzzy_score("xyz", "parse"), None);
+    }
+
+    #[test]
+    fn non_ascii_names_do_not_panic() {
+        assert!(fuzzy_score("ü", "grüße").is_some());
+        assert!(fuzzy_score("ß", "Straße_ẞ").is_some());
+        assert_eq!(fuzzy_score("é", "e"), None);
+    }
+}

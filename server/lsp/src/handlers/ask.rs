@@ -1,0 +1,94 @@
+//! `scry/ask`: an answer from the local model, streamed as partial results
+//! (`$/progress` with `{ "text": … }` on the client's `partialResultToken`), then the
+//! whole answer with its sources. With no model: the packed context and a notice.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use scry_answer::{AskOptions, AskOutcome};
+use scry_models::ModelRole;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::ProgressToken;
+
+use super::context::{budget, sources};
+use super::search::FLUSH_WAIT;
+use super::{CancelOnDrop, answer_error, blocking, guarded};
+use crate::progress::{WorkDone, partial};
+use crate::protocol::{AskParams, AskPartial, AskResult, invalid_params};
+use crate::server::Backend;
+
+/// Largest answer a client may ask for.
+const MAX_ANSWER_TOKENS: usize = 4096;
+
+impl Backend {
+    pub async fn scry_ask(&self, p: AskParams) -> Result<AskResult> {
+        guarded("scry/ask", ask(self, p)).await
+    }
+}
+
+pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
+    let mut opts: AskOptions = b.session.opts.ask.clone();
+    opts.budget = budget(p.budget, opts.budget, 256, 200_000)?;
+    if let Some(role) = &p.role {
+        opts.role =
+            Some(ModelRole::parse(role).ok_or_else(|| {
+                invalid_params(format!("unknown role {role:?} (fast or strong)"))
+            })?);
+    }
+    if let Some(m) = p.max_tokens {
+        opts.sampling.max_tokens = m.clamp(1, MAX_ANSWER_TOKENS);
+    }
+    let ws = b.session.workspace().await?;
+    ws.overlays.flushed(FLUSH_WAIT).await;
+    let enc = b.session.encoding();
+    let work = WorkDone::begin(&b.client, p.work_done_token, None, "Scry: answering", None).await;
+
+    let cancel = CancelOnDrop::new();
+    let flag: Arc<AtomicBool> = cancel.flag();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let models = b.session.opts.models.clone();
+    let engine = ws.engine.clone();
+    let question = p.question;
+    let job = blocking(move || {
+        let mut on_text = |t: &str| {
+            let _ = tx.send(t.to_owned());
+        };
+        scry_answer::ask(&engine, &models, &question, &opts, &mut on_text, &flag)
+            .map_err(answer_error)
+    });
+    tokio::pin!(job);
+    let token: Option<ProgressToken> = p.partial_result_token;
+    let outcome: Result<AskOutcome> = loop {
+        tokio::select! {
+            r = &mut job => break r,
+            Some(piece) = rx.recv() => {
+                if let Some(t) = &token {
+                    partial(&b.client, t, &AskPartial { text: &piece }).await;
+                }
+            }
+        }
+    };
+    // Pieces sent just before the end.
+    while let Ok(piece) = rx.try_recv() {
+        if let Some(t) = &token {
+            partial(&b.client, t, &AskPartial { text: &piece }).await;
+        }
+    }
+    work.end(None).await;
+    drop(cancel);
+    let o = outcome?;
+    let answered = o.answer.is_some();
+    Ok(AskResult {
+        answer: o.answer,
+        context: (!answered).then_some(o.context),
+        model: o.model.map(|m| m.name),
+        role: o.role.as_str(),
+        sources: sources(&ws.engine, &o.sources, enc),
+        notices: o.notices,
+        fallbacks: o.fallbacks.iter().map(|f| f.to_string()).collect(),
+        tokens_in: o.tokens_in,
+        tokens_out: o.tokens_out,
+        generation: o.generation,
+        latency_ms: o.latency.as_millis() as u64,
+    })
+}

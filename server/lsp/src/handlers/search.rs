@@ -1,0 +1,99 @@
+//! `scry/search`: hybrid search → hits with URIs, exact ranges in the negotiated
+//! encoding, provenance, the generation read, and a `stale` flag.
+
+use std::time::Duration;
+
+use scry_engine::{MAX_K, MAX_QUERY_BYTES, SearchMode, SearchRequest};
+use tower_lsp_server::jsonrpc::Result;
+
+use super::{CancelOnDrop, blocking, engine_error, guarded};
+use crate::convert::{RangeMaker, path_to_uri};
+use crate::protocol::{Provenance, SearchHit, SearchParams, SearchResult, invalid_params};
+use crate::server::Backend;
+
+/// How long a search waits for queued buffer edits to reach the index.
+pub const FLUSH_WAIT: Duration = Duration::from_secs(2);
+pub const DEFAULT_K: usize = 20;
+/// Said with results served while the first indexing still runs.
+pub const INDEXING_NOTICE: &str = "indexing is still running: results may be incomplete";
+
+impl Backend {
+    pub async fn scry_search(&self, p: SearchParams) -> Result<SearchResult> {
+        guarded("scry/search", search(self, p)).await
+    }
+}
+
+pub fn parse_mode(mode: Option<&str>) -> Result<SearchMode> {
+    match mode {
+        None => Ok(SearchMode::Hybrid),
+        Some(m) => m.parse().map_err(invalid_params),
+    }
+}
+
+async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
+    if p.query.trim().is_empty() {
+        return Err(invalid_params("the query is empty"));
+    }
+    if p.query.len() > MAX_QUERY_BYTES {
+        return Err(invalid_params(format!(
+            "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
+            p.query.len()
+        )));
+    }
+    let mode = parse_mode(p.mode.as_deref())?;
+    let mut req = SearchRequest::new(p.query)
+        .k(p.k.unwrap_or(DEFAULT_K).clamp(1, MAX_K))
+        .mode(mode)
+        .language(p.language)
+        .path_glob(p.path_glob);
+    req.kind = p.kind;
+    let ws = b.session.workspace().await?;
+    ws.overlays.flushed(FLUSH_WAIT).await;
+    let enc = b.session.encoding();
+    let indexing = ws.indexing.load(std::sync::atomic::Ordering::SeqCst);
+    let cancel = CancelOnDrop::new();
+    let flag = cancel.flag();
+    blocking(move || {
+        let results = ws.engine.search(&req).map_err(engine_error)?;
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(tower_lsp_server::jsonrpc::Error::request_cancelled());
+        }
+        let mut ranges = RangeMaker::new(&ws.engine, enc);
+        let hits = results
+            .hits
+            .iter()
+            .map(|h| {
+                let (range, stale) = ranges.range(h);
+                SearchHit {
+                    uri: path_to_uri(&h.root, &h.path),
+                    range,
+                    symbol: h.symbol.clone(),
+                    scope: h.scope.clone(),
+                    kind: h.kind.clone(),
+                    language: h.language.clone(),
+                    score: h.score,
+                    provenance: Provenance {
+                        lexical_rank: h.ranks.lexical,
+                        vector_rank: h.ranks.vector,
+                    },
+                    generation: h.generation,
+                    file_hash: h.file_hash.clone(),
+                    stale,
+                    snippet: h.text.clone(),
+                }
+            })
+            .collect();
+        let notice = match (results.notice, indexing) {
+            (n, false) => n,
+            (None, true) => Some(INDEXING_NOTICE.to_owned()),
+            (Some(n), true) => Some(format!("{n}; {INDEXING_NOTICE}")),
+        };
+        Ok(SearchResult {
+            generation: results.generation,
+            mode: results.mode.as_str(),
+            notice,
+            hits,
+        })
+    })
+    .await
+}

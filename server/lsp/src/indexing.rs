@@ -1,0 +1,91 @@
+//! Bringing the index up to date (at start, on `scry.reindex`) with `$/progress`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scry_engine::{Phase, Progress, RefreshReport};
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::ProgressToken;
+
+use crate::handlers::{blocking, engine_error};
+use crate::progress::WorkDone;
+use crate::session::{Session, Workspace};
+
+/// How often progress is reported at most.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn refresh(
+    client: &Client,
+    session: &Arc<Session>,
+    ws: &Arc<Workspace>,
+    title: &str,
+) -> Result<RefreshReport> {
+    refresh_with_token(client, session, ws, title, None).await
+}
+
+pub async fn refresh_with_token(
+    client: &Client,
+    session: &Arc<Session>,
+    ws: &Arc<Workspace>,
+    title: &str,
+    token: Option<ProgressToken>,
+) -> Result<RefreshReport> {
+    let create = session
+        .flags
+        .read()
+        .work_done_progress
+        .then(|| session.next_progress_token("index"));
+    let work = WorkDone::begin(client, token, create, title, None).await;
+    let (tx, mut rx) = tokio::sync::watch::channel::<Option<Progress>>(None);
+    let engine = ws.engine.clone();
+    let job = blocking(move || {
+        engine
+            .refresh(&HashSet::new(), &mut |p| {
+                let _ = tx.send(Some(p.clone()));
+            })
+            .map_err(engine_error)
+    });
+    tokio::pin!(job);
+    let result = loop {
+        tokio::select! {
+            r = &mut job => break r,
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    break (&mut job).await;
+                }
+                let p = rx.borrow_and_update().clone();
+                if let Some(p) = p {
+                    let (message, pct) = describe(&p);
+                    work.report(message, pct).await;
+                }
+                tokio::time::sleep(REPORT_EVERY).await;
+            }
+        }
+    };
+    let summary = match &result {
+        Ok(r) => format!(
+            "{} files indexed, {} unchanged, {} removed",
+            r.files_indexed, r.files_unchanged, r.files_removed
+        ),
+        Err(e) => format!("failed: {}", e.message),
+    };
+    work.end(Some(summary)).await;
+    result
+}
+
+fn describe(p: &Progress) -> (String, Option<u32>) {
+    match p.phase {
+        Phase::Scanning => ("scanning files".into(), None),
+        Phase::Indexing => (
+            format!("{}/{} files", p.files_done, p.files_total),
+            (p.files_total > 0).then(|| (p.files_done * 100 / p.files_total) as u32),
+        ),
+        Phase::Embedding => (
+            format!("embedding {}/{} chunks", p.embedded, p.to_embed),
+            (p.to_embed > 0).then(|| (p.embedded * 100 / p.to_embed) as u32),
+        ),
+        Phase::Done => ("done".into(), Some(100)),
+    }
+}
