@@ -285,14 +285,15 @@ fn locate_name(chunk: &SymbolEntry, body: &str, name: &str) -> Option<SymbolEntr
     })
 }
 
-/// The kind of definition the text before a name on its line announces, if any.
+/// The kind of definition the keyword right before a name announces, if any.
 fn definition_kind(prefix: &str, chunk_kind: &str) -> Option<String> {
     let words: Vec<&str> = prefix
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .collect();
     let in_type = matches!(chunk_kind, "impl" | "class" | "trait" | "interface");
-    for w in words.iter().rev() {
+    // Only the word right before the name: `fn parse(…) -> Config` uses Config.
+    if let Some(w) = words.last() {
         let kind = match *w {
             "fn" | "def" | "function" | "func" | "fun" | "sub" => {
                 if in_type {
@@ -311,7 +312,7 @@ fn definition_kind(prefix: &str, chunk_kind: &str) -> Option<String> {
             "type" | "typedef" => "type",
             "mod" | "module" | "namespace" | "package" => "module",
             "macro_rules" | "macro" | "define" => "macro",
-            _ => continue,
+            _ => return None,
         };
         return Some(kind.to_owned());
     }
@@ -534,5 +535,43 @@ impl LexicalSnapshot {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod symbol_tests {
+    use super::*;
+
+    fn chunk() -> SymbolEntry {
+        SymbolEntry {
+            root: 0,
+            path: "src/lib.rs".into(),
+            symbol: String::new(),
+            scope: None,
+            kind: "function".into(),
+            language: "rust".into(),
+            start_line: 1,
+            end_line: 8,
+            byte_start: 0,
+            byte_end: 0,
+            file_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_merged_name_is_placed_at_its_definition_not_its_first_use() {
+        let body = "/// Parses.\npub fn parse_config(path: &str) -> Config {\n    Config { path: path.into() }\n}\n\npub struct Config {\n    path: String,\n}";
+        let e = locate_name(&chunk(), body, "Config").unwrap();
+        assert_eq!(e.kind, "struct");
+        assert_eq!(e.start_line, 6);
+        assert_eq!(&body[e.byte_start..e.byte_end], "Config");
+    }
+
+    #[test]
+    fn a_name_inside_a_longer_word_is_not_a_match() {
+        let body = "fn xparse() {}\nfn parse() {}";
+        let e = locate_name(&chunk(), body, "parse").unwrap();
+        assert_eq!(e.start_line, 2);
+        assert_eq!(e.kind, "function");
     }
 }

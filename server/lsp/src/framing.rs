@@ -171,6 +171,11 @@ impl Deframer {
         }
         let body: Vec<u8> = self.buf[end + 4..total].to_vec();
         self.buf.drain(..total);
+        if let Err(e) = std::str::from_utf8(&body) {
+            return Some(Frame::Refused(FrameError::NotJson(format!(
+                "not UTF-8: {e}"
+            ))));
+        }
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
             return Some(Frame::Refused(FrameError::NotJson(e.to_string())));
         }

@@ -133,7 +133,7 @@ impl Session {
         }
         let mut config = self.opts.engine.clone();
         config.roots = roots;
-        let opened = tokio::task::spawn_blocking(move || Engine::open(config)).await;
+        let opened = tokio::task::spawn_blocking(move || open_engine(config)).await;
         let slot = match opened {
             Ok(Ok(engine)) => {
                 let overlays = OverlayQueue::start(engine.clone());
@@ -141,7 +141,8 @@ impl Session {
                     engine,
                     overlays,
                     watcher: Mutex::new(None),
-                    indexing: AtomicBool::new(false),
+                    // Until `after_open` has brought it up to date.
+                    indexing: AtomicBool::new(true),
                 }))
             }
             Ok(Err(EngineError::Locked(dir))) => Slot::Failed(format!(
@@ -168,6 +169,21 @@ impl Session {
             }
         }
         slot
+    }
+}
+
+/// Opens the engine. The previous workspace's engine may still be held for a moment by
+/// requests in flight; when both use one index directory (`--index-dir`), its lock is
+/// waited for briefly instead of failing.
+fn open_engine(config: scry_engine::EngineConfig) -> Result<Engine, EngineError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match Engine::open(config.clone()) {
+            Err(EngineError::Locked(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 
