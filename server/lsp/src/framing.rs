@@ -194,8 +194,15 @@ fn is_content_type_line(bytes: &[u8]) -> bool {
 
 /// Reads frames from `input`, passes good ones to `server`, and sends a -32700 frame
 /// to `errors` for each refused one. Returns at the end of input.
-pub async fn guard_input<I, S>(mut input: I, mut server: S, errors: mpsc::Sender<Vec<u8>>)
-where
+///
+/// `shutdown_seen` is set when a `shutdown` request arrives: an `exit` right behind it
+/// may cancel the request before its handler runs, and the exit code must still be 0.
+pub async fn guard_input<I, S>(
+    mut input: I,
+    mut server: S,
+    errors: mpsc::Sender<Vec<u8>>,
+    shutdown_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) where
     I: AsyncRead + Unpin,
     S: AsyncWrite + Unpin,
 {
@@ -210,6 +217,9 @@ where
         while let Some(f) = de.next_frame() {
             match f {
                 Frame::Message(body) => {
+                    if method_of(&body).as_deref() == Some("shutdown") {
+                        shutdown_seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                     if server.write_all(&frame(&body)).await.is_err() {
                         return;
                     }
@@ -224,6 +234,15 @@ where
         }
     }
     let _ = server.shutdown().await;
+}
+
+/// The `method` of a JSON-RPC message, if it has one.
+fn method_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        method: Option<String>,
+    }
+    serde_json::from_slice::<Peek>(body).ok()?.method
 }
 
 /// Copies the server's frames and the guard's errors to `output`, whole frames only.

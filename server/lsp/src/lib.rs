@@ -81,7 +81,12 @@ where
     let (to_server, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::channel(64);
-    let reader = tokio::spawn(framing::guard_input(input, to_server, errors_tx));
+    let reader = tokio::spawn(framing::guard_input(
+        input,
+        to_server,
+        errors_tx,
+        shutdown.clone(),
+    ));
     let writer = tokio::spawn(framing::write_output(from_server, errors_rx, output));
     Server::new(server_in, server_out, socket)
         .concurrency_level(32)
