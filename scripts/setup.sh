@@ -12,6 +12,8 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v clang >/dev/null || need+=(clang)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v cc >/dev/null || need+=(build-essential)
+# python3-venv: the test clients (Neovim, pytest-lsp) live in venvs under .tools/.
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   say "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -13,3 +13,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Two test binaries at a time at most: each loads llama.cpp with 2 threads.
 cargo test --workspace --locked -- --test-threads=2
+# Real clients against the built binary: headless Neovim driving editors/nvim, and
+# pytest-lsp replaying VS Code's and Neovim's recorded capabilities.
+"$SCRY_REPO/scripts/test-clients.sh"
+"$SCRY_REPO/tests/nvim/run.sh"
+(cd "$SCRY_REPO/tests/lsp" && "$SCRY_REPO/.tools/pytest-lsp/bin/python" -m pytest -q)

@@ -88,11 +88,24 @@ impl WorkDone {
     pub async fn end(self, message: Option<String>) {
         self.send(WorkDoneProgress::End(WorkDoneProgressEnd { message }))
             .await;
+        settle().await;
     }
 
     async fn send(&self, value: WorkDoneProgress) {
         if let Some(token) = &self.token {
             partial(&self.client, token, &value).await;
         }
+    }
+}
+
+/// Lets notifications already queued reach the output before the handler's response.
+///
+/// tower-lsp-server sends notifications and responses through two channels merged
+/// fairly, and handlers run inside the same task as the writer; yielding a few times
+/// lets the writer take the queued `$/progress` first, so a client sees a progress
+/// end (or the last piece of an answer) before the response it belongs to.
+pub async fn settle() {
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
     }
 }

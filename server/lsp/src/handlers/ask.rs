@@ -75,6 +75,7 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
         }
     }
     work.end(None).await;
+    crate::progress::settle().await;
     drop(cancel);
     let o = outcome?;
     let answered = o.answer.is_some();
