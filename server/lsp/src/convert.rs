@@ -26,10 +26,8 @@ pub fn path_to_uri(root: &Path, rel: &str) -> Uri {
     } else {
         root.join(rel)
     };
-    Uri::from_file_path(&abs).unwrap_or_else(|| {
-        // Only a relative path fails, and roots are absolute.
-        "file:///".parse().unwrap_or_else(|_| unreachable!())
-    })
+    // Only a relative path fails, and roots are canonical absolute paths.
+    Uri::from_file_path(&abs).expect("roots are absolute")
 }
 
 /// Ranges for hits, reading each file at most once per request.

@@ -41,7 +41,20 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
     let ws = b.session.workspace().await?;
     ws.overlays.flushed(FLUSH_WAIT).await;
     let enc = b.session.encoding();
-    let work = WorkDone::begin(&b.client, p.work_done_token, None, "Scry: answering", None).await;
+    let create = b
+        .session
+        .flags
+        .read()
+        .work_done_progress
+        .then(|| b.session.next_progress_token("ask"));
+    let work = WorkDone::begin(
+        &b.client,
+        p.work_done_token,
+        create,
+        "Scry: answering",
+        None,
+    )
+    .await;
 
     let cancel = CancelOnDrop::new();
     let flag: Arc<AtomicBool> = cancel.flag();
@@ -84,7 +97,7 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
         context: (!answered).then_some(o.context),
         model: o.model.map(|m| m.name),
         role: o.role.as_str(),
-        sources: sources(&ws.engine, &o.sources, enc),
+        sources: sources(&o.sources, enc),
         notices: o.notices,
         fallbacks: o.fallbacks.iter().map(|f| f.to_string()).collect(),
         tokens_in: o.tokens_in,

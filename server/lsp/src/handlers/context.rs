@@ -2,7 +2,7 @@
 //! that writes its own prompt.
 
 use scry_answer::{ContextOptions, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, Piece};
-use scry_engine::{Engine, MAX_K};
+use scry_engine::MAX_K;
 use tower_lsp_server::jsonrpc::Result;
 
 use super::search::FLUSH_WAIT;
@@ -56,7 +56,7 @@ async fn context(b: &Backend, p: ContextParams) -> Result<ContextResult> {
             exact_tokens: out.exact,
             omitted: out.omitted,
             generation: out.generation,
-            sources: sources(&ws.engine, &out.sources, enc),
+            sources: sources(&out.sources, enc),
             notices: out.notices,
         })
     })
@@ -64,7 +64,7 @@ async fn context(b: &Backend, p: ContextParams) -> Result<ContextResult> {
 }
 
 /// Packed pieces as LSP locations (whole lines: a piece may merge several hits).
-pub fn sources(_engine: &Engine, pieces: &[Piece], enc: PositionEncoding) -> Vec<Source> {
+pub fn sources(pieces: &[Piece], enc: PositionEncoding) -> Vec<Source> {
     pieces
         .iter()
         .map(|p| Source {
