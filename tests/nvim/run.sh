@@ -19,3 +19,5 @@ export XDG_STATE_HOME="$TMP/state" XDG_CACHE_HOME="$TMP/cache" XDG_CONFIG_HOME="
 "$NVIM" --headless -u NONE -i NONE +"helptags $PLUGIN_DIR/doc" +q
 cd "$TMP/ws"
 "$NVIM" --headless -u NONE -i NONE -l "$ROOT/tests/nvim/e2e.lua" "$(pwd -P)"
+# A server that exits at start.
+"$NVIM" --headless -u NONE -i NONE -l "$ROOT/tests/nvim/broken.lua" "$(pwd -P)"

@@ -124,18 +124,24 @@ pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
     if lname.starts_with(&lquery) {
         return Some(8_000 - (lname.len() - lquery.len()).min(999) as u32);
     }
+    let subsequence = subsequence_score(&orig, &lname, &lquery);
     if let Some(at) = lname
         .windows(lquery.len())
         .position(|w| w == lquery.as_slice())
     {
-        let base = if is_word_start(&orig, at) {
-            7_000
-        } else {
-            6_000
-        };
-        return Some(base - at.min(999) as u32);
+        if is_word_start(&orig, at) {
+            return Some(7_000 - at.min(999) as u32);
+        }
+        // Inside a word (`hr` in `thrower`) ranks below an acronym (`handle_request`).
+        return Some(subsequence.unwrap_or(0).max(4_000 - at.min(999) as u32));
     }
-    // In-order subsequence, greedy, counting word starts and gaps.
+    subsequence
+}
+
+/// In-order subsequence, greedy. Every character at a word start (an acronym: `hr` →
+/// `handle_request`) scores 5,000 and up; otherwise 1,000 and up, more for word starts
+/// and fewer gaps.
+fn subsequence_score(orig: &[char], lname: &[char], lquery: &[char]) -> Option<u32> {
     let mut qi = 0;
     let mut boundaries = 0u32;
     let mut gaps = 0u32;
@@ -145,7 +151,7 @@ pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
             break;
         }
         if *c == lquery[qi] {
-            if is_word_start(&orig, i) {
+            if is_word_start(orig, i) {
                 boundaries += 1;
             }
             if let Some(l) = last {
@@ -157,6 +163,9 @@ pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
     }
     if qi < lquery.len() {
         return None;
+    }
+    if boundaries as usize == lquery.len() {
+        return Some(5_000 - gaps.min(999));
     }
     Some((1_000 + boundaries * 100).saturating_sub(gaps.min(900)))
 }

@@ -745,3 +745,47 @@ async fn files_outside_the_workspace_are_tracked_but_never_indexed() {
     let r = c.call("scry/search", json!({"query": "QQSECRETQQ"})).await;
     assert_eq!(r["hits"], json!([]), "{r}");
 }
+
+#[tokio::test]
+async fn files_written_on_disk_are_picked_up_by_the_watcher() {
+    let fx = fixture();
+    let mut opts = support::options(&fx.index(), scry_models::ModelManager::new());
+    opts.watch = true;
+    let mut c = TestClient::start(opts);
+    c.initialize(&fx.ws(), json!({})).await;
+    c.wait_ready().await;
+    // The watcher starts after the first refresh; give it a moment to subscribe.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(
+        fx.ws().join("src/written_later.rs"),
+        "pub fn qqwatcherqq() {}\n",
+    )
+    .unwrap();
+    let mut found = false;
+    for _ in 0..100 {
+        let r = c.call("scry/search", json!({"query": "qqwatcherqq"})).await;
+        if r["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "a file written on disk never became searchable");
+}
+
+#[tokio::test]
+async fn the_ask_command_answers_like_the_request() {
+    let fx = fixture();
+    let mut c = ready_client(&fx).await;
+    let r = c
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "scry.ask", "arguments": ["What does parse_config return?"]}),
+        )
+        .await;
+    assert!(
+        r["context"].as_str().unwrap().contains("parse_config"),
+        "{r}"
+    );
+    assert!(!r["sources"].as_array().unwrap().is_empty(), "{r}");
+}
