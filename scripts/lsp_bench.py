@@ -133,9 +133,13 @@ def main():
         assert any(f"scry_bench_marker_{i}" in h["snippet"] for h in hits), f"edit {i} not found"
         line += 1
 
-    # workspace/symbol on prefixes of real symbol names.
-    names = [s["name"] for s in c.request("workspace/symbol", {"query": ""})]
-    queries = [n[:4] for n in names if len(n) >= 4][:SYMBOL_QUERIES] or ["index"]
+    # workspace/symbol on prefixes of real symbol names, as an editor sends while typing.
+    names = []
+    for word in ["index", "segment", "term", "doc", "query", "reader", "writer", "field", "score", "merge"]:
+        for h in c.request("scry/search", {"query": word, "k": 50, "mode": "lexical"})["hits"]:
+            if h.get("symbol") and len(h["symbol"]) >= 4 and h["symbol"] not in names:
+                names.append(h["symbol"])
+    queries = [n[: 3 + i % 4] for i, n in enumerate(names)][:SYMBOL_QUERIES] or ["index"]
     syms = []
     for q in queries:
         t = time.perf_counter()

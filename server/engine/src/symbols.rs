@@ -57,26 +57,33 @@ impl Engine {
     /// Definitions whose name matches `q`, best first, from one index generation.
     pub fn symbols(&self, q: &SymbolQuery) -> Result<Vec<SymbolHit>, EngineError> {
         let snap = self.snapshot();
-        let entries = snap.lexical.symbols(&self.inner.symbol_cache)?;
         let limit = q.limit.clamp(1, MAX_SYMBOLS);
         let roots = self.inner.roots.roots();
-        let mut scored: Vec<(u32, scry_index::SymbolEntry)> = entries
-            .into_iter()
-            .filter(|e| q.kind.as_deref().is_none_or(|k| e.kind == k))
-            .filter_map(|e| {
+        let mut scored: Vec<(u32, scry_index::SymbolEntry)> = Vec::new();
+        snap.lexical
+            .for_each_symbol(&self.inner.symbol_cache, |e| {
+                if q.kind.as_deref().is_some_and(|k| e.kind != k) {
+                    return;
+                }
                 let score = if q.fuzzy {
-                    fuzzy_score(&q.name, &e.symbol)?
-                } else if e.symbol == q.name {
-                    1
+                    fuzzy_score(&q.name, &e.symbol)
                 } else {
-                    return None;
+                    (e.symbol == q.name).then_some(1)
                 };
-                Some((score, e))
-            })
-            .collect();
+                if let Some(score) = score {
+                    scored.push((score, e.clone()));
+                }
+            })?;
+        // Best first; among equals, shorter names (closer to the query) first, except
+        // for an empty query, which lists by name.
+        let by_length = !q.name.is_empty();
         scored.sort_by(|(sa, a), (sb, b)| {
             sb.cmp(sa)
-                .then(a.symbol.len().cmp(&b.symbol.len()))
+                .then(if by_length {
+                    a.symbol.len().cmp(&b.symbol.len())
+                } else {
+                    std::cmp::Ordering::Equal
+                })
                 .then_with(|| a.symbol.cmp(&b.symbol))
                 .then_with(|| a.path.cmp(&b.path))
                 .then(a.start_line.cmp(&b.start_line))
@@ -113,6 +120,9 @@ pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
     if name == query {
         return Some(10_000);
     }
+    if !is_subsequence(query, name) {
+        return None;
+    }
     // Case folded one character to one character, so indices line up with `name`.
     let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
     let orig: Vec<char> = name.chars().collect();
@@ -136,6 +146,14 @@ pub fn fuzzy_score(query: &str, name: &str) -> Option<u32> {
         return Some(subsequence.unwrap_or(0).max(4_000 - at.min(999) as u32));
     }
     subsequence
+}
+
+/// Whether `query`'s characters appear in `name` in order, ignoring case; no allocation,
+/// so most names are rejected cheaply.
+fn is_subsequence(query: &str, name: &str) -> bool {
+    let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let mut name = name.chars().map(fold);
+    query.chars().map(fold).all(|q| name.any(|n| n == q))
 }
 
 /// In-order subsequence, greedy. Every character at a word start (an acronym: `hr` →

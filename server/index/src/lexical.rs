@@ -444,6 +444,16 @@ impl LexicalSnapshot {
     /// segment costs one small read, not a scan of the index.
     pub fn symbols(&self, cache: &SymbolCache) -> Result<Vec<SymbolEntry>, IndexError> {
         let mut out = Vec::new();
+        self.for_each_symbol(cache, |e| out.push(e.clone()))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every live symbol, without copying them.
+    pub fn for_each_symbol(
+        &self,
+        cache: &SymbolCache,
+        mut f: impl FnMut(&SymbolEntry),
+    ) -> Result<(), IndexError> {
         let mut live = std::collections::HashSet::new();
         for seg in self.searcher.segment_readers() {
             let id = seg.segment_id();
@@ -458,15 +468,13 @@ impl LexicalSnapshot {
                 }
             };
             let alive = seg.alive_bitset();
-            out.extend(
-                entries
-                    .iter()
-                    .filter(|(doc, _)| alive.is_none_or(|a| a.is_alive(*doc)))
-                    .map(|(_, e)| e.clone()),
-            );
+            entries
+                .iter()
+                .filter(|(doc, _)| alive.is_none_or(|a| a.is_alive(*doc)))
+                .for_each(|(_, e)| f(e));
         }
         cache.segments.lock().retain(|id, _| live.contains(id));
-        Ok(out)
+        Ok(())
     }
 
     fn segment_symbols(

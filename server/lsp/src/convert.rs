@@ -9,7 +9,7 @@ use std::path::Path;
 use scry_engine::{Engine, Hit};
 use tower_lsp_server::ls_types::{Position, Range, SymbolKind, Uri};
 
-use crate::encoding::{PositionEncoding, range_of};
+use crate::encoding::{LineIndex, PositionEncoding};
 
 /// The path a `file:` URI names, as a string for the engine to resolve.
 pub fn uri_to_path(uri: &Uri) -> Option<String> {
@@ -34,7 +34,7 @@ pub fn path_to_uri(root: &Path, rel: &str) -> Uri {
 pub struct RangeMaker<'a> {
     engine: &'a Engine,
     enc: PositionEncoding,
-    texts: HashMap<(std::path::PathBuf, String, String), Option<String>>,
+    texts: HashMap<(std::path::PathBuf, String, String), Option<(String, LineIndex)>>,
 }
 
 impl<'a> RangeMaker<'a> {
@@ -50,12 +50,17 @@ impl<'a> RangeMaker<'a> {
     /// gone (the file changed since): then the range is the hit's lines.
     pub fn range(&mut self, hit: &Hit) -> (Range, bool) {
         let key = (hit.root.clone(), hit.path.clone(), hit.file_hash.clone());
-        let text = self
-            .texts
-            .entry(key)
-            .or_insert_with(|| self.engine.indexed_text(hit));
+        let text = self.texts.entry(key).or_insert_with(|| {
+            self.engine.indexed_text(hit).map(|t| {
+                let lines = LineIndex::new(&t);
+                (t, lines)
+            })
+        });
         match text {
-            Some(t) => (range_of(t, hit.byte_start, hit.byte_end, self.enc), false),
+            Some((t, lines)) => (
+                lines.range(t, hit.byte_start, hit.byte_end, self.enc),
+                false,
+            ),
             None => (
                 line_range(hit.start_line, hit.end_line, &hit.text, self.enc),
                 true,

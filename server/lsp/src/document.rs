@@ -64,13 +64,13 @@ mod tests {
     #[test]
     fn incremental_edits_after_non_bmp_text_land_where_the_client_put_them() {
         let mut d = Document::new("x".into(), "let s = \"😀\";\r\nfoo();\r\n".into(), 1);
-        // utf-16: the emoji is 2 columns, so `;` is at 11.
-        d.apply(vec![edit(0, 11, 0, 12, ",")], 2, PositionEncoding::Utf16);
+        // utf-16: the emoji is 2 columns (9 and 10), so `;` is at 12.
+        d.apply(vec![edit(0, 12, 0, 13, ",")], 2, PositionEncoding::Utf16);
         assert_eq!(d.text, "let s = \"😀\",\r\nfoo();\r\n");
         d.apply(vec![edit(1, 0, 1, 3, "bar")], 3, PositionEncoding::Utf16);
         assert_eq!(d.text, "let s = \"😀\",\r\nbar();\r\n");
-        // utf-8: the emoji is 4 columns, so `,` is at 13.
-        d.apply(vec![edit(0, 13, 0, 14, ";")], 4, PositionEncoding::Utf8);
+        // utf-8: the emoji is 4 columns (9 to 12), so `,` is at 14.
+        d.apply(vec![edit(0, 14, 0, 15, ";")], 4, PositionEncoding::Utf8);
         assert_eq!(d.text, "let s = \"😀\";\r\nbar();\r\n");
         assert_eq!(d.version, 4);
     }

@@ -160,6 +160,55 @@ pub fn position_of(text: &str, offset: usize, enc: PositionEncoding) -> Position
     Position::new(line, enc.len(&text[start..upto]) as u32)
 }
 
+/// Line starts of one text, for converting many offsets without rescanning it.
+pub struct LineIndex {
+    /// Byte offset where each line starts (the first after a BOM).
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![if text.starts_with(BOM) { BOM.len() } else { 0 }];
+        let mut i = starts[0];
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    starts.push(i + 2);
+                    i += 1;
+                }
+                b'\r' => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts }
+    }
+
+    /// The same as [`position_of`], in O(log lines + line length).
+    pub fn position(&self, text: &str, offset: usize, enc: PositionEncoding) -> Position {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts[line];
+        let upto = offset.max(start).min(line_end(text, start));
+        Position::new(line as u32, enc.len(&text[start..upto]) as u32)
+    }
+
+    pub fn range(&self, text: &str, start: usize, end: usize, enc: PositionEncoding) -> Range {
+        Range::new(
+            self.position(text, start, enc),
+            self.position(text, end, enc),
+        )
+    }
+}
+
 pub fn range_of(text: &str, start: usize, end: usize, enc: PositionEncoding) -> Range {
     Range::new(position_of(text, start, enc), position_of(text, end, enc))
 }
@@ -248,6 +297,11 @@ mod tests {
                 }
                 let p = position_of(text, i, enc);
                 assert_eq!(offset_of(text, p, enc), i, "{enc:?} offset {i} → {p:?}");
+                assert_eq!(
+                    LineIndex::new(text).position(text, i, enc),
+                    p,
+                    "{enc:?} {i}"
+                );
             }
         }
     }

@@ -48,6 +48,7 @@ pub async fn refresh_with_token(
             .map_err(engine_error)
     });
     tokio::pin!(job);
+    let mut last_report: Option<tokio::time::Instant> = None;
     let result = loop {
         tokio::select! {
             r = &mut job => break r,
@@ -56,11 +57,15 @@ pub async fn refresh_with_token(
                     break (&mut job).await;
                 }
                 let p = rx.borrow_and_update().clone();
+                // Report at most every REPORT_EVERY; the latest state wins.
+                if last_report.is_some_and(|t| t.elapsed() < REPORT_EVERY) {
+                    continue;
+                }
                 if let Some(p) = p {
                     let (message, pct) = describe(&p);
                     work.report(message, pct).await;
+                    last_report = Some(tokio::time::Instant::now());
                 }
-                tokio::time::sleep(REPORT_EVERY).await;
             }
         }
     };
