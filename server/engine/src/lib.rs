@@ -448,11 +448,23 @@ impl Engine {
         p: &mut Progress,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<BatchStats, EngineError> {
+        self.apply_with(writer, updates, true, p, progress)
+    }
+
+    /// `embed: false` indexes lexically; the new chunks wait for `embed_missing`.
+    fn apply_with(
+        &self,
+        writer: &mut Writer,
+        updates: Vec<FileUpdate>,
+        embed: bool,
+        p: &mut Progress,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<BatchStats, EngineError> {
         let inner = &self.inner;
         let stats = writer.apply(
             updates,
             &inner.config.chunk,
-            inner.embedder.as_deref(),
+            inner.embedder.as_deref().filter(|_| embed),
             &inner.config.document_prefix,
             &mut embed_progress(p, progress),
         )?;
@@ -476,12 +488,25 @@ impl Engine {
         };
         let snap = writer.lexical.snapshot()?;
         let mut pending = Vec::new();
-        let mut seen = HashSet::new();
-        for c in snap.all_chunks()? {
-            if !store.contains(c.vec_key) && seen.insert(c.vec_key) {
-                let text =
-                    scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
-                pending.push((c.vec_key, format!("{}{text}", inner.config.document_prefix)));
+        let mut push = |c: &scry_index::StoredChunk| {
+            let text =
+                scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
+            pending.push((c.vec_key, format!("{}{text}", inner.config.document_prefix)));
+        };
+        let missing = writer.missing_vector_keys();
+        if missing.len() <= 256 {
+            // A few (an editor's recent edits): look each one up.
+            for key in missing {
+                if let Some(addr) = snap.docs_with_key(key)?.first() {
+                    push(&snap.load(*addr)?);
+                }
+            }
+        } else {
+            let mut seen = HashSet::new();
+            for c in snap.all_chunks()? {
+                if !store.contains(c.vec_key) && seen.insert(c.vec_key) {
+                    push(&c);
+                }
             }
         }
         let mut stats = BatchStats::default();
@@ -554,9 +579,42 @@ impl Engine {
                 overlay: true,
             }),
         };
+        // Lexical only, and without rewriting the vector file: an edit is searchable
+        // at keyword speed; its new chunks are embedded by `embed_missing` once the
+        // editor pauses.
         let mut p = idle_progress();
-        let stats = self.apply_locked(&mut state.writer, vec![update], &mut p, &mut |_| {})?;
+        state.writer.defer_vector_gc = true;
+        let stats = self.apply_with(&mut state.writer, vec![update], false, &mut p, &mut |_| {});
+        state.writer.defer_vector_gc = false;
+        let stats = stats?;
         let mut report = RefreshReport::default();
+        report.add(&stats);
+        report.generation = state.writer.generation();
+        Ok(report)
+    }
+
+    /// Chunks indexed without a vector (edits from editor buffers, or chunks indexed
+    /// before a model was configured), in the current generation.
+    pub fn missing_vectors(&self) -> usize {
+        if self.inner.embedder.is_none() {
+            return 0;
+        }
+        self.snapshot().missing_vectors
+    }
+
+    /// Embeds the chunks that have no vector yet and commits. For a caller that put
+    /// buffers in lexically first (`set_overlay`) and has a quiet moment now.
+    pub fn embed_missing(&self) -> Result<RefreshReport, EngineError> {
+        let mut report = RefreshReport::default();
+        if self.inner.embedder.is_none() {
+            return Ok(report);
+        }
+        let mut state = self.inner.state.lock();
+        let mut p = idle_progress();
+        let stats = self.backfill_vectors(&mut state.writer, &mut p, &mut |_| {})?;
+        if stats.chunks_embedded > 0 {
+            self.publish(&state.writer)?;
+        }
         report.add(&stats);
         report.generation = state.writer.generation();
         Ok(report)

@@ -55,6 +55,11 @@ pub(crate) struct Writer {
     model_id: Option<String>,
     refcounts: HashMap<u64, u32>,
     vectors_dirty: bool,
+    /// Keep the vectors of chunks that no longer exist until a later commit: set for
+    /// editor buffers, whose commits must not rewrite the vector file on each keystroke
+    /// (and whose old chunks often come back on undo). Searches filter by live keys, so
+    /// a kept vector is never a result.
+    pub defer_vector_gc: bool,
 }
 
 /// Progress inside a batch: (chunks embedded so far, chunks to embed, tokens so far).
@@ -162,6 +167,7 @@ impl Writer {
             model_id: embedder.map(|e| e.info().id.clone()),
             refcounts: HashMap::new(),
             vectors_dirty: false,
+            defer_vector_gc: false,
         };
         w.rebuild_refcounts();
         w.compact_vectors_if_needed()?;
@@ -227,15 +233,25 @@ impl Writer {
     }
 
     pub fn live_keys(&self) -> HashSet<u64> {
-        self.refcounts.keys().copied().collect()
+        self.refcounts
+            .iter()
+            .filter(|(_, c)| **c > 0)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// Live keys that have no vector yet.
     pub fn keys_missing_vectors(&self) -> usize {
-        match &self.vectors {
-            Some(v) => self.refcounts.keys().filter(|k| !v.contains(**k)).count(),
-            None => self.refcounts.len(),
-        }
+        self.missing_vector_keys().len()
+    }
+
+    /// Keys of live chunks that have no vector yet.
+    pub fn missing_vector_keys(&self) -> Vec<u64> {
+        self.refcounts
+            .iter()
+            .filter(|(k, c)| **c > 0 && self.vectors.as_ref().is_none_or(|v| !v.contains(**k)))
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// Records a new size and mtime for files whose content did not change.
@@ -387,12 +403,15 @@ impl Writer {
         let generation = self.manifest.generation + 1;
         // Vectors of chunks that no longer exist go; they are never mixed into results
         // in the meantime because searches filter by the snapshot's live keys.
-        let dead: Vec<u64> = self
-            .refcounts
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(k, _)| *k)
-            .collect();
+        let dead: Vec<u64> = if self.defer_vector_gc {
+            Vec::new()
+        } else {
+            self.refcounts
+                .iter()
+                .filter(|(_, c)| **c == 0)
+                .map(|(k, _)| *k)
+                .collect()
+        };
         for k in &dead {
             self.refcounts.remove(k);
             if let Some(v) = &self.vectors

@@ -334,3 +334,47 @@ fn hidden_files_are_opt_in_and_secrets_stay_out_even_then() {
     );
     assert!(found(&engine, "should_not_be_indexed").is_empty());
 }
+
+#[test]
+fn buffers_are_indexed_lexically_at_once_and_embedded_when_asked() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let model = Counting::load();
+    let engine = open_with(ws.path(), idx.path(), &model);
+    refresh(&engine);
+    let vectors_before = engine.status().vectors;
+    let text = "/// Converts a temperature from degrees Celsius to Fahrenheit.\npub fn celsius_to_fahrenheit(c: f64) -> f64 {\n    c * 9.0 / 5.0 + 32.0\n}\n";
+    engine.set_overlay("src/units.rs", text).unwrap();
+    // Searchable by keyword at once; no vector computed or file rewritten yet.
+    assert_eq!(found(&engine, "celsius_to_fahrenheit"), ["src/units.rs"]);
+    assert_eq!(engine.missing_vectors(), 1);
+    assert_eq!(engine.status().vectors, vectors_before);
+    // Then one call embeds it, and meaning finds it.
+    let r = engine.embed_missing().unwrap();
+    assert_eq!(r.chunks_embedded, 1);
+    assert_eq!(engine.missing_vectors(), 0);
+    assert!(engine.vectors_consistent());
+    assert_eq!(
+        paths(
+            &engine,
+            "convert degrees between temperature scales",
+            SearchMode::Vector
+        )[0],
+        "src/units.rs"
+    );
+    // Editing it again keeps the old vector until a commit that is not a buffer's,
+    // and undoing the edit needs no embedding at all.
+    engine
+        .set_overlay("src/units.rs", &text.replace("32.0", "32.5"))
+        .unwrap();
+    engine.set_overlay("src/units.rs", text).unwrap();
+    assert_eq!(
+        engine.missing_vectors(),
+        0,
+        "the undone chunk's vector was kept"
+    );
+    engine.clear_overlay("src/units.rs").unwrap();
+    assert!(engine.vectors_consistent());
+    assert!(engine.verify().is_ok(), "{:?}", engine.verify());
+}

@@ -4,7 +4,9 @@
 //! behind each other. The worker takes everything queued, keeps the newest text per
 //! file, and applies that. Every submission has a sequence number, and a search first
 //! waits (briefly) until everything submitted before it is applied, so a search sees
-//! the text the user sees.
+//! the text the user sees. Buffers are indexed lexically (no embedding, no rewrite of
+//! the vector file); once the editor has been quiet for a moment, the new chunks are
+//! embedded in one commit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,8 +75,30 @@ impl Drop for OverlayQueue {
     }
 }
 
+/// How long the editor must be quiet before new chunks are embedded.
+const EMBED_AFTER_IDLE: Duration = Duration::from_millis(400);
+
 fn run(engine: Engine, rx: std::sync::mpsc::Receiver<Job>, applied: watch::Sender<u64>) {
-    while let Ok(first) = rx.recv() {
+    let mut embed_due = false;
+    loop {
+        let first = if embed_due {
+            match rx.recv_timeout(EMBED_AFTER_IDLE) {
+                Ok(job) => job,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    embed_due = false;
+                    if let Err(e) = engine.embed_missing() {
+                        tracing::warn!("embedding edited chunks failed: {e}");
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut latest: HashMap<String, (Option<String>, u64)> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut stop = false;
@@ -112,5 +136,6 @@ fn run(engine: Engine, rx: std::sync::mpsc::Receiver<Job>, applied: watch::Sende
         if stop {
             break;
         }
+        embed_due = engine.missing_vectors() > 0;
     }
 }

@@ -78,6 +78,7 @@ impl LlamaEmbedder {
     /// Loads a GGUF embedding model. Fails with a clear error for a missing, truncated
     /// or non-embedding file; never panics.
     pub fn load(path: &Path, opts: EmbedderOptions) -> Result<LlamaEmbedder, ModelError> {
+        crate::memory::tune_allocator();
         let header = read_gguf_header(path)?;
         let id_hash = fingerprint(path, header.file_size).map_err(|e| ModelError::BadFile {
             path: path.to_owned(),

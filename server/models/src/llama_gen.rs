@@ -101,6 +101,7 @@ impl LlamaGenerator {
     /// Loads a GGUF chat model. A missing, truncated or non-GGUF file, or a model that
     /// cannot generate, is a clear error; nothing panics.
     pub fn load(path: &Path, opts: GeneratorOptions) -> Result<LlamaGenerator, ModelError> {
+        crate::memory::tune_allocator();
         let meta = read_gguf_metadata(path)?;
         if meta.pooling.is_some_and(|p| p != 0) {
             return Err(ModelError::NotChat {

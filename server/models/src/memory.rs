@@ -17,3 +17,25 @@ pub fn release_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Sets glibc's allocator up for a process that loads and unloads models: blocks of
+/// 1 MiB and more (model buffers, logits, KV caches) are mapped on their own and go
+/// back to the OS when freed, and a thread's heap is trimmed once 8 MiB at its top are
+/// free. glibc's default raises both thresholds as large blocks come and go (to 32 MiB
+/// and 64 MiB), and a worker thread's heap then keeps tens of MiB after its model is
+/// gone, which `malloc_trim` does not always return. Idempotent; called before the
+/// first model loads.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only sets glibc's tunables; fixed values disable the
+            // dynamic adjustment and have no other preconditions.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20);
+            }
+        });
+    }
+}
