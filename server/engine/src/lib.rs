@@ -593,6 +593,12 @@ impl Engine {
         Ok(report)
     }
 
+    /// Does the one-time work of chunking (compiling the grammars' queries) now, so
+    /// the first edit does not pay for it.
+    pub fn warm_up(&self) {
+        scry_chunk::warm_up();
+    }
+
     /// Chunks indexed without a vector (edits from editor buffers, or chunks indexed
     /// before a model was configured), in the current generation.
     pub fn missing_vectors(&self) -> usize {

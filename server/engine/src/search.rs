@@ -265,6 +265,20 @@ impl Engine {
             }
         }
 
+        // A chunk waiting for its vector (an edit not yet embedded) cannot place in the
+        // vector list; in a hybrid search it counts as placing there where it placed
+        // lexically, so a fresh edit is not outranked for lack of an embedding.
+        if mode == SearchMode::Hybrid
+            && let (Some(_), Some(store)) = (model, &snap.vectors)
+        {
+            for c in fused.values_mut() {
+                if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
+                    && !store.contains(c.chunk.vec_key)
+                {
+                    c.score += 1.0 / (rrf_k + f64::from(rank));
+                }
+            }
+        }
         let mut ranked: Vec<Candidate> = fused.into_values().collect();
         ranked.sort_by(|a, b| {
             b.score

@@ -350,6 +350,11 @@ fn buffers_are_indexed_lexically_at_once_and_embedded_when_asked() {
     assert_eq!(found(&engine, "celsius_to_fahrenheit"), ["src/units.rs"]);
     assert_eq!(engine.missing_vectors(), 1);
     assert_eq!(engine.status().vectors, vectors_before);
+    // A hybrid search still ranks it first: waiting for a vector is no penalty.
+    assert_eq!(
+        paths(&engine, "celsius_to_fahrenheit", SearchMode::Hybrid)[0],
+        "src/units.rs"
+    );
     // Then one call embeds it, and meaning finds it.
     let r = engine.embed_missing().unwrap();
     assert_eq!(r.chunks_embedded, 1);

@@ -79,6 +79,7 @@ impl Drop for OverlayQueue {
 const EMBED_AFTER_IDLE: Duration = Duration::from_millis(400);
 
 fn run(engine: Engine, rx: std::sync::mpsc::Receiver<Job>, applied: watch::Sender<u64>) {
+    engine.warm_up();
     let mut embed_due = false;
     loop {
         let first = if embed_due {
