@@ -117,6 +117,13 @@ impl Lexical {
         let writer = index
             .writer_with_num_threads(1, 64 << 20)
             .map_err(|e| IndexError::corrupt(dir, e))?;
+        // A process killed mid-commit leaves files no commit refers to, among them
+        // delete files named by an opstamp this writer will reach again (creating one
+        // then fails with "file already exists"). Remove them before any write.
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(|e| IndexError::corrupt(dir, e))?;
         Ok(Lexical {
             index,
             reader,
