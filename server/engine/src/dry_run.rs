@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use scry_index::{Manifest, file_term_text};
-use scry_models::{Embedder, EmbedderOptions, LlamaEmbedder};
 use scry_paths::Roots;
 
 use crate::discover::Discovery;
@@ -24,16 +23,7 @@ pub fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
         Some(d) => d.clone(),
         None => default_index_dir(roots.roots())?,
     };
-    let embedder: Result<LlamaEmbedder, String> = match &config.embedding_model {
-        Some(p) => LlamaEmbedder::load(
-            p,
-            EmbedderOptions::default()
-                .with_threads(config.embed_threads)
-                .with_batch_tokens(config.embed_batch_tokens),
-        )
-        .map_err(|e| e.to_string()),
-        None => Err("no embedding model is configured".into()),
-    };
+    let embedder = crate::Engine::load_embedder(config);
     let root_strings: Vec<String> = roots
         .roots()
         .iter()

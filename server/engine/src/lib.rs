@@ -205,7 +205,14 @@ impl Engine {
     /// model if one is configured. A missing or broken model is not an error: the engine
     /// runs BM25-only and says why in [`Status::model_problem`] and in every search.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let embedder = match &config.embedding_model {
+        let embedder = Engine::load_embedder(&config);
+        Engine::open_with_embedder(config, embedder)
+    }
+
+    /// The configured embedding model, loaded; or why there is none. For a caller that
+    /// serves BM25 first and opens again once the model is in.
+    pub fn load_embedder(config: &EngineConfig) -> Result<Arc<dyn Embedder>, String> {
+        match &config.embedding_model {
             Some(p) => LlamaEmbedder::load(
                 p,
                 EmbedderOptions::default()
@@ -215,8 +222,7 @@ impl Engine {
             .map(|e| Arc::new(e) as Arc<dyn Embedder>)
             .map_err(|e| e.to_string()),
             None => Err("no embedding model is configured".to_owned()),
-        };
-        Engine::open_with_embedder(config, embedder)
+        }
     }
 
     /// Like [`Engine::open`], with an embedder made elsewhere (or the reason there is none).

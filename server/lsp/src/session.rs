@@ -24,9 +24,23 @@ pub struct Workspace {
     pub watcher: Mutex<Option<Watcher>>,
     /// The first refresh after opening is running.
     pub indexing: AtomicBool,
+    /// BM25-only while the embedding model loads; replaced by the full workspace then.
+    pub provisional: bool,
 }
 
 impl Workspace {
+    fn new(engine: Engine, provisional: bool) -> Workspace {
+        let overlays = OverlayQueue::start(engine.clone());
+        Workspace {
+            engine,
+            overlays,
+            watcher: Mutex::new(None),
+            // Until `after_open` has brought it up to date.
+            indexing: AtomicBool::new(true),
+            provisional,
+        }
+    }
+
     pub fn close(&self) {
         self.watcher.lock().take();
         self.overlays.stop();
@@ -133,18 +147,41 @@ impl Session {
         }
         let mut config = self.opts.engine.clone();
         config.roots = roots;
-        let opened = tokio::task::spawn_blocking(move || open_engine(config)).await;
-        let slot = match opened {
-            Ok(Ok(engine)) => {
-                let overlays = OverlayQueue::start(engine.clone());
-                Slot::Ready(Arc::new(Workspace {
-                    engine,
-                    overlays,
-                    watcher: Mutex::new(None),
-                    // Until `after_open` has brought it up to date.
-                    indexing: AtomicBool::new(true),
-                }))
+        // Loading the embedding model takes longer than opening the index: serve BM25
+        // from the index as it is meanwhile, then open it again with the model.
+        let loading = config.embedding_model.is_some();
+        let embedder = if loading {
+            let provisional = config.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                Engine::open_with_embedder(
+                    provisional,
+                    Err("the embedding model is loading".into()),
+                )
+            })
+            .await;
+            if let Ok(Ok(engine)) = opened {
+                if self.epoch.load(Ordering::SeqCst) != epoch {
+                    return Slot::Starting;
+                }
+                self.publish(Slot::Ready(Arc::new(Workspace::new(engine, true))));
             }
+            let load = config.clone();
+            let embedder = tokio::task::spawn_blocking(move || Engine::load_embedder(&load))
+                .await
+                .unwrap_or_else(|e| Err(format!("loading the embedding model failed: {e}")));
+            if self.epoch.load(Ordering::SeqCst) != epoch {
+                return Slot::Starting;
+            }
+            if let Slot::Ready(w) = self.slot.send_replace(Slot::Starting) {
+                w.close();
+            }
+            Some(embedder)
+        } else {
+            None
+        };
+        let opened = tokio::task::spawn_blocking(move || open_engine(config, embedder)).await;
+        let slot = match opened {
+            Ok(Ok(engine)) => Slot::Ready(Arc::new(Workspace::new(engine, false))),
             Ok(Err(EngineError::Locked(dir))) => Slot::Failed(format!(
                 "the index at {} is being written by another scry process (`scry watch`, \
                  another editor); close it and run `scry.reindex`",
@@ -160,6 +197,11 @@ impl Session {
             }
             return slot;
         }
+        self.publish(slot.clone());
+        slot
+    }
+
+    fn publish(&self, slot: Slot) {
         self.slot.send_replace(slot.clone());
         // After publishing: a buffer opened meanwhile is either seen here or sees the
         // workspace itself (a duplicate is a no-op).
@@ -168,17 +210,23 @@ impl Session {
                 w.overlays.submit(&d.path, Some(d.text.clone()));
             }
         }
-        slot
     }
 }
 
-/// Opens the engine. The previous workspace's engine may still be held for a moment by
-/// requests in flight; when both use one index directory (`--index-dir`), its lock is
-/// waited for briefly instead of failing.
-fn open_engine(config: scry_engine::EngineConfig) -> Result<Engine, EngineError> {
+/// Opens the engine (with an embedder already loaded, when given). The previous
+/// workspace's engine may still be held for a moment by requests in flight; when both
+/// use one index directory, its lock is waited for briefly instead of failing.
+fn open_engine(
+    config: scry_engine::EngineConfig,
+    embedder: Option<Result<Arc<dyn scry_models::Embedder>, String>>,
+) -> Result<Engine, EngineError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        match Engine::open(config.clone()) {
+        let opened = match &embedder {
+            Some(e) => Engine::open_with_embedder(config.clone(), e.clone()),
+            None => Engine::open(config.clone()),
+        };
+        match opened {
             Err(EngineError::Locked(_)) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -789,3 +789,54 @@ async fn the_ask_command_answers_like_the_request() {
     );
     assert!(!r["sources"].as_array().unwrap().is_empty(), "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_model_the_index_serves_bm25_while_the_model_loads_then_hybrid() {
+    let fx = fixture();
+    let options = || {
+        let mut o = support::options(&fx.index(), scry_models::ModelManager::new());
+        o.engine.embedding_model = Some(support::embed_model_path());
+        o
+    };
+    // A first session builds the index with vectors.
+    let mut c = TestClient::start(options());
+    c.initialize(&fx.ws(), json!({})).await;
+    let s = c.wait_ready().await;
+    assert_eq!(s["mode"], "hybrid", "{s}");
+    assert!(s["vectors"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(c.shutdown_and_exit().await.0, 0);
+
+    // A second one answers at once, whatever the model is doing, and ends up hybrid.
+    let mut c = TestClient::start(options());
+    c.initialize(&fx.ws(), json!({})).await;
+    let r = c
+        .call("scry/search", json!({"query": "parse_config"}))
+        .await;
+    assert_eq!(r["hits"][0]["symbol"], "parse_config", "{r}");
+    if r["mode"] == "lexical" {
+        assert!(r["notice"].as_str().unwrap().contains("loading"), "{r}");
+    }
+    let s = c.wait_ready().await;
+    assert_eq!(s["mode"], "hybrid", "{s}");
+    assert!(s["modelProblem"].is_null(), "{s}");
+    let r = c
+        .call(
+            "scry/search",
+            json!({"query": "read settings from a file", "mode": "semantic"}),
+        )
+        .await;
+    assert_eq!(r["mode"], "vector", "{r}");
+    assert!(!r["hits"].as_array().unwrap().is_empty(), "{r}");
+    // The provisional session never told the user search was BM25-only.
+    assert!(
+        !c.notifications
+            .iter()
+            .any(|n| n["method"] == "window/showMessage"
+                && n["params"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("BM25-only")),
+        "{:?}",
+        c.notifications
+    );
+}

@@ -21,11 +21,14 @@ pub fn initialized(b: &Backend) {
 /// Everything that follows opening a workspace; also run after the folders change.
 pub async fn after_open(client: &Client, session: &Arc<Session>) {
     let mut rx = session.slot.subscribe();
-    let Ok(slot) = rx
-        .wait_for(|s| !matches!(s, Slot::Starting))
-        .await
-        .map(|s| s.clone())
-    else {
+    // The provisional BM25 workspace (while the model loads) is not brought up to date:
+    // the full one that follows is.
+    let settled = |s: &Slot| match s {
+        Slot::Starting => false,
+        Slot::Ready(w) => !w.provisional,
+        _ => true,
+    };
+    let Ok(slot) = rx.wait_for(settled).await.map(|s| s.clone()) else {
         return;
     };
     let ws = match slot {

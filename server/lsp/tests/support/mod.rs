@@ -286,3 +286,20 @@ pub fn cpu_seconds() -> f64 {
     let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     ticks / 100.0
 }
+
+/// The embedding model of the tests: `SCRY_TEST_EMBED_MODEL`, else `../shared/models`.
+pub fn embed_model_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("SCRY_TEST_EMBED_MODEL") {
+        return PathBuf::from(p);
+    }
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let p = manifest.join("../../../shared/models/all-MiniLM-L6-v2-f16.gguf");
+    assert!(
+        p.exists(),
+        "{} is missing; set SCRY_TEST_EMBED_MODEL",
+        p.display()
+    );
+    p
+}
