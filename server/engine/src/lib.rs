@@ -22,6 +22,7 @@ mod discover;
 mod dry_run;
 mod error;
 mod location;
+mod redact;
 mod search;
 mod symbols;
 mod watch;
@@ -32,6 +33,7 @@ pub use discover::{SkipReason, looks_binary};
 pub use dry_run::dry_run;
 pub use error::EngineError;
 pub use location::default_index_dir;
+pub use redact::redact;
 pub use scry_models::EmbedderInfo;
 pub use scry_paths::{PathError, Resolved, Roots};
 pub use search::{Hit, MAX_K, MAX_QUERY_BYTES, Ranks, SearchMode, SearchRequest, SearchResults};
@@ -667,7 +669,7 @@ impl Engine {
             }
         };
         (blake3::hash(&bytes).to_hex()[..32] == hit.file_hash)
-            .then(|| String::from_utf8_lossy(&bytes).into_owned())
+            .then(|| String::from_utf8_lossy(&redact::redact(&bytes)).into_owned())
     }
 
     pub fn status(&self) -> Status {

@@ -310,7 +310,8 @@ impl Writer {
                 stats.files_removed += 1;
                 continue;
             };
-            let chunked = chunk_file(&u.rel, &content.bytes, chunk_opts);
+            // Secrets are masked (same length) before anything is stored or embedded.
+            let chunked = chunk_file(&u.rel, &crate::redact::redact(&content.bytes), chunk_opts);
             let file_hash = blake3::hash(&content.bytes).to_hex()[..32].to_owned();
             let mut keys = Vec::with_capacity(chunked.chunks.len());
             for c in &chunked.chunks {

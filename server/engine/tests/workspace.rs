@@ -383,3 +383,39 @@ fn buffers_are_indexed_lexically_at_once_and_embedded_when_asked() {
     assert!(engine.vectors_consistent());
     assert!(engine.verify().is_ok(), "{:?}", engine.verify());
 }
+
+#[test]
+fn secrets_inside_files_are_masked_in_the_index_and_in_results() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let key = "sk-proj-Zq8vN3kL0pR7tY2wX5cB9mD4fG6hJ1aS";
+    write(
+        ws.path(),
+        "src/client.py",
+        &format!(
+            "def make_client():\n    \"\"\"Builds the payments client.\"\"\"\n    return Client(api_key=\"{key}\")\n"
+        ),
+    );
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    let r = engine
+        .search(&scry_engine::SearchRequest::new("payments client").mode(SearchMode::Lexical))
+        .unwrap();
+    let hit = &r.hits[0];
+    assert!(hit.text.contains("make_client"), "{}", hit.text);
+    assert!(
+        !hit.text.contains(key),
+        "the key is in the index: {}",
+        hit.text
+    );
+    assert!(hit.text.contains(&"*".repeat(key.len())), "{}", hit.text);
+    let source = engine.indexed_text(hit).expect("unchanged file");
+    assert!(
+        !source.contains(key),
+        "the key is in the source text: {source}"
+    );
+    // Masking keeps offsets: the hit's bytes still frame the function on disk.
+    let disk = std::fs::read_to_string(ws.path().join("src/client.py")).unwrap();
+    assert_eq!(disk[hit.byte_start..hit.byte_end].len(), hit.text.len());
+    assert!(found(&engine, "Zq8vN3kL0pR7tY2wX5cB9mD4fG6hJ1aS").is_empty());
+}

@@ -18,8 +18,9 @@ use crate::tokenizer::{CodeTokenizer, tokenize};
 use crate::{IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
-/// Bumped when the schema or tokenizer changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked);
+/// an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;

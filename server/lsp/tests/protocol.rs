@@ -840,3 +840,43 @@ async fn with_a_model_the_index_serves_bm25_while_the_model_loads_then_hybrid() 
         c.notifications
     );
 }
+
+#[tokio::test]
+async fn secrets_in_files_never_reach_the_editor() {
+    let key = "ghp_Abcdefghijklmnopqrstuvwxyz0123456789";
+    let fx = Fixture::new(&[(
+        "src/deploy.rs",
+        &format!(
+            "/// Pushes the release.\npub fn push_release() {{\n    let token = \"{key}\";\n    upload(token);\n}}\n"
+        ),
+    )]);
+    let mut c = ready_client(&fx).await;
+    let r = c
+        .call("scry/search", json!({"query": "push release"}))
+        .await;
+    assert!(
+        r["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("push_release"),
+        "{r}"
+    );
+    let ctx = c
+        .call(
+            "scry/context",
+            json!({"query": "push release", "budget": 500}),
+        )
+        .await;
+    let ask = c
+        .call(
+            "scry/ask",
+            json!({"question": "How is the release pushed?"}),
+        )
+        .await;
+    for out in [&r, &ctx, &ask] {
+        assert!(
+            !out.to_string().contains(key),
+            "a secret reached the client: {out}"
+        );
+    }
+}
