@@ -501,7 +501,7 @@ impl Engine {
                 scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
             pending.push((c.vec_key, format!("{}{text}", inner.config.document_prefix)));
         };
-        let missing = writer.missing_vector_keys();
+        let missing: Vec<u64> = writer.missing_vector_keys().collect();
         if missing.len() <= 256 {
             // A few (an editor's recent edits): look each one up.
             for key in missing {
@@ -653,9 +653,15 @@ impl Engine {
     /// holds exactly that content (checked against the hit's hash); `None` when the file
     /// changed since it was indexed.
     pub fn indexed_text(&self, hit: &Hit) -> Option<String> {
+        self.indexed_file_text(&hit.root, &hit.path, &hit.file_hash)
+    }
+
+    /// [`Engine::indexed_text`] for a file named by its root, path and indexed hash
+    /// (from a hit or a symbol).
+    pub fn indexed_file_text(&self, root: &Path, path: &str, file_hash: &str) -> Option<String> {
         let roots = self.inner.roots.roots();
-        let root = roots.iter().position(|r| *r == hit.root)? as u32;
-        let key = file_term_text(root, &hit.path);
+        let root_index = roots.iter().position(|r| r == root)? as u32;
+        let key = file_term_text(root_index, path);
         let overlay = self.inner.state.lock().overlays.get(&key).cloned();
         let bytes = match overlay {
             Some(b) => b,
@@ -663,12 +669,12 @@ impl Engine {
                 let path = self
                     .inner
                     .roots
-                    .resolve(&hit.root.join(&hit.path).to_string_lossy())
+                    .resolve(&root.join(path).to_string_lossy())
                     .ok()?;
                 std::fs::read(path.abs).ok()?
             }
         };
-        (blake3::hash(&bytes).to_hex()[..32] == hit.file_hash)
+        (&blake3::hash(&bytes).to_hex()[..32] == file_hash)
             .then(|| String::from_utf8_lossy(&redact::redact(&bytes)).into_owned())
     }
 

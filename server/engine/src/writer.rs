@@ -242,16 +242,15 @@ impl Writer {
 
     /// Live keys that have no vector yet.
     pub fn keys_missing_vectors(&self) -> usize {
-        self.missing_vector_keys().len()
+        self.missing_vector_keys().count()
     }
 
     /// Keys of live chunks that have no vector yet.
-    pub fn missing_vector_keys(&self) -> Vec<u64> {
+    pub fn missing_vector_keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.refcounts
             .iter()
             .filter(|(k, c)| **c > 0 && self.vectors.as_ref().is_none_or(|v| !v.contains(**k)))
             .map(|(k, _)| *k)
-            .collect()
     }
 
     /// Records a new size and mtime for files whose content did not change.

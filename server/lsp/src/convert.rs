@@ -49,55 +49,39 @@ impl<'a> RangeMaker<'a> {
     /// The hit's exact range in the text it was indexed from, and whether that text is
     /// gone (the file changed since): then the range is the hit's lines.
     pub fn range(&mut self, hit: &Hit) -> (Range, bool) {
-        let key = (hit.root.clone(), hit.path.clone(), hit.file_hash.clone());
-        let text = self.texts.entry(key).or_insert_with(|| {
-            self.engine.indexed_text(hit).map(|t| {
-                let lines = LineIndex::new(&t);
-                (t, lines)
-            })
-        });
-        match text {
-            Some((t, lines)) => (
-                lines.range(t, hit.byte_start, hit.byte_end, self.enc),
-                false,
-            ),
-            None => (
-                line_range(hit.start_line, hit.end_line, &hit.text, self.enc),
-                true,
-            ),
-        }
+        self.span(
+            &hit.root,
+            &hit.path,
+            &hit.file_hash,
+            (hit.byte_start, hit.byte_end),
+            (hit.start_line, hit.end_line),
+            &hit.text,
+        )
     }
 
-    /// A span given by lines and bytes (a symbol), checked against the file's hash.
-    #[allow(clippy::too_many_arguments)]
+    /// A span given by bytes and (1-based) lines, checked against the file's hash;
+    /// `text` is what the span covers, for its last line when only lines are known.
     pub fn span(
         &mut self,
         root: &Path,
         path: &str,
         file_hash: &str,
-        byte_start: usize,
-        byte_end: usize,
-        start_line: u32,
-        end_line: u32,
+        (byte_start, byte_end): (usize, usize),
+        (start_line, end_line): (u32, u32),
+        text: &str,
     ) -> (Range, bool) {
-        let probe = Hit {
-            root: root.to_owned(),
-            path: path.to_owned(),
-            start_line,
-            end_line,
-            byte_start,
-            byte_end,
-            symbol: None,
-            scope: None,
-            kind: String::new(),
-            language: String::new(),
-            score: 0.0,
-            ranks: Default::default(),
-            generation: 0,
-            text: String::new(),
-            file_hash: file_hash.to_owned(),
-        };
-        self.range(&probe)
+        let key = (root.to_owned(), path.to_owned(), file_hash.to_owned());
+        let engine = self.engine;
+        let file = self.texts.entry(key).or_insert_with(|| {
+            engine.indexed_file_text(root, path, file_hash).map(|t| {
+                let lines = LineIndex::new(&t);
+                (t, lines)
+            })
+        });
+        match file {
+            Some((t, lines)) => (lines.range(t, byte_start, byte_end, self.enc), false),
+            None => (line_range(start_line, end_line, text, self.enc), true),
+        }
     }
 }
 

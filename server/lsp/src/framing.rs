@@ -62,10 +62,16 @@ pub struct Deframer {
     buf: Vec<u8>,
     /// Skipping an oversized message: scanning for the next header.
     resync: bool,
+    /// Frames come from our own server: already valid JSON, not parsed again.
+    trusted: bool,
 }
 
 pub enum Frame {
-    Message(Vec<u8>),
+    /// A message, with its `method` when it has one (read while checking the JSON).
+    Message {
+        body: Vec<u8>,
+        method: Option<String>,
+    },
     Refused(FrameError),
 }
 
@@ -79,6 +85,14 @@ fn find_header_start(hay: &[u8]) -> Option<usize> {
 }
 
 impl Deframer {
+    /// For frames the server wrote: framing only.
+    pub fn trusted() -> Deframer {
+        Deframer {
+            trusted: true,
+            ..Deframer::default()
+        }
+    }
+
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
@@ -171,15 +185,26 @@ impl Deframer {
         }
         let body: Vec<u8> = self.buf[end + 4..total].to_vec();
         self.buf.drain(..total);
+        if self.trusted {
+            return Some(Frame::Message { body, method: None });
+        }
         if let Err(e) = std::str::from_utf8(&body) {
             return Some(Frame::Refused(FrameError::NotJson(format!(
                 "not UTF-8: {e}"
             ))));
         }
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-            return Some(Frame::Refused(FrameError::NotJson(e.to_string())));
+        // One parse checks the JSON and reads the method.
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            method: Option<String>,
         }
-        Some(Frame::Message(body))
+        let method = match serde_json::from_slice::<Peek>(&body) {
+            Ok(p) => p.method,
+            // Valid JSON of another shape: tower-lsp-server answers it.
+            Err(e) if e.is_data() => None,
+            Err(e) => return Some(Frame::Refused(FrameError::NotJson(e.to_string()))),
+        };
+        Some(Frame::Message { body, method })
     }
 }
 
@@ -216,8 +241,8 @@ pub async fn guard_input<I, S>(
         de.push(&chunk[..n]);
         while let Some(f) = de.next_frame() {
             match f {
-                Frame::Message(body) => {
-                    if method_of(&body).as_deref() == Some("shutdown") {
+                Frame::Message { body, method } => {
+                    if method.as_deref() == Some("shutdown") {
                         shutdown_seen.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
                     if server.write_all(&frame(&body)).await.is_err() {
@@ -236,22 +261,13 @@ pub async fn guard_input<I, S>(
     let _ = server.shutdown().await;
 }
 
-/// The `method` of a JSON-RPC message, if it has one.
-fn method_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Peek {
-        method: Option<String>,
-    }
-    serde_json::from_slice::<Peek>(body).ok()?.method
-}
-
 /// Copies the server's frames and the guard's errors to `output`, whole frames only.
 pub async fn write_output<R, O>(mut server: R, mut errors: mpsc::Receiver<Vec<u8>>, mut output: O)
 where
     R: AsyncRead + Unpin,
     O: AsyncWrite + Unpin,
 {
-    let mut de = Deframer::default();
+    let mut de = Deframer::trusted();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut server_open = true;
     let mut errors_open = true;
@@ -263,7 +279,7 @@ where
                     Ok(n) => {
                         de.push(&chunk[..n]);
                         while let Some(f) = de.next_frame() {
-                            if let Frame::Message(body) = f
+                            if let Frame::Message { body, .. } = f
                                 && output.write_all(&frame(&body)).await.is_err()
                             {
                                 return;
@@ -305,7 +321,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(f) = de.next_frame() {
             out.push(match f {
-                Frame::Message(b) => Ok(String::from_utf8(b).unwrap()),
+                Frame::Message { body, .. } => Ok(String::from_utf8(body).unwrap()),
                 Frame::Refused(e) => Err(e),
             });
         }
@@ -350,7 +366,7 @@ mod tests {
             assert!(de.buf.len() < 64, "buffered {} bytes", de.buf.len());
         }
         de.push(&frame(b"{}"));
-        assert!(matches!(de.next_frame(), Some(Frame::Message(_))));
+        assert!(matches!(de.next_frame(), Some(Frame::Message { .. })));
     }
 
     #[test]
@@ -360,8 +376,8 @@ mod tests {
         let mut got = Vec::new();
         for b in &whole {
             de.push(std::slice::from_ref(b));
-            while let Some(Frame::Message(m)) = de.next_frame() {
-                got.push(m);
+            while let Some(Frame::Message { body, .. }) = de.next_frame() {
+                got.push(body);
             }
         }
         assert_eq!(got, vec![br#"{"jsonrpc":"2.0","method":"x"}"#.to_vec()]);

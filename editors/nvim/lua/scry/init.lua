@@ -60,13 +60,18 @@ local function rel(fname)
   return vim.fn.fnamemodify(fname, ':~:.')
 end
 
+--- One `{ uri, range }` as a quickfix item (filename, lnum, col in bytes).
+local function to_item(loc, encoding)
+  return vim.lsp.util.locations_to_items({ { uri = loc.uri, range = loc.range } }, encoding)[1]
+end
+
 --- Search hits as quickfix items, in rank order.
 ---@param hits table[]
 ---@param encoding string
 function M.items(hits, encoding)
   local items = {}
   for _, h in ipairs(hits) do
-    local item = vim.lsp.util.locations_to_items({ { uri = h.uri, range = h.range } }, encoding)[1]
+    local item = to_item(h, encoding)
     if item then
       local first = vim.split(h.snippet or '', '\n', { plain = true })[1] or ''
       local label = h.symbol and (h.symbol .. ' (' .. h.kind .. ')') or h.kind
@@ -236,7 +241,7 @@ function M.ask(question, opts)
     local items = {}
     local by_line = {}
     for _, s in ipairs(result.sources or {}) do
-      local item = vim.lsp.util.locations_to_items({ { uri = s.uri, range = s.range } }, c.offset_encoding)[1]
+      local item = to_item(s, c.offset_encoding)
       if item then
         item.text = (s.symbol or '') .. ' [' .. s.tier .. ']'
         table.insert(items, item)

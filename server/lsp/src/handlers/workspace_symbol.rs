@@ -34,10 +34,9 @@ pub async fn symbol(
                     &s.root,
                     &s.path,
                     &s.file_hash,
-                    s.byte_start,
-                    s.byte_end,
-                    s.start_line,
-                    s.end_line,
+                    (s.byte_start, s.byte_end),
+                    (s.start_line, s.end_line),
+                    "",
                 );
                 SymbolInformation {
                     name: s.symbol,
