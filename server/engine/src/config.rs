@@ -57,6 +57,9 @@ pub struct EngineConfig {
     pub watch_debounce: Duration,
     /// Files per commit while indexing, so an interrupted run keeps its progress.
     pub files_per_commit: usize,
+    /// When another process writes the index: follow it (read each generation it
+    /// commits, take over when it exits) instead of failing with `Locked`.
+    pub follow_when_locked: bool,
 }
 
 impl EngineConfig {
@@ -83,6 +86,7 @@ impl EngineConfig {
                 chunk: ChunkOptions::default(),
                 watch_debounce: Duration::from_millis(150),
                 files_per_commit: 400,
+                follow_when_locked: false,
             },
         }
     }
@@ -143,6 +147,11 @@ impl EngineConfigBuilder {
         self.config.watch_debounce = d;
         self
     }
+    pub fn follow_when_locked(mut self, yes: bool) -> Self {
+        self.config.follow_when_locked = yes;
+        self
+    }
+
     pub fn files_per_commit(mut self, n: usize) -> Self {
         self.config.files_per_commit = n.max(1);
         self

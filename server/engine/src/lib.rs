@@ -21,6 +21,7 @@ mod config;
 mod discover;
 mod dry_run;
 mod error;
+mod follow;
 mod location;
 mod redact;
 mod search;
@@ -32,6 +33,7 @@ pub use config::{DEFAULT_SECRET_PATTERNS, EngineConfig, EngineConfigBuilder};
 pub use discover::{SkipReason, looks_binary};
 pub use dry_run::dry_run;
 pub use error::EngineError;
+pub use follow::FollowEvent;
 pub use location::default_index_dir;
 pub use redact::redact;
 pub use scry_models::EmbedderInfo;
@@ -63,6 +65,22 @@ pub(crate) struct Snapshot {
     pub missing_vectors: usize,
     pub languages: BTreeMap<String, usize>,
     pub problems: Vec<FileProblems>,
+}
+
+impl Snapshot {
+    /// What a follower serves before it has read the writer's first generation.
+    fn empty() -> Snapshot {
+        Snapshot {
+            generation: 0,
+            lexical: scry_index::LexicalSnapshot::empty(),
+            live_keys: HashSet::new(),
+            vectors: None,
+            files: 0,
+            missing_vectors: 0,
+            languages: BTreeMap::new(),
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// Problems recorded while chunking one file.
@@ -175,7 +193,7 @@ pub struct Status {
     pub embedded_this_session: usize,
 }
 
-struct WriterState {
+pub(crate) struct WriterState {
     writer: Writer,
     /// Editor buffers that override the disk, by file key.
     overlays: HashMap<String, Vec<u8>>,
@@ -188,12 +206,16 @@ pub(crate) struct Inner {
     discovery: Discovery,
     pub embedder: Option<Arc<dyn Embedder>>,
     pub model_problem: Option<String>,
-    state: Mutex<WriterState>,
+    /// `None` while another process writes the index and this one follows it.
+    state: Mutex<Option<WriterState>>,
+    following: std::sync::atomic::AtomicBool,
+    follow: Mutex<follow::FollowState>,
     snapshot: RwLock<Arc<Snapshot>>,
     notices: Mutex<Vec<String>>,
     embedded_total: Mutex<usize>,
     symbol_cache: scry_index::SymbolCache,
-    _lock: std::fs::File,
+    /// Locked (by the OS, for as long as this process lives) while this process writes.
+    lock_file: std::fs::File,
 }
 
 /// The engine. Cheap to clone; every clone serves the same index.
@@ -248,23 +270,34 @@ impl Engine {
             .write(true)
             .open(&lock_path)
             .map_err(|e| EngineError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(EngineError::Locked(dir)),
-            Err(std::fs::TryLockError::Error(e)) => return Err(EngineError::io(&lock_path, e)),
+        let writes = follow::try_lock(&lock, &lock_path)?;
+        if !writes && !config.follow_when_locked {
+            return Err(EngineError::Locked(dir));
         }
         let (embedder, model_problem) = match embedder {
             Ok(e) => (Some(e), None),
             Err(why) => (None, Some(why)),
         };
         let mut notices = Vec::new();
-        let writer = Writer::open(&dir, roots.roots(), embedder.as_deref(), &mut notices)?;
-        for n in &notices {
-            tracing::warn!("{n}");
-        }
-        let snapshot = Arc::new(make_snapshot(&writer)?);
+        let (state, snapshot) = if writes {
+            let writer = Writer::open(&dir, roots.roots(), embedder.as_deref(), &mut notices)?;
+            for n in &notices {
+                tracing::warn!("{n}");
+            }
+            let snapshot = Arc::new(make_snapshot(&writer)?);
+            let state = WriterState {
+                writer,
+                overlays: HashMap::new(),
+            };
+            (Some(state), snapshot)
+        } else {
+            let pid = follow::writer_pid(&lock).map_or(String::new(), |p| format!(" (pid {p})"));
+            notices.push(format!("{}{pid}", follow::FOLLOWING));
+            tracing::info!("{}{pid}", follow::FOLLOWING);
+            (None, Arc::new(Snapshot::empty()))
+        };
         let discovery = Discovery::new(&config, &dir);
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 config,
                 roots,
@@ -272,17 +305,21 @@ impl Engine {
                 discovery,
                 embedder,
                 model_problem,
-                state: Mutex::new(WriterState {
-                    writer,
-                    overlays: HashMap::new(),
-                }),
+                state: Mutex::new(state),
+                following: std::sync::atomic::AtomicBool::new(!writes),
+                follow: Mutex::new(follow::FollowState::default()),
                 snapshot: RwLock::new(snapshot),
                 notices: Mutex::new(notices),
                 embedded_total: Mutex::new(0),
                 symbol_cache: scry_index::SymbolCache::default(),
-                _lock: lock,
+                lock_file: lock,
             }),
-        })
+        };
+        if !writes {
+            // The writer may have died in between: this takes over, or loads its index.
+            engine.follow()?;
+        }
+        Ok(engine)
     }
 
     pub fn roots(&self) -> &Roots {
@@ -297,7 +334,17 @@ impl Engine {
         self.snapshot().generation
     }
 
+    /// The generation searches see now. A follower first picks up the generation the
+    /// writer committed last, unless another thread is already doing so.
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        if self
+            .inner
+            .following
+            .load(std::sync::atomic::Ordering::Acquire)
+            && let Err(e) = self.reload_if_changed()
+        {
+            tracing::warn!("following the index: {e}");
+        }
         self.inner.snapshot.read().clone()
     }
 
@@ -318,6 +365,11 @@ impl Engine {
         let t0 = Instant::now();
         let inner = &self.inner;
         let mut report = RefreshReport::default();
+        // A follower leaves the disk to the writer; it reloads, or takes over.
+        if !self.is_writer() && self.follow()? != FollowEvent::TookOver {
+            report.generation = self.generation();
+            return Ok(report);
+        }
         let mut p = Progress {
             phase: Phase::Scanning,
             files_done: 0,
@@ -335,7 +387,11 @@ impl Engine {
         }
         report.files_seen = walked.files.len();
 
-        let mut state = inner.state.lock();
+        let mut guard = inner.state.lock();
+        let Some(state) = guard.as_mut() else {
+            report.generation = self.inner.snapshot.read().generation;
+            return Ok(report);
+        };
         let mut seen = HashSet::with_capacity(walked.files.len());
         let mut to_check = Vec::new();
         for c in walked.files {
@@ -550,7 +606,14 @@ impl Engine {
             )));
         }
         let key = file_term_text(r.root, &r.rel);
-        let mut state = inner.state.lock();
+        let mut guard = inner.state.lock();
+        let Some(state) = guard.as_mut() else {
+            // The writer is the other process; it indexes its own editor's buffers.
+            return Ok(RefreshReport {
+                generation: self.inner.snapshot.read().generation,
+                ..Default::default()
+            });
+        };
         if state
             .overlays
             .get(&key)
@@ -623,7 +686,10 @@ impl Engine {
         if self.inner.embedder.is_none() {
             return Ok(report);
         }
-        let mut state = self.inner.state.lock();
+        let mut guard = self.inner.state.lock();
+        let Some(state) = guard.as_mut() else {
+            return Ok(report);
+        };
         let mut p = idle_progress();
         let stats = self.backfill_vectors(&mut state.writer, &mut p, &mut |_| {})?;
         if stats.chunks_embedded > 0 {
@@ -638,7 +704,12 @@ impl Engine {
     pub fn clear_overlay(&self, path: &str) -> Result<RefreshReport, EngineError> {
         let r = self.inner.roots.resolve(path)?;
         let key = file_term_text(r.root, &r.rel);
-        let removed = self.inner.state.lock().overlays.remove(&key).is_some();
+        let removed = self
+            .inner
+            .state
+            .lock()
+            .as_mut()
+            .is_some_and(|s| s.overlays.remove(&key).is_some());
         if !removed {
             return Ok(RefreshReport {
                 generation: self.generation(),
@@ -662,7 +733,12 @@ impl Engine {
         let roots = self.inner.roots.roots();
         let root_index = roots.iter().position(|r| r == root)? as u32;
         let key = file_term_text(root_index, path);
-        let overlay = self.inner.state.lock().overlays.get(&key).cloned();
+        let overlay = self
+            .inner
+            .state
+            .lock()
+            .as_ref()
+            .and_then(|s| s.overlays.get(&key).cloned());
         let bytes = match overlay {
             Some(b) => b,
             None => {
@@ -731,7 +807,10 @@ impl Engine {
     /// index holds exactly the live keys (when a model is loaded), and no temporary file
     /// is left over. `Err` describes the first inconsistency.
     pub fn verify(&self) -> Result<(), String> {
-        let state = self.inner.state.lock();
+        let guard = self.inner.state.lock();
+        let Some(state) = guard.as_ref() else {
+            return Ok(());
+        };
         let w = &state.writer;
         let committed = w.lexical.committed_generation();
         if committed != Some(w.generation()) && !(w.generation() == 0 && committed.is_none()) {

@@ -1,5 +1,6 @@
 //! Keeps the index current as files change on disk: debounced notify events trigger a
-//! refresh that re-reads the changed paths.
+//! refresh that re-reads the changed paths. In a process that follows another's index,
+//! the same thread polls for new generations and takes over when the writer exits.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -8,7 +9,10 @@ use std::thread::JoinHandle;
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::{Engine, EngineError, RefreshReport};
+use crate::{Engine, EngineError, FollowEvent, RefreshReport};
+
+/// How often a follower looks for the writer's new commits (one `stat`) and tries the lock.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Watches while alive; dropping it stops watching.
 pub struct Watcher {
@@ -77,13 +81,37 @@ impl Engine {
         let thread = std::thread::Builder::new()
             .name("scry-watch".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
+                loop {
+                    let first = match rx.recv_timeout(FOLLOW_POLL) {
+                        Ok(paths) => paths,
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                            // A follower polls the writer's commits, and takes over
+                            // (then catches up with the disk) when the writer is gone.
+                            match engine.follow() {
+                                Ok(FollowEvent::TookOver) => {
+                                    on_update(engine.refresh(&HashSet::new(), &mut |_| {}));
+                                }
+                                Ok(FollowEvent::Reloaded(generation)) => {
+                                    on_update(Ok(RefreshReport {
+                                        generation,
+                                        ..Default::default()
+                                    }));
+                                }
+                                Ok(_) => {}
+                                Err(e) => on_update(Err(e)),
+                            }
+                            continue;
+                        }
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                    };
                     // Coalesce everything already queued into one refresh.
                     let mut force: HashSet<PathBuf> = first.into_iter().collect();
                     while let Ok(more) = rx.try_recv() {
                         force.extend(more);
                     }
-                    on_update(engine.refresh(&force, &mut |_| {}));
+                    if engine.is_writer() {
+                        on_update(engine.refresh(&force, &mut |_| {}));
+                    }
                 }
             })
             .map_err(|e| EngineError::Watch(e.to_string()))?;

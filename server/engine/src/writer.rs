@@ -17,7 +17,7 @@ use scry_models::Embedder;
 use crate::EngineError;
 
 const LEXICAL_DIR: &str = "lexical";
-const VECTORS_DIR: &str = "vectors";
+pub(crate) const VECTORS_DIR: &str = "vectors";
 /// Texts per embedding call.
 const EMBED_GROUP: usize = 64;
 

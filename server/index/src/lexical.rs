@@ -151,12 +151,7 @@ impl Lexical {
 
     /// The payload of the last commit: the generation it belongs to.
     pub fn committed_generation(&self) -> Option<u64> {
-        let metas = self.index.load_metas().ok()?;
-        metas
-            .payload?
-            .strip_prefix("scry-generation:")?
-            .parse()
-            .ok()
+        generation_of(&self.index)
     }
 
     pub fn delete_file(&mut self, root: u32, path: &str) {
@@ -238,6 +233,68 @@ impl Lexical {
             fields: self.fields,
         })
     }
+}
+
+/// A read-only view of an index another process writes: no writer, no lock, no
+/// garbage collection. For following the generations that process commits.
+pub struct LexicalReader {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl LexicalReader {
+    /// Opens an existing index; an index not yet committed even once is an error.
+    pub fn open(dir: &Path) -> Result<LexicalReader, IndexError> {
+        let (_, fields) = schema();
+        let mmap = MmapDirectory::open(dir).map_err(|e| IndexError::corrupt(dir, e))?;
+        let index = Index::open(mmap).map_err(|e| IndexError::corrupt(dir, e))?;
+        index
+            .tokenizers()
+            .register(TOKENIZER, TextAnalyzer::from(CodeTokenizer));
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| IndexError::corrupt(dir, e))?;
+        Ok(LexicalReader {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// The generation of the last commit on disk.
+    pub fn committed_generation(&self) -> Option<u64> {
+        generation_of(&self.index)
+    }
+
+    /// A searcher pinned to exactly `generation`, or `None` when the commit on disk is
+    /// another one (the writer is mid-commit: try again shortly).
+    pub fn snapshot_of(&self, generation: u64) -> Result<Option<LexicalSnapshot>, IndexError> {
+        if self.committed_generation().unwrap_or(0) != generation {
+            return Ok(None);
+        }
+        self.reader.reload().map_err(IndexError::tantivy)?;
+        let searcher = self.reader.searcher();
+        // A commit between the check and the reload would show as a changed generation.
+        if self.committed_generation().unwrap_or(0) != generation {
+            return Ok(None);
+        }
+        Ok(Some(LexicalSnapshot {
+            searcher,
+            fields: self.fields,
+        }))
+    }
+}
+
+fn generation_of(index: &Index) -> Option<u64> {
+    let metas = index.load_metas().ok()?;
+    metas
+        .payload?
+        .strip_prefix("scry-generation:")?
+        .parse()
+        .ok()
 }
 
 /// A chunk that defines a named symbol: what `workspace/symbol` and `find_symbol` list.
@@ -345,6 +402,20 @@ pub struct LexicalSnapshot {
 }
 
 impl LexicalSnapshot {
+    /// A snapshot of an empty index (in memory).
+    pub fn empty() -> LexicalSnapshot {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        index
+            .tokenizers()
+            .register(TOKENIZER, TextAnalyzer::from(CodeTokenizer));
+        let reader = index.reader().expect("an in-memory index has a reader");
+        LexicalSnapshot {
+            searcher: reader.searcher(),
+            fields,
+        }
+    }
+
     pub fn num_chunks(&self) -> u64 {
         self.searcher.num_docs()
     }

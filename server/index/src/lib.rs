@@ -15,8 +15,8 @@ mod tokenizer;
 mod vectors;
 
 pub use lexical::{
-    Lexical, LexicalFilter, LexicalSnapshot, SCHEMA_VERSION, SymbolCache, SymbolEntry,
-    file_term_text,
+    Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, SCHEMA_VERSION, SymbolCache,
+    SymbolEntry, file_term_text,
 };
 pub use manifest::{FORMAT, FileEntry, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;

@@ -215,21 +215,22 @@ impl Session {
 
 /// Opens the engine (with an embedder already loaded, when given). The previous
 /// workspace's engine may still be held for a moment by requests in flight; when both
-/// use one index directory, its lock is waited for briefly instead of failing.
+/// use one index directory, its lock is waited for briefly. After that, the lock is
+/// another process's (an agent's `scry mcp`, `scry watch`): this one follows its index
+/// and takes over when it exits.
 fn open_engine(
-    config: scry_engine::EngineConfig,
+    mut config: scry_engine::EngineConfig,
     embedder: Option<Result<Arc<dyn scry_models::Embedder>, String>>,
 ) -> Result<Engine, EngineError> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
     loop {
+        config.follow_when_locked = std::time::Instant::now() >= deadline;
         let opened = match &embedder {
             Some(e) => Engine::open_with_embedder(config.clone(), e.clone()),
             None => Engine::open(config.clone()),
         };
         match opened {
-            Err(EngineError::Locked(_)) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            Err(EngineError::Locked(_)) => std::thread::sleep(Duration::from_millis(50)),
             other => return other,
         }
     }
