@@ -1,7 +1,7 @@
 //! `context`: retrieval packed into a token budget for a caller that writes its own
 //! prompt — the editor's `scry/context` and the agent's `get_context`.
 
-use scry_engine::{Engine, SearchMode, SearchRequest};
+use scry_engine::{Engine, SearchMode, SearchRequest, SearchResults};
 use scry_models::{ChatMessage, TokenCount};
 
 use crate::pack::{Estimator, Piece, TokenCounter, pack};
@@ -98,6 +98,23 @@ pub fn context(
     request.path_glob = opts.path_glob.clone();
     request.language = opts.language.clone();
     let results = engine.search(&request)?;
+    pack_results(engine, results, opts, counter)
+}
+
+/// Packs hits already retrieved (by a caller that searched under its own deadline) into
+/// `opts.budget` tokens, as [`context`] does.
+pub fn pack_results(
+    engine: &Engine,
+    results: SearchResults,
+    opts: &ContextOptions,
+    counter: Option<&dyn TokenCounter>,
+) -> Result<ContextOutcome, AnswerError> {
+    if !(MIN_CONTEXT_BUDGET..=MAX_CONTEXT_BUDGET).contains(&opts.budget) {
+        return Err(AnswerError::InvalidRequest(format!(
+            "a budget of {} tokens is outside {MIN_CONTEXT_BUDGET}..={MAX_CONTEXT_BUDGET}",
+            opts.budget
+        )));
+    }
     let counter = TextOnly(counter.unwrap_or(&Estimator));
     let packed = pack(
         &results.hits,

@@ -15,7 +15,7 @@ pub mod router;
 
 pub use ask::{AskOptions, AskOutcome, MAX_QUESTION_BYTES, ask};
 pub use context::{
-    ContextOptions, ContextOutcome, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, context,
+    ContextOptions, ContextOutcome, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, context, pack_results,
 };
 pub use error::AnswerError;
 pub use pack::{Packed, Piece, Tier, TokenCounter, pack};

@@ -99,6 +99,37 @@ pub enum Command {
     /// Serve editors over the Language Server Protocol on stdin/stdout. The workspace
     /// is the folders the editor opens.
     Lsp(LspArgs),
+    /// Serve coding agents over the Model Context Protocol: stdio by default, or
+    /// streamable HTTP with --http. The workspace is --workspace (or the git repository
+    /// around the current directory); roots a client advertises never widen it.
+    Mcp(McpArgs),
+}
+
+#[derive(Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio (default address
+    /// 127.0.0.1:3939; port 0 picks a free one and prints it on stderr).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:3939")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Environment variable holding a bearer token that HTTP clients must send
+    /// (`Authorization: Bearer ...`). Never pass the token itself on the command line.
+    #[arg(long, value_name = "VAR", default_value = "SCRY_MCP_TOKEN")]
+    pub token_env: String,
+    /// Also accept this Host header over HTTP (repeatable), for a non-loopback bind.
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+    /// Also accept requests from this browser origin (repeatable, e.g. https://app.example:443).
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Also write the log to this file (it always goes to stderr).
+    #[arg(long, env = "SCRY_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Do not watch files for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Token budget of `ask` prompts (default: the config file's, else 8000).
+    #[arg(long)]
+    pub budget: Option<usize>,
 }
 
 #[derive(Args)]

@@ -17,8 +17,8 @@ use scry_answer::{AnswerError, AskOptions, PlanOptions};
 use scry_models::{ModelManager, ModelRole, PullOptions, Sampling};
 
 use crate::args::{
-    AskArgs, Cli, Command, Global, IndexArgs, LspArgs, ModelsCommand, PlanArgs, SearchArgs,
-    StatusArgs,
+    AskArgs, Cli, Command, Global, IndexArgs, LspArgs, McpArgs, ModelsCommand, PlanArgs,
+    SearchArgs, StatusArgs,
 };
 use crate::output;
 
@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan(&cli.global, args),
         Command::Models(cmd) => models(cmd),
         Command::Lsp(args) => lsp(&cli.global, args),
+        Command::Mcp(args) => mcp(&cli.global, args),
     }
 }
 
@@ -385,4 +386,43 @@ fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
     opts.watch = !args.no_watch;
     let status = scry_lsp::run_stdio(opts).context("cannot serve over stdio")?;
     Ok(ExitCode::from(status.0 as u8))
+}
+
+fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
+    let roots = workspace(global, &[])?;
+    let (models, _, configured_budget) = model_manager(global, &roots, None)?;
+    let engine = config(global, roots)?;
+    let mut opts = scry_mcp::McpOptions::new(engine, Arc::new(models));
+    opts.ask_budget = args.budget.or(configured_budget).unwrap_or(8000);
+    opts.watch = !args.no_watch;
+    let Some(addr) = args.http else {
+        scry_mcp::run_stdio(opts).context("cannot serve MCP over stdio")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let token = std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    if token.is_none() && !addr.ip().is_loopback() {
+        output::notice(&format!(
+            "serving on {addr} without a token: set {} to require one",
+            args.token_env
+        ));
+    }
+    let mut http = scry_mcp::HttpOptions::new(addr);
+    http.token = token;
+    http.allowed_hosts = args.allow_host;
+    http.allowed_origins = args.allow_origin;
+    let shutdown = http.shutdown.clone();
+    ctrlc::set_handler(move || shutdown.cancel()).context("cannot handle Ctrl-C")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("scry-mcp")
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let shared = scry_mcp::start(opts)?;
+    rt.block_on(scry_mcp::serve_http(shared, http, |bound| {
+        output::notice(&format!("serving MCP at http://{bound}/mcp"));
+    }))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let log_file = match &cli.command {
         args::Command::Lsp(a) => a.log_file.clone(),
+        args::Command::Mcp(a) => a.log_file.clone(),
         _ => None,
     };
     init_tracing(cli.global.verbose, log_file.as_deref());

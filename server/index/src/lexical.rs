@@ -477,6 +477,22 @@ impl LexicalSnapshot {
         Ok(top)
     }
 
+    /// The hash of the content a file was indexed from; `None` when it is not indexed.
+    pub fn file_hash(&self, root: u32, path: &str) -> Result<Option<String>, IndexError> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.file, &file_term_text(root, path)),
+            IndexRecordOption::Basic,
+        );
+        let top = self
+            .searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())
+            .map_err(IndexError::tantivy)?;
+        match top.first() {
+            Some((_, addr)) => Ok(Some(self.load(*addr)?.file_hash)),
+            None => Ok(None),
+        }
+    }
+
     /// Every chunk whose vector key is `key`.
     pub fn docs_with_key(&self, key: u64) -> Result<Vec<DocAddress>, IndexError> {
         let q = TermQuery::new(

@@ -224,6 +224,15 @@ impl ModelManager {
         out
     }
 
+    /// Whether some role answers through an HTTP server (a prompt may leave this
+    /// process, and this machine, depending on where the server runs).
+    pub fn has_http_backend(&self) -> bool {
+        self.slots
+            .lock()
+            .values()
+            .any(|s| s.chain.iter().any(|b| matches!(b, BackendSpec::OpenAi(_))))
+    }
+
     pub fn is_configured(&self, role: ModelRole) -> bool {
         self.slots
             .lock()

@@ -1,0 +1,152 @@
+//! `scry mcp --http`: streamable HTTP on one endpoint, `/mcp`.
+//!
+//! Bound to 127.0.0.1 by default. DNS rebinding is stopped twice: the `Host` header must
+//! name a loopback host (or one the user allowed), and a browser's `Origin` must be a
+//! loopback origin (or one the user allowed); clients that send no `Origin` (agents,
+//! CLIs) pass. With a token configured, every request must carry
+//! `Authorization: Bearer <token>`, compared in constant time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::McpError;
+use crate::server::ScryMcp;
+use crate::state::Shared;
+
+/// Largest request body accepted: a 64 KiB query plus framing is far below it.
+const MAX_BODY_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub addr: SocketAddr,
+    /// Required bearer token, if any (read by the CLI from an environment variable,
+    /// never from the command line, where `ps` would show it).
+    pub token: Option<String>,
+    /// Extra `Host` values to accept besides loopback (for a non-loopback bind).
+    pub allowed_hosts: Vec<String>,
+    /// Extra browser origins to accept besides loopback ones.
+    pub allowed_origins: Vec<String>,
+    /// Stops the server.
+    pub shutdown: CancellationToken,
+}
+
+impl HttpOptions {
+    pub fn new(addr: SocketAddr) -> HttpOptions {
+        HttpOptions {
+            addr,
+            token: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// Serves until `opts.shutdown` is cancelled. `on_bound` hears the actual address (port
+/// 0 picks a free one) once the socket listens.
+pub async fn serve_http(
+    shared: Arc<Shared>,
+    opts: HttpOptions,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), McpError> {
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .map_err(|e| McpError::io(format!("cannot listen on {}", opts.addr), e))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| McpError::io("cannot read the bound address", e))?;
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(opts.allowed_hosts.iter().cloned());
+    if !bound.ip().is_loopback() && !bound.ip().is_unspecified() {
+        hosts.push(bound.ip().to_string());
+    }
+    let mut origins: Vec<String> = [
+        "http://localhost:*",
+        "http://127.0.0.1:*",
+        "http://[::1]:*",
+        "https://localhost:*",
+        "https://127.0.0.1:*",
+    ]
+    .map(String::from)
+    .to_vec();
+    origins.extend(opts.allowed_origins.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_cancellation_token(opts.shutdown.child_token());
+    let factory_shared = shared.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(ScryMcp::new(factory_shared.clone())),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let token: Option<Arc<str>> = opts.token.as_deref().map(Arc::from);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(token, require_token));
+    tracing::info!("serving MCP at http://{bound}/mcp");
+    on_bound(bound);
+    let shutdown = opts.shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(|e| McpError::io("the HTTP server failed", e))
+}
+
+async fn require_token(
+    State(token): State<Option<Arc<str>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(expected) = token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scry\""),
+            );
+            return r;
+        }
+    }
+    next.run(req).await
+}
+
+/// Equal-length comparison whose time does not depend on where the bytes differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in b.iter().enumerate() {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ x);
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison_needs_every_byte_and_the_length() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cres", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cre", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret!", b"s3cret"));
+        assert!(!constant_time_eq(b"", b"s3cret"));
+    }
+}

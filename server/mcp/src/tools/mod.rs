@@ -1,0 +1,321 @@
+//! The tools: their definitions for `tools/list`, and `tools/call` dispatch.
+//!
+//! Each tool lives in its own file with its input type (which is its input schema),
+//! its output type (its output schema and structured content), a text rendering for
+//! clients that read only `content`, and its body. Here: argument parsing, the shared
+//! error rules, blocking work under a permit, deadlines and cancellation.
+//!
+//! Error rules (MCP): an unknown tool or arguments that are not an object is a
+//! protocol error (-32602); anything wrong *in* the arguments, or a failure while
+//! serving them, is a tool result with `isError: true` and a message an agent can act
+//! on. A cancelled call sends nothing at all.
+
+mod ask;
+pub mod cursor;
+mod find_symbol;
+mod get_context;
+mod index_status;
+mod read_range;
+mod search_code;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, JsonObject, LoggingLevel,
+    ProgressNotificationParam, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::server::ScryMcp;
+use crate::state::Shared;
+
+pub const TOOL_NAMES: [&str; 6] = [
+    "get_context",
+    "search_code",
+    "find_symbol",
+    "read_range",
+    "ask",
+    "index_status",
+];
+
+/// Longest deadline accepted; a call with none runs to completion.
+pub(crate) const MAX_DEADLINE_MS: u64 = 120_000;
+
+/// Every tool, in the order an agent should consider them.
+pub(crate) fn list(shared: &Shared) -> Vec<Tool> {
+    vec![
+        get_context::tool(),
+        search_code::tool(),
+        find_symbol::tool(),
+        read_range::tool(),
+        ask::tool(shared),
+        index_status::tool(),
+    ]
+}
+
+/// A tool definition from its types and what it truthfully does.
+pub(crate) fn define<I: JsonSchema + 'static, O: JsonSchema + 'static>(
+    name: &'static str,
+    title: &str,
+    description: &'static str,
+    annotations: ToolAnnotations,
+) -> Tool {
+    Tool::new(
+        name,
+        description,
+        rmcp::handler::server::common::schema_for_type::<I>(),
+    )
+    .with_title(title)
+    .with_raw_output_schema(rmcp::handler::server::common::schema_for_output::<O>())
+    .with_annotations({
+        let mut a = annotations;
+        a.title = Some(title.to_owned());
+        a
+    })
+}
+
+/// Read-only, local, repeatable: what every tool but `ask` is.
+pub(crate) fn read_only_annotations() -> ToolAnnotations {
+    ToolAnnotations::new()
+        .read_only(true)
+        .destructive(false)
+        .idempotent(true)
+        .open_world(false)
+}
+
+/// What went wrong serving a call, as the agent will read it.
+#[derive(Debug)]
+pub(crate) enum ToolError {
+    /// The arguments are wrong: the message says how to fix them.
+    Invalid(String),
+    /// Serving failed (an index or model error).
+    Failed(String),
+    /// The client cancelled: send nothing.
+    Cancelled,
+}
+
+impl From<scry_engine::EngineError> for ToolError {
+    fn from(e: scry_engine::EngineError) -> ToolError {
+        use scry_engine::EngineError as E;
+        match e {
+            E::InvalidRequest(m) => ToolError::Invalid(m),
+            E::Path(_) => ToolError::Invalid(e.to_string()),
+            other => ToolError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<scry_answer::AnswerError> for ToolError {
+    fn from(e: scry_answer::AnswerError) -> ToolError {
+        use scry_answer::AnswerError as E;
+        match e {
+            E::InvalidRequest(m) => ToolError::Invalid(m),
+            E::Cancelled => ToolError::Cancelled,
+            E::Engine(e) => e.into(),
+            other => ToolError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// One call in progress: the server, the request's context, when it started.
+pub(crate) struct Call<'a> {
+    pub server: &'a ScryMcp,
+    pub ctx: &'a RequestContext<RoleServer>,
+    pub started: Instant,
+}
+
+impl Call<'_> {
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.server.shared
+    }
+
+    /// Runs engine work on a blocking thread, at most `concurrency` at once; returns
+    /// `Cancelled` as soon as the client cancels (the work then finishes unobserved:
+    /// everything it does is bounded and read-only).
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Shared) -> Result<T, ToolError> + Send + 'static,
+    ) -> Result<T, ToolError> {
+        let shared = self.shared().clone();
+        let ct = self.ctx.ct.clone();
+        let run = async move {
+            let permits = shared.clone();
+            let _permit = permits
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| ToolError::Failed("the server is shutting down".into()))?;
+            tokio::task::spawn_blocking(move || work(&shared))
+                .await
+                .map_err(|e| ToolError::Failed(format!("the tool failed: {e}")))?
+        };
+        tokio::select! {
+            r = run => r,
+            () = ct.cancelled() => Err(ToolError::Cancelled),
+        }
+    }
+
+    /// Like [`Call::blocking`], giving up at `deadline` with `Ok(None)`.
+    pub async fn blocking_until<T: Send + 'static>(
+        &self,
+        deadline: Option<Instant>,
+        work: impl FnOnce(&Shared) -> Result<T, ToolError> + Send + 'static,
+    ) -> Result<Option<T>, ToolError> {
+        let fut = self.blocking(work);
+        match deadline {
+            None => fut.await.map(Some),
+            Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
+                Ok(r) => r.map(Some),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+
+    /// Reports progress when the client asked for it (a `progressToken`).
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        let Some(token) = self.ctx.meta.get_progress_token() else {
+            return;
+        };
+        let mut p = ProgressNotificationParam::new(token, progress);
+        p.total = total;
+        p.message = message;
+        if let Err(e) = self.ctx.peer.notify_progress(p).await {
+            tracing::debug!("progress notification not sent: {e}");
+        }
+    }
+
+    pub async fn log(&self, level: LoggingLevel, text: impl Into<String>) {
+        self.server.log(self.ctx, level, text).await;
+    }
+
+    /// The instant a `deadline_ms` argument ends at.
+    pub fn deadline(&self, deadline_ms: Option<u64>) -> Result<Option<Instant>, ToolError> {
+        match deadline_ms {
+            None => Ok(None),
+            Some(ms) if ms == 0 || ms > MAX_DEADLINE_MS => Err(ToolError::Invalid(format!(
+                "deadline_ms must be within 1..={MAX_DEADLINE_MS}, not {ms}"
+            ))),
+            Some(ms) => Ok(Some(self.started + Duration::from_millis(ms))),
+        }
+    }
+}
+
+/// A tool's output: structured content, plus text for clients that read only that.
+pub(crate) trait Output: Serialize {
+    fn text(&self) -> String;
+}
+
+/// `tools/call`: parse, run, convert. `Err` only for protocol errors; `Cancelled`
+/// becomes an error the service never sends (the request is gone from its table).
+pub(crate) async fn call(
+    server: &ScryMcp,
+    request: CallToolRequestParams,
+    ctx: RequestContext<RoleServer>,
+) -> Result<CallToolResult, ErrorData> {
+    let name = request.name.to_string();
+    if !TOOL_NAMES.contains(&name.as_str()) {
+        return Err(ErrorData::invalid_params(
+            format!(
+                "unknown tool {name:?}; the tools are {}",
+                TOOL_NAMES.join(", ")
+            ),
+            None,
+        ));
+    }
+    let args = request.arguments.unwrap_or_default();
+    let call = Call {
+        server,
+        ctx: &ctx,
+        started: Instant::now(),
+    };
+    // Parse the arguments into the tool's input type, run it, encode its output.
+    macro_rules! dispatch {
+        ($tool:ident) => {
+            match parse(args) {
+                Ok(input) => $tool::run(&call, input).await.and_then(|o| finish(&o)),
+                Err(e) => Err(e),
+            }
+        };
+    }
+    let result = match name.as_str() {
+        "search_code" => dispatch!(search_code),
+        "get_context" => dispatch!(get_context),
+        "ask" => dispatch!(ask),
+        "find_symbol" => dispatch!(find_symbol),
+        "read_range" => dispatch!(read_range),
+        _ => dispatch!(index_status),
+    };
+    tracing::debug!(
+        tool = name,
+        ms = call.started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "tool call"
+    );
+    match result {
+        Ok(r) => Ok(r),
+        Err(ToolError::Cancelled) => Err(ErrorData::internal_error("cancelled", None)),
+        Err(ToolError::Invalid(m)) => Ok(error_result(&name, "invalid arguments", &m)),
+        Err(ToolError::Failed(m)) => {
+            call.log(LoggingLevel::Error, format!("{name}: {m}")).await;
+            Ok(error_result(&name, "failed", &m))
+        }
+    }
+}
+
+fn error_result(tool: &str, what: &str, message: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "{tool}: {what}: {message}"
+    ))])
+}
+
+fn parse<I: DeserializeOwned>(args: JsonObject) -> Result<I, ToolError> {
+    serde_json::from_value(serde_json::Value::Object(args))
+        .map_err(|e| ToolError::Invalid(e.to_string()))
+}
+
+fn finish<O: Output>(out: &O) -> Result<CallToolResult, ToolError> {
+    let value = serde_json::to_value(out)
+        .map_err(|e| ToolError::Failed(format!("cannot encode the result: {e}")))?;
+    let mut result = CallToolResult::structured(value);
+    result.content = vec![ContentBlock::text(out.text())];
+    Ok(result)
+}
+
+/// Whether each (root, path, hash) still matches the disk, reading each file once.
+pub(crate) struct Freshness<'a> {
+    engine: &'a scry_engine::Engine,
+    seen: std::collections::HashMap<(std::path::PathBuf, String, String), bool>,
+}
+
+impl<'a> Freshness<'a> {
+    pub fn new(engine: &'a scry_engine::Engine) -> Freshness<'a> {
+        Freshness {
+            engine,
+            seen: Default::default(),
+        }
+    }
+
+    /// `true` when the file on disk is no longer what was indexed.
+    pub fn stale(&mut self, root: &std::path::Path, path: &str, hash: &str) -> bool {
+        let key = (root.to_owned(), path.to_owned(), hash.to_owned());
+        if let Some(s) = self.seen.get(&key) {
+            return *s;
+        }
+        let stale = !self.engine.disk_matches(root, path, hash);
+        self.seen.insert(key, stale);
+        stale
+    }
+}
+
+/// At most `max_lines` lines of `text`, and a note of what was cut.
+pub(crate) fn clip_lines(text: &str, max_lines: usize) -> (String, bool) {
+    let mut lines = text.split_inclusive('\n');
+    let kept: String = lines.by_ref().take(max_lines).collect();
+    let cut = lines.next().is_some();
+    (kept, cut)
+}

@@ -1,0 +1,314 @@
+//! `search_code`: ranked hits for a query, a page at a time, each checked against disk.
+
+use rmcp::model::{LoggingLevel, Tool};
+use schemars::JsonSchema;
+use scry_engine::{Hit, MAX_K, SearchMode, SearchRequest, SearchResults};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Call, Freshness, Output, ToolError, clip_lines, cursor, define, read_only_annotations,
+};
+
+pub const NAME: &str = "search_code";
+/// Largest page.
+pub const MAX_PAGE: u64 = 50;
+const DEFAULT_PAGE: u64 = 10;
+/// Lines of a hit's text shown in its snippet.
+const SNIPPET_LINES: usize = 40;
+
+pub fn tool() -> Tool {
+    define::<Input, SearchOutput>(
+        NAME,
+        "Search code",
+        "Find where something is in the workspace: ranked code chunks (functions, types, \
+         sections) for a query in words or identifiers, each with path, 1-based line range, \
+         symbol, a snippet, its score and which retrievers found it (BM25, embeddings). \
+         Use it to locate code; use get_context instead to gather code to read or reason \
+         over. Every hit is checked against the disk: `stale: true` means the file changed \
+         since indexing. Narrow with `language` (e.g. \"rust\") or `path_glob` \
+         (e.g. \"src/**/*.rs\"). Pass `next_cursor` back as `cursor` (with the same query) \
+         for the next page. With `deadline_ms`, a slow search returns BM25 hits marked \
+         `partial` and a cursor that completes it.",
+        read_only_annotations(),
+    )
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// BM25 and embeddings fused (the default; BM25 alone without a model).
+    Hybrid,
+    /// BM25 only: exact identifiers and words.
+    Lexical,
+    /// Embeddings only: meaning, without shared words.
+    Vector,
+}
+
+impl From<Mode> for SearchMode {
+    fn from(m: Mode) -> SearchMode {
+        match m {
+            Mode::Hybrid => SearchMode::Hybrid,
+            Mode::Lexical => SearchMode::Lexical,
+            Mode::Vector => SearchMode::Vector,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// What to find: identifiers, words, or a short description ("where are retries
+    /// configured"). At most 8 KiB.
+    pub query: String,
+    /// Hits per page, 1 to 50 (default 10).
+    #[schemars(range(min = 1, max = 50))]
+    pub k: Option<u64>,
+    /// Retrieval mode (default hybrid).
+    pub mode: Option<Mode>,
+    /// Only chunks of this language (rust, python, typescript, markdown…).
+    pub language: Option<String>,
+    /// Only files whose workspace-relative path matches this glob ("src/**/*.rs").
+    pub path_glob: Option<String>,
+    /// Return what is ready after this many milliseconds (1 to 120000), marked partial.
+    #[schemars(range(min = 1, max = 120000))]
+    pub deadline_ms: Option<u64>,
+    /// `next_cursor` from a previous call with the same query: the next page, or the
+    /// completion of a partial result.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SearchOutput {
+    pub hits: Vec<HitOut>,
+    /// The index generation every hit was read from.
+    pub generation: u64,
+    /// The mode actually used (lexical when no embedding model is available or a
+    /// deadline cut the search short).
+    pub mode: String,
+    /// True when a deadline cut the work short; `next_cursor` completes it.
+    pub partial: bool,
+    /// Pass back as `cursor` for more.
+    pub next_cursor: Option<String>,
+    /// Things to know about these results (BM25-only, partial…).
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HitOut {
+    /// Relative to `root`, `/`-separated.
+    pub path: String,
+    /// The workspace root the path is in.
+    pub root: String,
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub symbol: Option<String>,
+    /// function, method, struct, class, impl, section…
+    pub kind: String,
+    pub language: String,
+    /// The chunk's text as indexed (secrets masked), at most 40 lines.
+    pub snippet: String,
+    pub snippet_truncated: bool,
+    /// Fused reciprocal-rank score; higher is better.
+    pub score: f64,
+    pub provenance: Provenance,
+    pub generation: u64,
+    /// blake3 (128 bits, hex) of the file content that was indexed.
+    pub file_hash: String,
+    /// The file on disk changed since it was indexed (read_range shows it as it is now).
+    pub stale: bool,
+}
+
+/// Which retrievers found a hit, and at what rank (1 is best).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Provenance {
+    pub lexical_rank: Option<u32>,
+    pub vector_rank: Option<u32>,
+}
+
+/// What a cursor carries.
+#[derive(Serialize, Deserialize)]
+struct State {
+    query: String,
+    k: u64,
+    mode: Mode,
+    language: Option<String>,
+    path_glob: Option<String>,
+    offset: usize,
+}
+
+pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolError> {
+    let deadline = call.deadline(input.deadline_ms)?;
+    let mut state = State {
+        query: input.query,
+        k: input.k.unwrap_or(DEFAULT_PAGE),
+        mode: input.mode.unwrap_or(Mode::Hybrid),
+        language: input.language,
+        path_glob: input.path_glob,
+        offset: 0,
+    };
+    if !(1..=MAX_PAGE).contains(&state.k) {
+        return Err(ToolError::Invalid(format!(
+            "k must be within 1..={MAX_PAGE}, not {}",
+            state.k
+        )));
+    }
+    if let Some(c) = &input.cursor {
+        let resumed: State = cursor::decode(NAME, c).map_err(ToolError::Invalid)?;
+        if resumed.query != state.query {
+            return Err(ToolError::Invalid(
+                "the cursor belongs to another query; pass the same query with it".into(),
+            ));
+        }
+        state = resumed;
+    }
+    let page_end = (state.offset + state.k as usize).min(MAX_K);
+    let request = SearchRequest::new(state.query.clone())
+        .k((page_end + 1).min(MAX_K))
+        .mode(state.mode.into())
+        .language(state.language.clone())
+        .path_glob(state.path_glob.clone());
+    call.progress(0.0, Some(2.0), Some("searching".into()))
+        .await;
+    let full = {
+        let request = request.clone();
+        call.blocking_until(deadline, move |s| Ok(s.engine.search(&request)?))
+            .await?
+    };
+    let (results, partial) = match full {
+        Some(r) => (r, false),
+        None => {
+            // Out of time: BM25 alone is milliseconds; the cursor finishes the job.
+            let lexical = request.clone().mode(SearchMode::Lexical);
+            let r = call
+                .blocking(move |s| Ok(s.engine.search(&lexical)?))
+                .await?;
+            (r, true)
+        }
+    };
+    call.progress(1.0, Some(2.0), Some("checking files".into()))
+        .await;
+    let mut out = call
+        .blocking(move |s| Ok(page(&s.engine, results, &state, page_end, partial)))
+        .await?;
+    for n in &out.notices {
+        call.log(LoggingLevel::Warning, n.clone()).await;
+    }
+    call.progress(2.0, Some(2.0), None).await;
+    if out.hits.is_empty() && !partial {
+        out.notices
+            .push("no hits: try other words, an identifier, or a wider path_glob/language".into());
+    }
+    Ok(out)
+}
+
+fn page(
+    engine: &scry_engine::Engine,
+    results: SearchResults,
+    state: &State,
+    page_end: usize,
+    partial: bool,
+) -> SearchOutput {
+    let mut fresh = Freshness::new(engine);
+    let more = results.hits.len() > page_end && page_end < MAX_K;
+    let hits: Vec<HitOut> = results
+        .hits
+        .iter()
+        .skip(state.offset)
+        .take(page_end.saturating_sub(state.offset))
+        .map(|h| hit_out(h, fresh.stale(&h.root, &h.path, &h.file_hash)))
+        .collect();
+    let mut notices: Vec<String> = results.notice.into_iter().collect();
+    let next_cursor = if partial {
+        notices.push(
+            "partial: the deadline passed before the full search finished; these are BM25 \
+             hits. Call again with next_cursor for the complete ranking."
+                .into(),
+        );
+        Some(cursor::encode(NAME, state))
+    } else if more {
+        Some(cursor::encode(
+            NAME,
+            &State {
+                offset: page_end,
+                query: state.query.clone(),
+                k: state.k,
+                mode: state.mode,
+                language: state.language.clone(),
+                path_glob: state.path_glob.clone(),
+            },
+        ))
+    } else {
+        None
+    };
+    SearchOutput {
+        hits,
+        generation: results.generation,
+        mode: results.mode.as_str().to_owned(),
+        partial,
+        next_cursor,
+        notices,
+    }
+}
+
+fn hit_out(h: &Hit, stale: bool) -> HitOut {
+    let (snippet, snippet_truncated) = clip_lines(&h.text, SNIPPET_LINES);
+    HitOut {
+        path: h.path.clone(),
+        root: h.root.display().to_string(),
+        start_line: h.start_line,
+        end_line: h.end_line,
+        symbol: h.symbol.clone(),
+        kind: h.kind.clone(),
+        language: h.language.clone(),
+        snippet,
+        snippet_truncated,
+        score: h.score,
+        provenance: Provenance {
+            lexical_rank: h.ranks.lexical,
+            vector_rank: h.ranks.vector,
+        },
+        generation: h.generation,
+        file_hash: h.file_hash.clone(),
+        stale,
+    }
+}
+
+impl Output for SearchOutput {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.notices {
+            s.push_str(&format!("note: {n}\n"));
+        }
+        for h in &self.hits {
+            s.push_str(&format!(
+                "{}:{}-{}{}  [{} {}, score {:.4}{}]\n```{}\n{}{}```\n",
+                h.path,
+                h.start_line,
+                h.end_line,
+                h.symbol
+                    .as_deref()
+                    .map(|x| format!(" {x}"))
+                    .unwrap_or_default(),
+                h.language,
+                h.kind,
+                h.score,
+                if h.stale {
+                    ", STALE: changed on disk"
+                } else {
+                    ""
+                },
+                h.language,
+                h.snippet,
+                if h.snippet.ends_with('\n') { "" } else { "\n" },
+            ));
+        }
+        if self.hits.is_empty() {
+            s.push_str("no hits\n");
+        }
+        if let Some(c) = &self.next_cursor {
+            s.push_str(&format!("next_cursor: {c}\n"));
+        }
+        s
+    }
+}
