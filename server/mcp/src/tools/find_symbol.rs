@@ -59,8 +59,11 @@ pub struct SymbolOut {
     pub path: String,
     pub root: String,
     pub language: String,
-    /// 1-based line of the name.
+    /// 1-based line where the name is defined.
     pub line: u32,
+    /// The whole definition (doc comments included), 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
     /// Higher is a better match.
     pub score: u32,
     /// The file changed on disk since it was indexed.
@@ -121,6 +124,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
             .map_or_else(|| s.engine.generation(), |h| h.generation);
         let more = found.len() > end && end < MAX_SYMBOLS;
         let mut fresh = Freshness::new(&s.engine);
+        let mut texts: std::collections::HashMap<(String, String), Option<String>> =
+            Default::default();
         let symbols = found
             .iter()
             .skip(state.offset)
@@ -133,8 +138,27 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
                 root: h.root.display().to_string(),
                 language: h.language.clone(),
                 line: h.start_line,
+                start_line: h.start_line,
+                end_line: h.end_line,
                 score: h.score,
                 stale: fresh.stale(&h.root, &h.path, &h.file_hash),
+            })
+            .map(|mut out| {
+                // A definition's range starts at its doc comment; point at the name.
+                if !out.stale && out.end_line > out.start_line {
+                    let text = texts
+                        .entry((out.root.clone(), out.path.clone()))
+                        .or_insert_with(|| {
+                            s.engine
+                                .read_file(&format!("{}/{}", out.root, out.path))
+                                .ok()
+                                .map(|f| f.text)
+                        });
+                    if let Some(text) = text {
+                        out.line = name_line(text, &out.name, out.start_line, out.end_line);
+                    }
+                }
+                out
             })
             .collect();
         let next_cursor = more.then(|| {
@@ -179,5 +203,47 @@ impl Output for SymbolsOutput {
             s.push_str(&format!("next_cursor: {c}\n"));
         }
         s
+    }
+}
+
+/// The first line in `start..=end` where `name` appears as a whole word outside a
+/// comment; `start` when there is none.
+fn name_line(text: &str, name: &str, start: u32, end: u32) -> u32 {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    for (i, line) in text.lines().enumerate().skip(start as usize - 1) {
+        let n = i as u32 + 1;
+        if n > end {
+            break;
+        }
+        let t = line.trim_start();
+        if ["//", "#", "*", "/*", "--", "\"\"\""]
+            .iter()
+            .any(|p| t.starts_with(p))
+        {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = line[from..].find(name).map(|i| i + from) {
+            let before = line[..at].chars().next_back();
+            let after = line[at + name.len()..].chars().next();
+            if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+                return n;
+            }
+            from = at + name.len().max(1);
+        }
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_line;
+
+    #[test]
+    fn the_definition_line_skips_doc_comments_and_longer_names() {
+        let text = "/// Calls parse_config.\n/// More.\npub fn parse_config_all() {}\npub fn parse_config() {}\n";
+        assert_eq!(name_line(text, "parse_config", 1, 4), 4);
+        assert_eq!(name_line(text, "missing", 1, 4), 1);
+        assert_eq!(name_line(text, "parse_config", 1, 3), 1);
     }
 }
