@@ -1,0 +1,255 @@
+//! The protocol at the wire: raw JSON-RPC lines over the stdio transport, and raw HTTP
+//! requests, for what a well-behaved client library never sends or cannot observe.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// A raw line-oriented session with the server over an in-memory pipe.
+struct Raw {
+    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    lines: tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Raw {
+    async fn start(shared: std::sync::Arc<scry_mcp::Shared>) -> Raw {
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        let (sr, sw) = tokio::io::split(server_io);
+        let server = tokio::spawn(async move {
+            let _ = scry_mcp::serve_io(shared, sr, sw).await;
+        });
+        let (cr, cw) = tokio::io::split(client_io);
+        let mut raw = Raw {
+            write: cw,
+            lines: BufReader::new(cr).lines(),
+            _server: server,
+        };
+        raw.send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}))
+            .await;
+        let init = raw
+            .until_id(0, Duration::from_secs(30))
+            .await
+            .expect("initialized");
+        assert!(init["result"]["serverInfo"]["name"] == "scry", "{init}");
+        raw.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        raw
+    }
+    async fn send(&mut self, v: Value) {
+        self.send_line(&v.to_string()).await;
+    }
+    async fn send_line(&mut self, s: &str) {
+        self.write.write_all(s.as_bytes()).await.unwrap();
+        self.write.write_all(b"\n").await.unwrap();
+        self.write.flush().await.unwrap();
+    }
+    /// The next message, if one comes within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Value> {
+        match tokio::time::timeout(wait, self.lines.next_line()).await {
+            Ok(Ok(Some(line))) => Some(serde_json::from_str(&line).expect("every line is JSON")),
+            _ => None,
+        }
+    }
+    /// Reads until the response with `id`, keeping nothing else.
+    async fn until_id(&mut self, id: i64, wait: Duration) -> Option<Value> {
+        let end = Instant::now() + wait;
+        while let Some(m) = self
+            .next(end.saturating_duration_since(Instant::now()))
+            .await
+        {
+            if m["id"] == id {
+                return Some(m);
+            }
+        }
+        None
+    }
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_answer_stops_the_model_and_gets_no_response() {
+    let fx = Fixture::new();
+    let shared = fx.start(chat_models(), false).await;
+    let mut raw = Raw::start(shared).await;
+    raw.send(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+        "name": "ask", "_meta": {"progressToken": "p7"},
+        "arguments": {"question": "Explain every function in this workspace in great detail, line by line.", "budget": 4096}}}))
+        .await;
+    // Wait for the answer to stream.
+    let t0 = Instant::now();
+    loop {
+        let m = raw
+            .next(Duration::from_secs(60))
+            .await
+            .expect("progress arrives");
+        assert_ne!(m["id"], 7, "answered before it could be cancelled: {m}");
+        if m["method"] == "notifications/progress" && m["params"]["progressToken"] == "p7" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60));
+    }
+    raw.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 7, "reason": "the user moved on"}}),
+    )
+    .await;
+    raw.send(json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}))
+        .await;
+    // Nothing for id 7, ever; the ping is answered.
+    let mut pong = false;
+    let end = Instant::now() + Duration::from_secs(3);
+    while let Some(m) = raw
+        .next(end.saturating_duration_since(Instant::now()))
+        .await
+    {
+        assert_ne!(m["id"], 7, "a cancelled request got a response: {m}");
+        pong |= m["id"] == 8;
+    }
+    assert!(pong, "the server stopped serving");
+    // And the model stopped: this process is idle.
+    let c0 = cpu_seconds();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let busy = cpu_seconds() - c0;
+    assert!(
+        busy < 0.5,
+        "still generating after the cancel: {busy:.2} CPU-s in 1 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn garbage_lines_do_not_stop_the_server() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    let mut raw = Raw::start(shared).await;
+    for junk in [
+        "not json at all",
+        "{\"jsonrpc\": \"2.0\", \"id\": 3, \"method\":",
+        "[1,2,3]",
+        "\u{0}\u{1}binary",
+        "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":\"not an object\"}",
+    ] {
+        raw.send_line(junk).await;
+    }
+    raw.send(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "find_symbol", "arguments": {"name": "rtreq"}}})).await;
+    let r = raw
+        .until_id(5, Duration::from_secs(10))
+        .await
+        .expect("served after garbage");
+    assert_eq!(
+        r["result"]["structuredContent"]["symbols"][0]["name"], "route_request",
+        "{r}"
+    );
+    // Arguments that are not an object: a protocol error, not a crash.
+    raw.send(json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "find_symbol", "arguments": [1]}})).await;
+    let r = raw
+        .until_id(6, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    assert!(r["error"]["code"].as_i64().is_some(), "{r}");
+}
+
+async fn post(addr: std::net::SocketAddr, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("http://{addr}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+        .to_string(),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http_rejects_foreign_origins_and_hosts_and_requires_the_token_when_set() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    let (addr, _g) = http_server(
+        shared.clone(),
+        scry_mcp::HttpOptions::new("127.0.0.1:0".parse().unwrap()),
+    )
+    .await;
+    assert!(addr.ip().is_loopback());
+    assert!(
+        post(addr, &[]).await.status().is_success(),
+        "a client without Origin"
+    );
+    let local = format!("http://localhost:{}", addr.port());
+    assert!(
+        post(addr, &[("origin", &local)])
+            .await
+            .status()
+            .is_success()
+    );
+    // A web page elsewhere (DNS rebinding or a drive-by request): refused.
+    for origin in [
+        "http://evil.example",
+        "https://localhost.evil.example",
+        "null",
+    ] {
+        let r = post(addr, &[("origin", origin)]).await;
+        assert_eq!(r.status(), 403, "{origin}");
+    }
+    let r = post(addr, &[("host", "evil.example")]).await;
+    assert!(
+        r.status().is_client_error(),
+        "Host evil.example: {}",
+        r.status()
+    );
+
+    // With a token: nothing without it, nothing with a wrong one.
+    let mut opts = scry_mcp::HttpOptions::new("127.0.0.1:0".parse().unwrap());
+    opts.token = Some("t0ken-123".into());
+    let (addr, _g2) = http_server(shared.clone(), opts).await;
+    assert_eq!(post(addr, &[]).await.status(), 401);
+    assert_eq!(
+        post(addr, &[("authorization", "Bearer wrong")])
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(addr, &[("authorization", "Bearer t0ken-1234")])
+            .await
+            .status(),
+        401
+    );
+    assert!(
+        post(addr, &[("authorization", "Bearer t0ken-123")])
+            .await
+            .status()
+            .is_success()
+    );
+    // And rmcp's client with the token works end to end.
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_config(
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            format!("http://{addr}/mcp"),
+        )
+        .auth_header("t0ken-123"),
+    );
+    use rmcp::ServiceExt;
+    let client = Recorder::default()
+        .serve(transport)
+        .await
+        .expect("initializes with the token");
+    let r = ok(&client, "find_symbol", json!({"name": "rtreq"})).await;
+    assert_eq!(r["symbols"][0]["name"], "route_request");
+}
