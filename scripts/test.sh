@@ -18,3 +18,6 @@ cargo test --workspace --locked -- --test-threads=2
 "$SCRY_REPO/scripts/test-clients.sh"
 "$SCRY_REPO/tests/nvim/run.sh"
 (cd "$SCRY_REPO/tests/lsp" && "$SCRY_REPO/.tools/pytest-lsp/bin/python" -m pytest -q)
+# Real MCP clients against `scry mcp`: the official conformance suite (HTTP), the MCP
+# Inspector CLI and the Python MCP SDK (stdio).
+"$SCRY_REPO/tests/mcp/run.sh"

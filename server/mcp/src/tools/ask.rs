@@ -104,6 +104,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
         budget: budget as usize,
         ..AskOptions::default()
     };
+    call.first_index(None).await;
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let flag = cancel.0.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();

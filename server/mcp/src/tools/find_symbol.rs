@@ -111,6 +111,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
         }
         state = resumed;
     }
+    call.first_index(None).await;
     call.blocking(move |s| {
         let end = (state.offset + state.limit as usize).min(MAX_SYMBOLS);
         let found = s.engine.symbols(&SymbolQuery {

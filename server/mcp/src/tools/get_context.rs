@@ -116,6 +116,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
         .mode(SearchMode::Hybrid)
         .language(state.language.clone())
         .path_glob(state.path_glob.clone());
+    let indexing = call.first_index(deadline).await;
     call.progress(0.0, Some(3.0), Some("searching".into()))
         .await;
     let full = {
@@ -189,6 +190,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
         );
         out.next_cursor = Some(cursor::encode(NAME, &state));
     }
+    out.notices.extend(indexing);
     if out.sources.iter().any(|s| s.stale) {
         out.notices.push(
             "some sources changed on disk since indexing (stale); read them with read_range".into(),

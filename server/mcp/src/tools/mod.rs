@@ -43,6 +43,9 @@ pub const TOOL_NAMES: [&str; 6] = [
     "index_status",
 ];
 
+/// Longest a call waits for the first indexing pass of a never-indexed workspace.
+pub(crate) const FIRST_INDEX_WAIT: Duration = Duration::from_secs(60);
+
 /// Longest deadline accepted; a call with none runs to completion.
 pub(crate) const MAX_DEADLINE_MS: u64 = 120_000;
 
@@ -174,6 +177,28 @@ impl Call<'_> {
                 Err(_) => Ok(None),
             },
         }
+    }
+
+    /// A server that just started on a never-indexed workspace would answer "no hits":
+    /// wait for the first indexing pass instead (until `deadline`, at most
+    /// [`FIRST_INDEX_WAIT`]). Later passes do not block: the last generation serves.
+    pub async fn first_index(&self, deadline: Option<Instant>) -> Option<String> {
+        let shared = self.shared();
+        let limit = Instant::now() + FIRST_INDEX_WAIT;
+        let until = deadline.map_or(limit, |d| d.min(limit));
+        while shared.engine.generation() == 0 && shared.indexing.lock().running {
+            if Instant::now() >= until || self.ctx.ct.is_cancelled() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let st = shared.indexing.lock().clone();
+        st.running.then(|| {
+            format!(
+                "indexing is in progress ({} of {} files): results may miss files not                  reached yet",
+                st.files_done, st.files_total
+            )
+        })
     }
 
     /// Reports progress when the client asked for it (a `progressToken`).

@@ -168,6 +168,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
         .mode(state.mode.into())
         .language(state.language.clone())
         .path_glob(state.path_glob.clone());
+    let indexing = call.first_index(deadline).await;
     call.progress(0.0, Some(2.0), Some("searching".into()))
         .await;
     let full = {
@@ -191,6 +192,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
     let mut out = call
         .blocking(move |s| Ok(page(&s.engine, results, &state, page_end, partial)))
         .await?;
+    out.notices.extend(indexing);
     for n in &out.notices {
         call.log(LoggingLevel::Warning, n.clone()).await;
     }
