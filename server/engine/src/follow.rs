@@ -256,6 +256,9 @@ impl Engine {
 
 /// The notice a follower carries while it follows.
 pub(crate) const FOLLOWING: &str = "following the index written by another scry process";
+/// What a follower leaves to the writer, for the notice.
+pub(crate) const FOLLOWING_DETAIL: &str = "; its new commits are served here, and this process takes over the writing when it \
+     exits (until then, unsaved editor buffers here are not indexed)";
 
 fn manifest_stamp(dir: &Path) -> Option<(u64, std::time::SystemTime, u64)> {
     use std::os::unix::fs::MetadataExt;

@@ -294,7 +294,11 @@ impl Engine {
             (Some(state), snapshot)
         } else {
             let pid = follow::writer_pid(&lock).map_or(String::new(), |p| format!(" (pid {p})"));
-            notices.push(format!("{}{pid}", follow::FOLLOWING));
+            notices.push(format!(
+                "{}{pid}{}",
+                follow::FOLLOWING,
+                follow::FOLLOWING_DETAIL
+            ));
             tracing::info!("{}{pid}", follow::FOLLOWING);
             (None, Arc::new(Snapshot::empty()))
         };

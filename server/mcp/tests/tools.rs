@@ -185,7 +185,18 @@ async fn get_context_packs_code_into_the_budget_with_sources_and_progress() {
         assert!(paths(&r, "sources").contains(&"src/config.rs".to_owned()));
         assert_eq!(r["partial"], false);
         assert!(r["next_cursor"].is_null());
-        // Progress notifications came for the call's token, ending at the total.
+        // Progress notifications came for the call's token, ending at the total (over
+        // HTTP the last one may trail the response by a moment).
+        let t0 = std::time::Instant::now();
+        while rec
+            .progress
+            .lock()
+            .last()
+            .is_none_or(|p| Some(p.progress) != p.total)
+            && t0.elapsed() < Duration::from_secs(2)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let progress = rec.progress.lock().clone();
         assert!(progress.len() >= 2, "{t:?}: {progress:?}");
         let last = progress.last().unwrap();
