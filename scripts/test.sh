@@ -21,3 +21,6 @@ cargo test --workspace --locked -- --test-threads=2
 # Real MCP clients against `scry mcp`: the official conformance suite (HTTP), the MCP
 # Inspector CLI and the Python MCP SDK (stdio).
 "$SCRY_REPO/tests/mcp/run.sh"
+# The VS Code extension: its unit tests, then real VS Code (code-server in Chromium,
+# installed once into ~/.cache/scry/tools) running its commands against scry lsp.
+"$SCRY_REPO/tests/vscode/run.sh"

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as vscode from "vscode";
 import {
+  ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
   ProgressType,
@@ -129,6 +130,11 @@ class Manager {
       },
     };
     const client = new LanguageClient("scry", "Scry", serverOptions, clientOptions);
+    // The server advertises `scry.reindex` and `scry.ask` as LSP commands (for clients
+    // without an extension, like Neovim). The client would register VS Code commands
+    // under the same ids as this extension's own and fail to start; the extension sends
+    // `workspace/executeCommand` itself, so the client registers none.
+    client.getFeature(ExecuteCommandRequest.method).register = () => {};
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped && this.client === client) {
         this.failure = "the server stopped (see Scry: Show Output)";
@@ -345,7 +351,8 @@ class Manager {
     panel.webview.onDidReceiveMessage(async (m: { open?: number }) => {
       const src = m.open !== undefined ? state.sources[m.open] : undefined;
       if (src) {
-        await openAt(src.uri, src.range);
+        // Beside the panel, not in its place: the answer stays readable.
+        await openAt(src.uri, src.range, vscode.ViewColumn.One);
       }
     });
     const token = `scry-ask-${nonce}`;
@@ -388,10 +395,14 @@ class Manager {
   }
 }
 
-async function openAt(uri: string, r: Source["range"]): Promise<void> {
+async function openAt(uri: string, r: Source["range"], viewColumn?: vscode.ViewColumn): Promise<void> {
   const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
-  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(range.start, range.start), preview: false });
+  await vscode.window.showTextDocument(doc, {
+    selection: new vscode.Range(range.start, range.start),
+    preview: false,
+    viewColumn,
+  });
   const editor = vscode.window.activeTextEditor;
   editor?.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
