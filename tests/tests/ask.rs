@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use scry_e2e::{Sandbox, chat_model_path};
+use scry_test_support::{Sandbox, chat_model};
 
 fn fixture(s: &Sandbox) {
     s.write(
@@ -19,7 +19,7 @@ fn fixture(s: &Sandbox) {
 fn ask_json_has_the_answer_sources_model_tokens_and_timings() {
     let s = Sandbox::new();
     fixture(&s);
-    let m = chat_model_path();
+    let m = chat_model();
     let v = s.json(&[
         "--no-model",
         "--threads",
@@ -66,7 +66,7 @@ fn ask_json_has_the_answer_sources_model_tokens_and_timings() {
 fn ask_streams_to_stdout_then_lists_sources() {
     let s = Sandbox::new();
     fixture(&s);
-    let m = chat_model_path();
+    let m = chat_model();
     let out = s.run(&[
         "--no-model",
         "--threads",
@@ -149,7 +149,7 @@ fn an_unknown_or_broken_chat_model_is_a_clear_error_or_fallback() {
 fn sigterm_stops_an_answer_promptly() {
     let s = Sandbox::new();
     fixture(&s);
-    let m = chat_model_path();
+    let m = chat_model();
     let mut child = s
         .cmd(&[
             "--no-model",
@@ -194,7 +194,7 @@ fn sigterm_stops_an_answer_promptly() {
 fn plan_json_always_parses() {
     let s = Sandbox::new();
     fixture(&s);
-    let m = chat_model_path();
+    let m = chat_model();
     let v = s.json(&[
         "--no-model",
         "--threads",
@@ -222,16 +222,13 @@ fn models_list_reads_gguf_metadata_from_every_source() {
     let s = Sandbox::new();
     let models = s.dir.path().join("models");
     std::fs::create_dir_all(&models).unwrap();
-    std::os::unix::fs::symlink(
-        chat_model_path(),
-        models.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(chat_model(), models.join("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .unwrap();
     std::fs::write(models.join("broken.gguf"), b"GGUF\x03\x00\x00\x00").unwrap();
     let hub = s.dir.path().join("hub");
     let snap = hub.join("models--HuggingFaceTB--SmolLM2-GGUF/snapshots/0123abc");
     std::fs::create_dir_all(&snap).unwrap();
-    std::os::unix::fs::symlink(scry_e2e::model_path(), snap.join("minilm.gguf")).unwrap();
+    std::os::unix::fs::symlink(scry_test_support::embed_model(), snap.join("minilm.gguf")).unwrap();
     let out = s
         .cmd(&["models", "list", "--json", "--ollama", "http://127.0.0.1:9"])
         .env("SCRY_MODELS", &models)
@@ -305,7 +302,7 @@ fn fake_hub(body: Vec<u8>, sha256: String) -> String {
 #[test]
 fn models_pull_checks_the_hubs_checksum_and_fails_clearly_offline() {
     let s = Sandbox::new();
-    let src = scry_e2e::model_path();
+    let src = scry_test_support::embed_model();
     let body = std::fs::read(&src).unwrap();
     let out = std::process::Command::new("sha256sum")
         .arg(&src)

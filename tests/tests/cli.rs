@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use scry_e2e::{Sandbox, model_path};
+use scry_test_support::{Sandbox, embed_model};
 
 fn fixture(s: &Sandbox) {
     s.write("src/lib.rs", "/// Parses the configuration file into settings.\npub fn parse_config(path: &str) -> Settings {\n    todo!()\n}\n\npub struct Settings { pub verbose: bool }\n");
@@ -19,7 +19,7 @@ fn fixture(s: &Sandbox) {
 }
 
 fn model_arg() -> String {
-    model_path().to_string_lossy().into_owned()
+    embed_model().to_string_lossy().into_owned()
 }
 
 #[test]

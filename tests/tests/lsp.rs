@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use scry_e2e::Sandbox;
+use scry_test_support::Sandbox;
 use serde_json::{Value, json};
 
 fn frame(v: &Value) -> Vec<u8> {

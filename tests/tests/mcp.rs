@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use scry_e2e::Sandbox;
+use scry_test_support::Sandbox;
 use serde_json::{Value, json};
 
 /// An MCP session with a `scry mcp` child over its stdio.

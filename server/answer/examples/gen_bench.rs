@@ -46,7 +46,7 @@ fn main() {
         EngineConfig::builder([&workspace])
             .index_dir(index.path())
             .build(),
-        Err("lexical only".into()),
+        Err(scry_models::ModelError::Config("lexical only".into())),
     )
     .unwrap();
     engine.refresh(&Default::default(), &mut |_| {}).unwrap();
@@ -102,10 +102,10 @@ fn main() {
     let mut req = SearchRequest::new("index search query token document segment writer commit");
     req.k = 300;
     req.mode = SearchMode::Lexical;
-    let hits = engine.search(&req).unwrap().hits;
+    let results = engine.search(&req).unwrap();
     let packed = pack(
-        &hits,
-        &|h| engine.indexed_text(h),
+        &results.hits,
+        &results.sources,
         "How does a search find and rank documents?",
         &PromptTemplate::ask(),
         &[],

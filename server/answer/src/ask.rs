@@ -124,7 +124,7 @@ pub fn ask(
         let (budget, clamp_notice) = effective_budget(generator.as_ref(), opts);
         let packed = pack(
             &results.hits,
-            &|h| engine.indexed_text(h),
+            &results.sources,
             question,
             &template,
             &[],
@@ -134,6 +134,7 @@ pub fn ask(
         match stream_answer(generator.as_ref(), &packed, opts, on_text, cancel, started) {
             Ok(streamed) => {
                 notices.extend(clamp_notice);
+                notices.extend(crate::pack::stale_notice(&packed.pieces));
                 if let Some(e) = &streamed.cut_off {
                     notices.push(format!("the answer was cut off: {e}"));
                 }
@@ -169,7 +170,7 @@ pub fn ask(
     // No model could answer: the packed context is the answer, and the user is told why.
     let packed = pack(
         &results.hits,
-        &|h| engine.indexed_text(h),
+        &results.sources,
         question,
         &template,
         &[],
@@ -184,6 +185,7 @@ pub fn ask(
     notices.push(format!(
         "No language model answered ({why}). Here is the context Scry would have sent."
     ));
+    notices.extend(crate::pack::stale_notice(&packed.pieces));
     Ok(AskOutcome {
         answer: None,
         finish: None,

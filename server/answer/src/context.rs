@@ -98,13 +98,13 @@ pub fn context(
     request.path_glob = opts.path_glob.clone();
     request.language = opts.language.clone();
     let results = engine.search(&request)?;
-    pack_results(engine, results, opts, counter)
+    pack_results(results, opts, counter)
 }
 
 /// Packs hits already retrieved (by a caller that searched under its own deadline) into
-/// `opts.budget` tokens, as [`context`] does.
+/// `opts.budget` tokens, as [`context`] does. Each source says whether its file changed
+/// since it was indexed.
 pub fn pack_results(
-    engine: &Engine,
     results: SearchResults,
     opts: &ContextOptions,
     counter: Option<&dyn TokenCounter>,
@@ -118,13 +118,18 @@ pub fn pack_results(
     let counter = TextOnly(counter.unwrap_or(&Estimator));
     let packed = pack(
         &results.hits,
-        &|h| engine.indexed_text(h),
+        &results.sources,
         "",
         &PromptTemplate::context(),
         &[],
         opts.budget,
         &counter,
     )?;
+    let notices = results
+        .notice
+        .into_iter()
+        .chain(crate::pack::stale_notice(&packed.pieces))
+        .collect();
     Ok(ContextOutcome {
         context: packed.context,
         sources: packed.pieces,
@@ -133,6 +138,6 @@ pub fn pack_results(
         exact: packed.exact,
         omitted: packed.omitted,
         generation: results.generation,
-        notices: results.notice.into_iter().collect(),
+        notices,
     })
 }

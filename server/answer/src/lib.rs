@@ -5,7 +5,6 @@
 //! `scry lsp` and `scry mcp` call the same functions.
 
 mod ask;
-pub mod config;
 mod context;
 mod error;
 pub mod pack;

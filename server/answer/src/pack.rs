@@ -6,9 +6,9 @@
 //! model's own tokenizer over the whole rendered prompt (template and question included),
 //! and the final prompt is re-counted and trimmed, so the budget is never exceeded.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use scry_engine::Hit;
+use scry_engine::{FileRef, Hit, Sources};
 use scry_models::{ChatMessage, Generator, TokenCount, estimate_prompt_tokens, estimate_tokens};
 
 use crate::{AnswerError, PromptTemplate};
@@ -33,8 +33,9 @@ impl Tier {
 
 #[derive(Debug, Clone)]
 pub struct Piece {
-    pub root: PathBuf,
-    pub path: String,
+    /// The file, the content that was indexed, and whether it is still current.
+    pub file: FileRef,
+    /// The lines the piece shows, 1-based, inclusive.
     pub start_line: u32,
     pub end_line: u32,
     pub symbol: Option<String>,
@@ -97,8 +98,7 @@ impl TokenCounter for ModelCounter<'_> {
 
 /// Hits of one file that overlap or touch, merged.
 struct Group {
-    root: PathBuf,
-    path: String,
+    file: FileRef,
     language: String,
     start_line: u32,
     end_line: u32,
@@ -106,7 +106,7 @@ struct Group {
     /// (start_line, end_line, text) of each member, in line order.
     parts: Vec<(u32, u32, String)>,
     /// The whole file, when it is verified to be what was indexed.
-    file: Option<std::sync::Arc<String>>,
+    text: Option<Arc<str>>,
 }
 
 /// Lines of blank or unindexed text between two hits that still count as touching, when
@@ -115,28 +115,29 @@ const MAX_GAP_LINES: u32 = 3;
 
 impl Group {
     fn touches(&self, h: &Hit) -> bool {
-        let gap = if self.file.is_some() {
+        let gap = if self.text.is_some() {
             MAX_GAP_LINES + 1
         } else {
             1
         };
-        self.root == h.root
-            && self.path == h.path
-            && h.start_line <= self.end_line + gap
-            && h.end_line + gap >= self.start_line
+        self.file.root == h.file.root
+            && self.file.path == h.file.path
+            && h.span.start_line <= self.end_line + gap
+            && h.span.end_line + gap >= self.start_line
     }
 
     fn add(&mut self, h: &Hit) {
-        self.start_line = self.start_line.min(h.start_line);
-        self.end_line = self.end_line.max(h.end_line);
-        self.parts.push((h.start_line, h.end_line, h.text.clone()));
+        self.start_line = self.start_line.min(h.span.start_line);
+        self.end_line = self.end_line.max(h.span.end_line);
+        self.parts
+            .push((h.span.start_line, h.span.end_line, h.text.clone()));
         self.parts.sort_by_key(|p| (p.0, p.1));
     }
 
     /// The merged text: the file's own lines when it is verified, else each member's
     /// lines, skipping lines an earlier member covered.
     fn body(&self) -> String {
-        if let Some(file) = &self.file {
+        if let Some(file) = &self.text {
             let lines: Vec<&str> = file
                 .lines()
                 .skip(self.start_line.saturating_sub(1) as usize)
@@ -161,15 +162,10 @@ impl Group {
     }
 }
 
-fn group_hits(hits: &[Hit], source: &dyn Fn(&Hit) -> Option<String>) -> Vec<Group> {
+fn group_hits(hits: &[Hit], sources: &Sources) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut files: std::collections::HashMap<(PathBuf, String), Option<std::sync::Arc<String>>> =
-        std::collections::HashMap::new();
     for h in hits {
-        let file = files
-            .entry((h.root.clone(), h.path.clone()))
-            .or_insert_with(|| source(h).map(std::sync::Arc::new))
-            .clone();
+        let text = sources.indexed_text(&h.file);
         // Merge into the best-ranked group it touches; a later hit can bridge two groups,
         // which then merge too.
         let touching: Vec<usize> = (0..groups.len())
@@ -177,14 +173,13 @@ fn group_hits(hits: &[Hit], source: &dyn Fn(&Hit) -> Option<String>) -> Vec<Grou
             .collect();
         match touching.first() {
             None => groups.push(Group {
-                root: h.root.clone(),
-                path: h.path.clone(),
+                file: h.file.clone(),
                 language: h.language.clone(),
-                start_line: h.start_line,
-                end_line: h.end_line,
+                start_line: h.span.start_line,
+                end_line: h.span.end_line,
                 symbol: h.symbol.clone(),
-                parts: vec![(h.start_line, h.end_line, h.text.clone())],
-                file,
+                parts: vec![(h.span.start_line, h.span.end_line, h.text.clone())],
+                text,
             }),
             Some(&first) => {
                 groups[first].add(h);
@@ -225,8 +220,8 @@ fn label(g: &Group) -> String {
         format!("{}-{}", g.start_line, g.end_line)
     };
     match &g.symbol {
-        Some(s) => format!("{}:{lines} ({s})", g.path),
-        None => format!("{}:{lines}", g.path),
+        Some(s) => format!("{}:{lines} ({s})", g.file.path),
+        None => format!("{}:{lines}", g.file.path),
     }
 }
 
@@ -274,8 +269,8 @@ fn render_signature(g: &Group) -> String {
     let sig = signature_of(text, g.symbol.as_deref());
     let fence = fence_for(&sig);
     let label = match &g.symbol {
-        Some(s) => format!("{}:{start} ({s}, signature only)", g.path),
-        None => format!("{}:{start} (signature only)", g.path),
+        Some(s) => format!("{}:{start} ({s}, signature only)", g.file.path),
+        None => format!("{}:{start} (signature only)", g.file.path),
     };
     format!("### {label}\n{fence}{}\n{sig}\n{fence}", g.language)
 }
@@ -309,18 +304,35 @@ fn assemble(pieces: &[Piece]) -> String {
     out
 }
 
+/// The notice every face gives when packed sources changed since they were indexed.
+pub fn stale_notice(pieces: &[Piece]) -> Option<String> {
+    let mut files: Vec<&str> = pieces
+        .iter()
+        .filter(|p| p.file.stale)
+        .map(|p| p.file.path.as_str())
+        .collect();
+    files.dedup();
+    (!files.is_empty()).then(|| {
+        format!(
+            "stale: {} changed since indexing; the context shows the indexed text (read the \
+             file again for what it holds now)",
+            files.join(", ")
+        )
+    })
+}
+
 /// Share of the budget the full-body tier may use before signatures take over, and
 /// where signatures give way to bare paths.
 const FULL_SHARE: f64 = 0.85;
 const SIGNATURE_SHARE: f64 = 0.97;
 
 /// Packs `hits` (best first) for `question` under `template` into `budget` tokens.
-/// `source` gives a hit's whole file when it is still what was indexed
-/// ([`scry_engine::Engine::indexed_text`]); merged pieces are then cut from it.
+/// `sources` gives a hit's whole file when it is still what was indexed (the search's
+/// [`scry_engine::SearchResults::sources`]); merged pieces are then cut from it.
 #[allow(clippy::too_many_arguments)]
 pub fn pack(
     hits: &[Hit],
-    source: &dyn Fn(&Hit) -> Option<String>,
+    sources: &Sources,
     question: &str,
     template: &PromptTemplate,
     extra: &[(&str, &str)],
@@ -337,7 +349,7 @@ pub fn pack(
             "the question alone needs {base} tokens, over the budget of {budget}"
         )));
     }
-    let groups = group_hits(hits, source);
+    let groups = group_hits(hits, sources);
     let mut pieces: Vec<Piece> = Vec::new();
     let mut used = base;
     let mut tier = Tier::Full;
@@ -357,8 +369,7 @@ pub fn pack(
             if used + cost <= limit.max(base) {
                 used += cost;
                 pieces.push(Piece {
-                    root: g.root.clone(),
-                    path: g.path.clone(),
+                    file: g.file.clone(),
                     start_line: if tier == Tier::Signature {
                         g.parts[0].0
                     } else {

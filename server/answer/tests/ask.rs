@@ -40,7 +40,7 @@ fn ask_streams_an_answer_and_cites_sources() {
     assert!(!answer.trim().is_empty());
     assert_eq!(answer, streamed, "what was streamed is the answer");
     assert!(
-        o.sources.iter().any(|s| s.path == "src/limiter.rs"),
+        o.sources.iter().any(|s| s.file.path == "src/limiter.rs"),
         "{:?}",
         o.sources
     );

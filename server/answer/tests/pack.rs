@@ -7,11 +7,11 @@ use scry_answer::pack::{ModelCounter, pack};
 use scry_answer::{PromptTemplate, Tier};
 use scry_engine::{SearchMode, SearchRequest};
 
-fn hits(e: &scry_engine::Engine, q: &str) -> Vec<scry_engine::Hit> {
+fn search(e: &scry_engine::Engine, q: &str) -> scry_engine::SearchResults {
     let mut r = SearchRequest::new(q);
     r.k = 60;
     r.mode = SearchMode::Lexical;
-    e.search(&r).unwrap().hits
+    e.search(&r).unwrap()
 }
 
 #[test]
@@ -21,7 +21,8 @@ fn the_budget_is_never_exceeded_and_the_count_is_exact() {
     common::fixture(&root);
     let e = common::engine(&root, &idx);
     let g = common::generator();
-    let hits = hits(&e, "limiter rate refill burst");
+    let found = search(&e, "limiter rate refill burst");
+    let hits = &found.hits;
     assert!(
         hits.len() > 20,
         "the fixture should give many hits, got {}",
@@ -32,8 +33,8 @@ fn the_budget_is_never_exceeded_and_the_count_is_exact() {
     for budget in [250, 400, 700, 1000, 1500, 2500, 4000] {
         let question = "How does the limiter refill?";
         let p = pack(
-            &hits,
-            &|h| e.indexed_text(h),
+            hits,
+            &found.sources,
             question,
             &template,
             &[],
@@ -66,7 +67,7 @@ fn the_budget_is_never_exceeded_and_the_count_is_exact() {
         );
         for piece in &p.pieces {
             tiers_seen.insert(rank(&piece.tier));
-            let label = format!("{}:{}", piece.path, piece.start_line);
+            let label = format!("{}:{}", piece.file.path, piece.start_line);
             assert!(
                 piece.rendered.contains(&label),
                 "{label} missing from {:?}",
@@ -95,12 +96,16 @@ fn overlapping_or_touching_hits_of_a_file_become_one_piece() {
     common::fixture(&root);
     let e = common::engine(&root, &idx);
     let g = common::generator();
-    let hits = hits(&e, "TokenBucket try_acquire new tokens burst");
-    let in_limiter: Vec<_> = hits.iter().filter(|h| h.path == "src/limiter.rs").collect();
+    let found = search(&e, "TokenBucket try_acquire new tokens burst");
+    let hits = &found.hits;
+    let in_limiter: Vec<_> = hits
+        .iter()
+        .filter(|h| h.file.path == "src/limiter.rs")
+        .collect();
     assert!(in_limiter.len() >= 2, "{in_limiter:?}");
     let p = pack(
-        &hits,
-        &|h| e.indexed_text(h),
+        hits,
+        &found.sources,
         "q",
         &PromptTemplate::ask(),
         &[],
@@ -111,7 +116,7 @@ fn overlapping_or_touching_hits_of_a_file_become_one_piece() {
     let pieces: Vec<_> = p
         .pieces
         .iter()
-        .filter(|x| x.path == "src/limiter.rs")
+        .filter(|x| x.file.path == "src/limiter.rs")
         .collect();
     let merged = pieces
         .iter()
@@ -125,11 +130,15 @@ fn overlapping_or_touching_hits_of_a_file_become_one_piece() {
 
 #[test]
 fn a_question_over_the_budget_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, idx) = (dir.path().join("ws"), dir.path().join("idx"));
+    common::fixture(&root);
+    let e = common::engine(&root, &idx);
     let g = common::generator();
     let long = "why ".repeat(400);
     let err = pack(
         &[],
-        &|_| None,
+        &e.snapshot().sources(),
         &long,
         &PromptTemplate::ask(),
         &[],

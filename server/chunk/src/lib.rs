@@ -12,7 +12,10 @@
 //! let out = chunk_file("src/lib.rs", src, &ChunkOptions::default());
 //! assert_eq!(out.language, "rust");
 //! assert_eq!(out.chunks[0].symbol.as_deref(), Some("add"));
-//! assert_eq!(out.chunks[0].start_line, 1); // the doc comment comes along
+//! assert_eq!(out.chunks[0].span.start_line, 1); // the doc comment comes along
+//! let add = &out.chunks[0].definitions[0];
+//! assert_eq!((add.name.as_str(), add.kind.as_str()), ("add", "function"));
+//! assert_eq!(add.name_span.start_line, 2);
 //! ```
 
 mod markdown;
@@ -24,7 +27,8 @@ mod types;
 
 pub use registry::{Language, Strategy, detect_language, language_by_name, languages};
 pub use types::{
-    Chunk, ChunkKind, ChunkOptions, Chunked, ContentHash, Problem, ProblemKind, embedding_text,
+    Chunk, ChunkKind, ChunkOptions, Chunked, ContentHash, Definition, Problem, ProblemKind, Span,
+    embedding_text,
 };
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,13 +36,13 @@ use std::time::Instant;
 
 use text::SourceText;
 
-/// Chunks one file. `path` (relative or absolute) is used only to pick the language.
 /// Compiles every language's tree-sitter query now (it happens once per process, on
 /// the first file chunked otherwise): for a server that wants its first edit fast.
 pub fn warm_up() {
     let _ = chunk_file("warm_up.rs", b"fn warm_up() {}\n", &ChunkOptions::default());
 }
 
+/// Chunks one file. `path` (relative or absolute) is used only to pick the language.
 pub fn chunk_file(path: &str, bytes: &[u8], opts: &ChunkOptions) -> Chunked {
     let language = detect_language(path, bytes);
     chunk_with_language(language, bytes, opts)
@@ -64,24 +68,30 @@ pub fn chunk_with_language(
 
     // A panic in a grammar or in our own code must not take the indexer down:
     // fall back to windows and say so.
-    let pieces = catch_unwind(AssertUnwindSafe(|| match (strategy, language) {
-        (Strategy::TreeSitter, Some(lang)) => {
-            syntax::chunk_syntax(lang, &src, opts, deadline, &mut problems)
-        }
-        (Strategy::Markdown, _) => markdown::chunk_markdown(&src, opts),
-        _ => split::windows_piece_list(&src, 0, src.len(), opts, None),
+    let chunked = catch_unwind(AssertUnwindSafe(|| {
+        let (pieces, definitions) = match (strategy, language) {
+            (Strategy::TreeSitter, Some(lang)) => {
+                syntax::chunk_syntax(lang, &src, opts, deadline, &mut problems)
+            }
+            (Strategy::Markdown, _) => markdown::chunk_markdown(&src, opts),
+            _ => (
+                split::windows_piece_list(&src, 0, src.len(), opts, None),
+                Vec::new(),
+            ),
+        };
+        split::into_chunks(&src, pieces, definitions)
     }));
-    let pieces = match pieces {
-        Ok(pieces) => pieces,
+    let chunks = match chunked {
+        Ok(chunks) => chunks,
         Err(_) => {
             problems.push(Problem::new(
                 ProblemKind::Internal,
                 "the chunker failed on this file; it was indexed as line windows",
             ));
-            split::windows_piece_list(&src, 0, src.len(), opts, None)
+            let windows = split::windows_piece_list(&src, 0, src.len(), opts, None);
+            split::into_chunks(&src, windows, Vec::new())
         }
     };
-    let chunks = pieces.into_iter().map(|p| p.into_chunk(&src)).collect();
     Chunked {
         language: name,
         chunks,

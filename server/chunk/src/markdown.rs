@@ -1,11 +1,15 @@
-//! Markdown split by ATX headings (outside code fences), each section labelled with its path.
+//! Markdown split by ATX headings (outside code fences), each section labelled with its
+//! path; every heading is a definition of kind `section`.
 
 use crate::split::{Piece, merge_small, window_ranges};
 use crate::text::SourceText;
-use crate::types::{ChunkKind, ChunkOptions};
+use crate::types::{ChunkKind, ChunkOptions, Definition};
 
-pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece> {
-    // (byte offset, level, title) of every heading.
+pub(crate) fn chunk_markdown(
+    src: &SourceText,
+    opts: &ChunkOptions,
+) -> (Vec<Piece>, Vec<Definition>) {
+    // (byte offset, level, title, title's byte range) of every heading.
     let mut headings = Vec::new();
     let mut fence: Option<(u8, usize)> = None;
     let mut offset = 0;
@@ -20,7 +24,13 @@ pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece
         } else if fence.is_none()
             && let Some((level, title)) = atx_heading(trimmed)
         {
-            headings.push((offset, level, title));
+            let text = String::from_utf8_lossy(line);
+            let at = text.find(title.as_str()).filter(|_| !title.is_empty());
+            let name = match at {
+                Some(i) => (offset + i, offset + i + title.len()),
+                None => (offset, offset + line.len()),
+            };
+            headings.push((offset, level, title, name));
         }
         offset += line.len();
     }
@@ -33,7 +43,8 @@ pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece
         }
     }
     let mut path: Vec<(usize, String)> = Vec::new();
-    for (i, (start, level, title)) in headings.iter().enumerate() {
+    let mut definitions = Vec::with_capacity(headings.len());
+    for (i, (start, level, title, (name_start, name_end))) in headings.iter().enumerate() {
         let end = headings.get(i + 1).map_or(src.len(), |h| h.0);
         while path.last().is_some_and(|(l, _)| *l >= *level) {
             path.pop();
@@ -45,6 +56,13 @@ pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece
                 .join(" > ")
         });
         path.push((*level, title.clone()));
+        definitions.push(Definition {
+            name: title.clone(),
+            kind: ChunkKind::Section,
+            scope: scope.clone(),
+            span: src.span(*start, end),
+            name_span: src.span(*name_start, *name_end),
+        });
         let heading_path = path
             .iter()
             .map(|(_, t)| t.as_str())
@@ -63,7 +81,7 @@ pub(crate) fn chunk_markdown(src: &SourceText, opts: &ChunkOptions) -> Vec<Piece
             pieces.push(p);
         }
     }
-    merge_small(src, pieces, opts)
+    (merge_small(src, pieces, opts), definitions)
 }
 
 fn trim_indent(line: &[u8]) -> &[u8] {

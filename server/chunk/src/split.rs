@@ -1,7 +1,7 @@
 //! Pieces (chunks before their text is cut), line windows, size-bounded splitting and merging.
 
 use crate::text::SourceText;
-use crate::types::{Chunk, ChunkKind, ChunkOptions, ContentHash};
+use crate::types::{Chunk, ChunkKind, ChunkOptions, ContentHash, Definition};
 
 /// A chunk in the making: a byte range and what it is.
 #[derive(Debug, Clone)]
@@ -12,7 +12,6 @@ pub(crate) struct Piece {
     pub symbol: Option<String>,
     pub scope: Option<String>,
     pub context: Option<String>,
-    pub symbols: Vec<String>,
 }
 
 impl Piece {
@@ -24,7 +23,6 @@ impl Piece {
             symbol: None,
             scope: None,
             context: None,
-            symbols: Vec::new(),
         }
     }
 
@@ -32,31 +30,20 @@ impl Piece {
         self.end - self.start
     }
 
-    pub fn into_chunk(mut self, src: &SourceText) -> Chunk {
+    /// The finished chunk, holding `definitions` (those whose names are inside it).
+    pub fn into_chunk(mut self, src: &SourceText, definitions: Vec<Definition>) -> Chunk {
         (self.start, self.end) = src.trim_blank_lines(self.start, self.end);
         let text = src.text(self.start, self.end);
-        let start_line = src.line_of(self.start) as u32 + 1;
-        let end_line = src.line_of(self.end.saturating_sub(1).max(self.start)) as u32 + 1;
         let ctx_bytes: &[u8] = self.context.as_deref().map_or(b"", str::as_bytes);
         let scope_bytes: &[u8] = self.scope.as_deref().map_or(b"", str::as_bytes);
         let hash = ContentHash::of(&[scope_bytes, ctx_bytes, text.as_bytes()]);
-        let mut symbols = self.symbols;
-        if let Some(s) = &self.symbol
-            && symbols.first() != Some(s)
-        {
-            symbols.retain(|x| x != s);
-            symbols.insert(0, s.clone());
-        }
         Chunk {
-            byte_start: self.start,
-            byte_end: self.end,
-            start_line,
-            end_line,
+            span: src.span(self.start, self.end),
             kind: self.kind,
             symbol: self.symbol,
             scope: self.scope,
             context: self.context,
-            symbols,
+            definitions,
             text,
             hash,
         }
@@ -181,28 +168,49 @@ pub(crate) fn merge_small(src: &SourceText, pieces: Vec<Piece>, opts: &ChunkOpti
     out
 }
 
-/// `prev` takes in `next`, which follows it. A definition's identity wins over a block's.
+/// `prev` takes in `next`, which follows it. A definition's identity wins over a block's;
+/// the definitions inside both are found by position later, so none is lost.
 fn absorb(prev: &mut Piece, next: Piece) {
     prev.end = next.end;
     let prev_is_block = matches!(prev.kind, ChunkKind::Block | ChunkKind::Window);
     let next_is_block = matches!(next.kind, ChunkKind::Block | ChunkKind::Window);
     if prev_is_block && !next_is_block {
         prev.kind = next.kind;
-        prev.symbol = next.symbol.clone();
-        prev.context = next.context.clone();
-        let mut syms = next.symbols;
-        syms.append(&mut prev.symbols);
-        prev.symbols = syms;
+        prev.symbol = next.symbol;
+        prev.context = next.context;
         if prev.scope.is_none() {
             prev.scope = next.scope;
         }
-    } else {
-        for s in next.symbol.into_iter().chain(next.symbols) {
-            if !prev.symbols.contains(&s) {
-                prev.symbols.push(s);
-            }
-        }
     }
+}
+
+/// The chunks for `pieces` (disjoint, in file order), each holding the definitions whose
+/// names start inside it.
+pub(crate) fn into_chunks(
+    src: &SourceText,
+    pieces: Vec<Piece>,
+    mut definitions: Vec<Definition>,
+) -> Vec<Chunk> {
+    definitions.sort_by_key(|d| (d.name_span.byte_start, d.span.byte_start));
+    let mut defs = definitions.into_iter().peekable();
+    pieces
+        .into_iter()
+        .map(|p| {
+            let mut inside = Vec::new();
+            // Names before this piece (in a skipped blank gap: impossible for real
+            // names, but never worth a panic) are dropped.
+            while defs
+                .peek()
+                .is_some_and(|d| d.name_span.byte_start < p.start)
+            {
+                defs.next();
+            }
+            while let Some(d) = defs.next_if(|d| d.name_span.byte_start < p.end) {
+                inside.push(d);
+            }
+            p.into_chunk(src, inside)
+        })
+        .collect()
 }
 
 #[cfg(test)]

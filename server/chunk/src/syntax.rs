@@ -13,7 +13,7 @@ use tree_sitter::{
 use crate::registry::{Language, languages};
 use crate::split::{Piece, merge_small, split_ranges, window_ranges, windows_piece_list};
 use crate::text::SourceText;
-use crate::types::{ChunkKind, ChunkOptions, Problem, ProblemKind};
+use crate::types::{ChunkKind, ChunkOptions, Definition, Problem, ProblemKind};
 
 /// Definitions nested deeper than this stay inside their parent's chunks.
 const MAX_DEPTH: usize = 24;
@@ -68,7 +68,10 @@ struct Def<'t> {
     end: usize,
     kind: ChunkKind,
     name: String,
-    aliases: Vec<String>,
+    /// Where the name is, in bytes.
+    name_range: (usize, usize),
+    /// Other names of the same range (a typedef of a named struct), with their ranges.
+    aliases: Vec<(String, (usize, usize))>,
     capture_scope: Option<String>,
     signature: String,
     pattern: usize,
@@ -76,14 +79,20 @@ struct Def<'t> {
     scope: Option<String>,
 }
 
+/// The file's pieces and every definition found in it.
 pub(crate) fn chunk_syntax(
     lang: &Language,
     src: &SourceText,
     opts: &ChunkOptions,
     deadline: Instant,
     problems: &mut Vec<Problem>,
-) -> Vec<Piece> {
-    let fallback = |src: &SourceText| windows_piece_list(src, 0, src.len(), opts, None);
+) -> (Vec<Piece>, Vec<Definition>) {
+    let fallback = |src: &SourceText| {
+        (
+            windows_piece_list(src, 0, src.len(), opts, None),
+            Vec::new(),
+        )
+    };
     if src.len() > opts.max_parse_bytes {
         problems.push(Problem::new(
             ProblemKind::TooLarge,
@@ -153,6 +162,26 @@ pub(crate) fn chunk_syntax(
         defs: &defs,
     };
     emitter.emit(0, src.len(), &roots, None, &mut out);
+    (out, definitions(src, &defs))
+}
+
+/// Every definition with its kind, scope, span and name span. Kinds and scopes are the
+/// ones nesting settled (a function inside a class is a method).
+fn definitions(src: &SourceText, defs: &[Def]) -> Vec<Definition> {
+    let mut out = Vec::with_capacity(defs.len());
+    for d in defs {
+        let names =
+            std::iter::once((&d.name, d.name_range)).chain(d.aliases.iter().map(|(n, r)| (n, *r)));
+        for (name, (a, b)) in names {
+            out.push(Definition {
+                name: name.clone(),
+                kind: d.kind,
+                scope: d.scope.clone().or_else(|| d.capture_scope.clone()),
+                span: src.span(d.start, d.end),
+                name_span: src.span(a, b),
+            });
+        }
+    }
     out
 }
 
@@ -187,12 +216,17 @@ fn collect_defs<'t>(
         for cap in m.captures() {
             match compiled.roles.get(cap.index as usize) {
                 Some(Role::Definition(kind)) => def = Some((cap.node, *kind)),
-                Some(Role::Name) => name = Some(node_label(src, cap.node, 120)),
+                Some(Role::Name) => {
+                    name = Some((
+                        node_label(src, cap.node, 120),
+                        (cap.node.start_byte(), cap.node.end_byte()),
+                    ))
+                }
                 Some(Role::Scope) => scope = Some(node_label(src, cap.node, 120)),
                 _ => {}
             }
         }
-        let (Some((node, kind)), Some(name)) = (def, name) else {
+        let (Some((node, kind)), Some((name, name_range))) = (def, name) else {
             continue;
         };
         if let Some(old) = by_node.get(&node.id())
@@ -209,6 +243,7 @@ fn collect_defs<'t>(
                 end,
                 kind,
                 name,
+                name_range,
                 aliases: Vec::new(),
                 capture_scope: scope,
                 signature: signature(src, node),
@@ -231,8 +266,8 @@ fn collect_defs<'t>(
             && prev.start == d.start
             && prev.end == d.end
         {
-            if prev.name != d.name && !prev.aliases.contains(&d.name) {
-                prev.aliases.push(d.name);
+            if prev.name != d.name && !prev.aliases.iter().any(|(n, _)| *n == d.name) {
+                prev.aliases.push((d.name, d.name_range));
             }
             continue;
         }
@@ -376,9 +411,7 @@ impl Emitter<'_, '_> {
     fn definition(&self, i: usize, start: usize, out: &mut Vec<Piece>) {
         let d = &self.defs[i];
         if d.end - start <= self.opts.max_chunk_bytes {
-            let mut p = self.piece_of(i, start, d.end);
-            self.collect_names(i, &mut p.symbols);
-            out.push(p);
+            out.push(self.piece_of(i, start, d.end));
         } else if !d.children.is_empty() {
             self.emit(start, d.end, &d.children, Some(i), out);
         } else {
@@ -391,16 +424,7 @@ impl Emitter<'_, '_> {
         let mut p = Piece::new(a, b, d.kind);
         p.symbol = Some(d.name.clone());
         p.scope = d.scope.clone();
-        p.symbols = d.aliases.clone();
         p
-    }
-
-    fn collect_names(&self, i: usize, names: &mut Vec<String>) {
-        let mut stack = self.defs[i].children.clone();
-        while let Some(c) = stack.pop() {
-            names.push(self.defs[c].name.clone());
-            stack.extend(self.defs[c].children.iter().copied());
-        }
     }
 
     /// An oversized definition with no nested definitions: cut between its statements,

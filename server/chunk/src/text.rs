@@ -119,6 +119,13 @@ impl<'a> SourceText<'a> {
         (start, end)
     }
 
+    /// `[a, b)` with its 1-based first and last lines.
+    pub fn span(&self, a: usize, b: usize) -> crate::types::Span {
+        let start_line = self.line_of(a) as u32 + 1;
+        let end_line = self.line_of(b.saturating_sub(1).max(a)) as u32 + 1;
+        crate::types::Span::new(a, b, start_line, end_line)
+    }
+
     pub fn text(&self, a: usize, b: usize) -> String {
         String::from_utf8_lossy(&self.bytes[a..b]).into_owned()
     }

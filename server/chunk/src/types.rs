@@ -1,10 +1,71 @@
-//! The plain data `scry-chunk` hands out: chunks, kinds, problems and options.
+//! The plain data `scry-chunk` hands out: chunks, their definitions, spans, kinds,
+//! problems and options.
 
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+/// A stretch of a file: bytes (end exclusive) and the 1-based lines they cover
+/// (inclusive). Every record that points into a file (a chunk, a definition, a hit, a
+/// symbol) carries one of these.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Span {
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub start_line: u32,
+    pub end_line: u32,
+}
+
+impl Span {
+    pub fn new(byte_start: usize, byte_end: usize, start_line: u32, end_line: u32) -> Span {
+        Span {
+            byte_start,
+            byte_end,
+            start_line,
+            end_line,
+        }
+    }
+
+    /// The smallest span that covers both.
+    pub fn union(self, other: Span) -> Span {
+        Span {
+            byte_start: self.byte_start.min(other.byte_start),
+            byte_end: self.byte_end.max(other.byte_end),
+            start_line: self.start_line.min(other.start_line),
+            end_line: self.end_line.max(other.end_line),
+        }
+    }
+
+    /// Whether the two cover a common line or sit on adjacent lines.
+    pub fn touches_lines(self, other: Span) -> bool {
+        other.start_line <= self.end_line + 1 && self.start_line <= other.end_line + 1
+    }
+
+    pub fn contains_byte(self, byte: usize) -> bool {
+        self.byte_start <= byte && byte < self.byte_end
+    }
+}
+
+/// A named definition found in a file: a function, a type, a Markdown heading…
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Definition {
+    pub name: String,
+    pub kind: ChunkKind,
+    /// The enclosing scope's signature (`impl Server`, `class Session`) or, for a
+    /// Markdown section, its parent headings.
+    pub scope: Option<String>,
+    /// The whole definition, with the doc comments and attributes above it.
+    pub span: Span,
+    /// The name alone, where the definition says it.
+    pub name_span: Span,
+}
+
 /// What a chunk holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ChunkKind {
     Function,
     Method,
@@ -124,21 +185,18 @@ impl fmt::Debug for ContentHash {
 /// One searchable unit of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
-    /// Byte range in the file, end exclusive.
-    pub byte_start: usize,
-    pub byte_end: usize,
-    /// 1-based, inclusive.
-    pub start_line: u32,
-    pub end_line: u32,
+    pub span: Span,
     pub kind: ChunkKind,
-    /// The definition's name (`run`, `Server`, a heading), if any.
+    /// The chunk's label: the definition it is (`run`, `Server`, a heading) or, for a
+    /// part of a split definition, the one it belongs to.
     pub symbol: Option<String>,
     /// The enclosing scope, e.g. `impl Server` or `class Session`.
     pub scope: Option<String>,
     /// For a part of a split definition: the parent's signature.
     pub context: Option<String>,
-    /// Every name defined inside the chunk, `symbol` first.
-    pub symbols: Vec<String>,
+    /// Every definition whose name is inside this chunk, in file order. A definition
+    /// larger than its chunk (split into parts) is listed by the part holding its name.
+    pub definitions: Vec<Definition>,
     /// The chunk's text (invalid UTF-8 replaced).
     pub text: String,
     pub hash: ContentHash,

@@ -1,14 +1,73 @@
 //! Each language's chunks on a small fixture: symbol names, kinds, scopes, line ranges,
-//! and doc comments attached to the definition they document.
+//! doc comments attached to the definition they document, and the definitions every
+//! chunk carries (name, kind, scope, span and name span).
 
-use scry_chunk::{Chunk, ChunkKind, ChunkOptions, chunk_file};
+use scry_chunk::{Chunk, ChunkKind, ChunkOptions, Definition, chunk_file};
 
 fn chunks(path: &str, src: &str) -> Vec<Chunk> {
     // Small chunks so that every definition stands alone.
     let opts = ChunkOptions::default().with_min_chunk_bytes(0);
     let out = chunk_file(path, src.as_bytes(), &opts);
     assert!(out.problems.is_empty(), "{path}: {:?}", out.problems);
+    assert_definitions_are_where_their_names_are(src, &out.chunks);
     out.chunks
+}
+
+/// Every definition sits in the chunk that holds its name, once, and its name span is
+/// its name.
+fn assert_definitions_are_where_their_names_are(src: &str, chunks: &[Chunk]) {
+    for c in chunks {
+        for d in &c.definitions {
+            assert!(
+                c.span.contains_byte(d.name_span.byte_start),
+                "{} is listed by a chunk that does not hold its name",
+                d.name
+            );
+            assert!(d.span.byte_start <= d.name_span.byte_start);
+            assert!(d.name_span.byte_end <= d.span.byte_end);
+            let said = &src[d.name_span.byte_start..d.name_span.byte_end];
+            let words: String = said.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(words, d.name, "the name span of {} says {said:?}", d.name);
+        }
+    }
+}
+
+/// The definition named `name`, wherever it is.
+fn def<'a>(chunks: &'a [Chunk], name: &str) -> &'a Definition {
+    let all: Vec<&Definition> = chunks.iter().flat_map(|c| &c.definitions).collect();
+    let found: Vec<&&Definition> = all.iter().filter(|d| d.name == name).collect();
+    match found.as_slice() {
+        [d] => d,
+        _ => {
+            let names: Vec<_> = all.iter().map(|d| (&d.name, d.kind)).collect();
+            panic!("{} definitions named {name}; have {names:?}", found.len())
+        }
+    }
+}
+
+/// A definition's kind, whole lines (doc comments included), name line and scope.
+fn check_def(
+    chunks: &[Chunk],
+    name: &str,
+    kind: ChunkKind,
+    lines: (u32, u32),
+    name_line: u32,
+    scope: Option<&str>,
+) {
+    let d = def(chunks, name);
+    assert_eq!(d.kind, kind, "kind of {name}");
+    assert_eq!(
+        (d.span.start_line, d.span.end_line),
+        lines,
+        "lines of {name}"
+    );
+    assert_eq!(d.name_span.start_line, name_line, "name line of {name}");
+    assert_eq!(d.scope.as_deref(), scope, "scope of {name}");
+}
+
+/// The names a chunk defines.
+fn names(c: &Chunk) -> Vec<&str> {
+    c.definitions.iter().map(|d| d.name.as_str()).collect()
 }
 
 /// The chunk whose symbol is `name`.
@@ -24,7 +83,12 @@ fn find<'a>(chunks: &'a [Chunk], name: &str) -> &'a Chunk {
 
 fn check(c: &Chunk, kind: ChunkKind, lines: (u32, u32), scope: Option<&str>) {
     assert_eq!(c.kind, kind, "kind of {:?}", c.symbol);
-    assert_eq!((c.start_line, c.end_line), lines, "lines of {:?}", c.symbol);
+    assert_eq!(
+        (c.span.start_line, c.span.end_line),
+        lines,
+        "lines of {:?}",
+        c.symbol
+    );
     assert_eq!(c.scope.as_deref(), scope, "scope of {:?}", c.symbol);
 }
 
@@ -60,10 +124,43 @@ macro_rules! twice { ($e:expr) => { $e; $e }; }
     // The impl holds one method; it fits, so it is one chunk that also names the method.
     let imp = c.iter().find(|c| c.kind == ChunkKind::Impl).unwrap();
     assert_eq!(imp.symbol.as_deref(), Some("Server"));
-    assert!(imp.symbols.contains(&"start".to_string()));
+    assert_eq!(names(imp), ["Server", "start"]);
     check(find(&c, "Handler"), ChunkKind::Trait, (16, 18), None);
     check(find(&c, "Mode"), ChunkKind::Enum, (20, 20), None);
     check(find(&c, "twice"), ChunkKind::Macro, (22, 22), None);
+
+    let all: Vec<&Definition> = c.iter().flat_map(|c| &c.definitions).collect();
+    let server: Vec<_> = all.iter().filter(|d| d.name == "Server").collect();
+    assert_eq!(server.len(), 2, "the struct and its impl");
+    assert_eq!(server[0].kind, ChunkKind::Struct);
+    assert_eq!(
+        (server[0].span.start_line, server[0].name_span.start_line),
+        (3, 5)
+    );
+    assert_eq!(server[1].kind, ChunkKind::Impl);
+    assert_eq!(
+        (server[1].span.start_line, server[1].span.end_line),
+        (9, 14)
+    );
+    check_def(
+        &c,
+        "start",
+        ChunkKind::Method,
+        (10, 13),
+        11,
+        Some("impl Server"),
+    );
+    check_def(&c, "Handler", ChunkKind::Trait, (16, 18), 16, None);
+    check_def(
+        &c,
+        "handle",
+        ChunkKind::Method,
+        (17, 17),
+        17,
+        Some("pub trait Handler"),
+    );
+    check_def(&c, "Mode", ChunkKind::Enum, (20, 20), 20, None);
+    check_def(&c, "twice", ChunkKind::Macro, (22, 22), 22, None);
 }
 
 #[test]
@@ -81,8 +178,16 @@ fn rust_oversized_impl_is_split_into_methods_with_the_impl_as_scope() {
     assert_eq!(m3.kind, ChunkKind::Method);
     assert_eq!(m3.scope.as_deref(), Some("impl Server"));
     assert!(m3.text.trim_start().starts_with("/// Method 3."));
+    assert_eq!(names(m3), ["method_3"]);
+    // The impl is defined by the part that holds its header, and spans all of it.
+    let header = c.iter().find(|c| names(c).contains(&"Server")).unwrap();
+    assert_eq!(header.span.start_line, 1);
+    check_def(&c, "Server", ChunkKind::Impl, (1, 13 * 12 + 2), 1, None);
     // Every byte of substance is covered, in order, without overlap.
-    assert!(c.windows(2).all(|w| w[0].byte_end <= w[1].byte_start));
+    assert!(
+        c.windows(2)
+            .all(|w| w[0].span.byte_end <= w[1].span.byte_start)
+    );
     let covered: usize = c.iter().map(|c| c.text.split_whitespace().count()).sum();
     assert_eq!(covered, src.split_whitespace().count());
 }
@@ -99,8 +204,15 @@ fn rust_oversized_function_is_split_with_its_signature_as_context() {
     assert!(c.iter().all(|c| c.text.len() <= 1800));
     assert_eq!(c[0].context, None);
     assert_eq!(c[1].context.as_deref(), Some("fn big(x: u32) -> u32"));
-    assert_eq!(c[0].start_line, 1);
-    assert_eq!(c.last().unwrap().end_line as usize, src.lines().count());
+    assert_eq!(c[0].span.start_line, 1);
+    assert_eq!(
+        c.last().unwrap().span.end_line as usize,
+        src.lines().count()
+    );
+    // Only the first part defines `big`; its span is the whole function.
+    assert_eq!(names(&c[0]), ["big"]);
+    assert!(c[1..].iter().all(|c| c.definitions.is_empty()));
+    check_def(&c, "big", ChunkKind::Function, (1, 204), 2, None);
 }
 
 #[test]
@@ -123,7 +235,48 @@ class Session(Base):
     assert!(find(&c, "helper").text.starts_with("# Helper for paths."));
     let s = find(&c, "Session");
     check(s, ChunkKind::Class, (7, 12), None);
-    assert!(s.symbols.contains(&"user".to_string()));
+    assert_eq!(names(s), ["Session", "user"]);
+    check_def(&c, "helper", ChunkKind::Function, (3, 5), 4, None);
+    check_def(&c, "Session", ChunkKind::Class, (7, 12), 7, None);
+    // The decorator belongs to the method.
+    check_def(
+        &c,
+        "user",
+        ChunkKind::Method,
+        (10, 12),
+        11,
+        Some("class Session(Base)"),
+    );
+}
+
+#[test]
+fn small_definitions_merged_into_one_chunk_keep_their_own_names_and_lines() {
+    // psf/requests' exceptions: one chunk, several classes; each is findable by name.
+    let src = "class ContentDecodingError(RequestException, BaseHTTPError):\n    \"\"\"Failed to decode response content.\"\"\"\n\n\nclass StreamConsumedError(RequestException, TypeError):\n    \"\"\"The content for this response was already consumed.\"\"\"\n\n\nclass RetryError(RequestException):\n    \"\"\"Custom retries logic failed\"\"\"\n";
+    let out = chunk_file("exceptions.py", src.as_bytes(), &ChunkOptions::default());
+    assert_eq!(out.chunks.len(), 1, "small siblings merge");
+    let c = &out.chunks[0];
+    assert_eq!(c.symbol.as_deref(), Some("ContentDecodingError"));
+    assert_eq!(
+        names(c),
+        ["ContentDecodingError", "StreamConsumedError", "RetryError"]
+    );
+    check_def(
+        &out.chunks,
+        "StreamConsumedError",
+        ChunkKind::Class,
+        (5, 6),
+        5,
+        None,
+    );
+    check_def(
+        &out.chunks,
+        "RetryError",
+        ChunkKind::Class,
+        (9, 10),
+        9,
+        None,
+    );
 }
 
 #[test]
@@ -158,7 +311,10 @@ class Calc {
     check(find(&c, "mul"), ChunkKind::Function, (4, 4), None);
     let calc = find(&c, "Calc");
     check(calc, ChunkKind::Class, (6, 8), None);
-    assert!(calc.symbols.contains(&"sum".to_string()));
+    assert_eq!(names(calc), ["Calc", "sum"]);
+    check_def(&c, "add", ChunkKind::Function, (1, 2), 2, None);
+    check_def(&c, "mul", ChunkKind::Function, (4, 4), 4, None);
+    check_def(&c, "sum", ChunkKind::Method, (7, 7), 7, Some("class Calc"));
 }
 
 #[test]
@@ -179,10 +335,14 @@ export class Store {
     check(find(&c, "Id"), ChunkKind::Type, (4, 4), None);
     check(find(&c, "Color"), ChunkKind::Enum, (6, 6), None);
     check(find(&c, "Store"), ChunkKind::Class, (8, 10), None);
+    check_def(&c, "User", ChunkKind::Interface, (1, 2), 2, None);
+    check_def(&c, "Id", ChunkKind::Type, (4, 4), 4, None);
+    check_def(&c, "get", ChunkKind::Method, (9, 9), 9, Some("class Store"));
 
     let tsx = "export function App(): JSX.Element {\n  return <div>hi</div>;\n}\n";
     let c = chunks("App.tsx", tsx);
     check(find(&c, "App"), ChunkKind::Function, (1, 3), None);
+    check_def(&c, "App", ChunkKind::Function, (1, 3), 1, None);
 }
 
 #[test]
@@ -215,6 +375,15 @@ func main() {}
     );
     check(find(&c, "Handler"), ChunkKind::Interface, (13, 15), None);
     check(find(&c, "main"), ChunkKind::Function, (17, 17), None);
+    check_def(&c, "Server", ChunkKind::Struct, (3, 6), 4, None);
+    check_def(
+        &c,
+        "Start",
+        ChunkKind::Method,
+        (8, 11),
+        9,
+        Some("(s *Server)"),
+    );
 }
 
 #[test]
@@ -233,8 +402,25 @@ interface Closeable { void close(); }
     let c = chunks("Session.java", src);
     let s = find(&c, "Session");
     check(s, ChunkKind::Class, (3, 8), None);
-    assert!(s.symbols.contains(&"open".to_string()));
+    assert_eq!(names(s), ["Session", "open"]);
     check(find(&c, "Closeable"), ChunkKind::Interface, (10, 10), None);
+    check_def(&c, "Session", ChunkKind::Class, (3, 8), 5, None);
+    check_def(
+        &c,
+        "open",
+        ChunkKind::Method,
+        (6, 7),
+        7,
+        Some("@Entity public class Session"),
+    );
+    check_def(
+        &c,
+        "close",
+        ChunkKind::Method,
+        (10, 10),
+        10,
+        Some("interface Closeable"),
+    );
 }
 
 #[test]
@@ -255,6 +441,8 @@ char *name(void) { return "x"; }
     check(find(&c, "point"), ChunkKind::Struct, (3, 4), None);
     check(find(&c, "add"), ChunkKind::Function, (6, 9), None);
     check(find(&c, "name"), ChunkKind::Function, (11, 11), None);
+    check_def(&c, "point", ChunkKind::Struct, (3, 4), 4, None);
+    check_def(&c, "add", ChunkKind::Function, (6, 9), 7, None);
 }
 
 #[test]
@@ -275,8 +463,24 @@ void Socket::open() {
     let c = chunks("s.cpp", src);
     let ns = find(&c, "net");
     assert_eq!(ns.kind, ChunkKind::Module);
-    assert!(ns.symbols.contains(&"Socket".to_string()));
-    assert!(ns.symbols.contains(&"Socket::open".to_string()));
+    assert_eq!(names(ns), ["net", "Socket", "Socket::open"]);
+    check_def(&c, "net", ChunkKind::Module, (1, 12), 1, None);
+    check_def(
+        &c,
+        "Socket",
+        ChunkKind::Class,
+        (3, 7),
+        4,
+        Some("namespace net"),
+    );
+    check_def(
+        &c,
+        "Socket::open",
+        ChunkKind::Function,
+        (9, 10),
+        9,
+        Some("namespace net"),
+    );
 }
 
 #[test]
@@ -292,8 +496,24 @@ fn c_sharp() {
     let c = chunks("Service.cs", src);
     let ns = find(&c, "App");
     assert_eq!(ns.kind, ChunkKind::Module);
-    assert!(ns.symbols.contains(&"Service".to_string()));
-    assert!(ns.symbols.contains(&"Run".to_string()));
+    assert_eq!(names(ns), ["App", "Service", "Run"]);
+    check_def(
+        &c,
+        "Service",
+        ChunkKind::Class,
+        (2, 6),
+        4,
+        Some("namespace App"),
+    );
+    // A scope is the parent's signature, attributes included.
+    check_def(
+        &c,
+        "Run",
+        ChunkKind::Method,
+        (5, 5),
+        5,
+        Some("[Serializable] public class Service"),
+    );
 }
 
 #[test]
@@ -310,8 +530,10 @@ def helper; end
     let c = chunks("user.rb", src);
     let u = find(&c, "User");
     check(u, ChunkKind::Class, (1, 6), None);
-    assert!(u.symbols.contains(&"name".to_string()));
+    assert_eq!(names(u), ["User", "name"]);
     check(find(&c, "helper"), ChunkKind::Function, (8, 8), None);
+    check_def(&c, "User", ChunkKind::Class, (1, 6), 2, None);
+    check_def(&c, "name", ChunkKind::Method, (3, 5), 3, Some("class User"));
 }
 
 #[test]
@@ -328,7 +550,16 @@ class Greeter {
     check(find(&c, "greet"), ChunkKind::Function, (2, 3), None);
     let g = find(&c, "Greeter");
     check(g, ChunkKind::Class, (5, 7), None);
-    assert!(g.symbols.contains(&"hello".to_string()));
+    assert_eq!(names(g), ["Greeter", "hello"]);
+    check_def(&c, "greet", ChunkKind::Function, (2, 3), 3, None);
+    check_def(
+        &c,
+        "hello",
+        ChunkKind::Method,
+        (6, 6),
+        6,
+        Some("class Greeter"),
+    );
 }
 
 #[test]
@@ -338,6 +569,7 @@ fn bash() {
     let c = chunks("deploy.sh", src);
     check(find(&c, "deploy"), ChunkKind::Function, (2, 5), None);
     check(find(&c, "clean"), ChunkKind::Function, (7, 9), None);
+    check_def(&c, "deploy", ChunkKind::Function, (2, 5), 3, None);
 }
 
 #[test]
@@ -346,6 +578,7 @@ fn lua() {
     let c = chunks("m.lua", src);
     check(find(&c, "M.greet"), ChunkKind::Function, (4, 7), None);
     check(find(&c, "helper"), ChunkKind::Function, (9, 9), None);
+    check_def(&c, "M.greet", ChunkKind::Function, (4, 7), 5, None);
 }
 
 #[test]
@@ -359,6 +592,10 @@ fn markdown_is_split_by_headings_outside_code_fences() {
     assert!(linux.text.contains("# not a heading"));
     check(find(&c, "Usage"), ChunkKind::Section, (14, 16), None);
     assert_eq!(c[0].kind, ChunkKind::Block);
+    // Headings are definitions; a `#` line inside a code fence is not.
+    check_def(&c, "Linux", ChunkKind::Section, (7, 13), 7, Some("Install"));
+    let all: Vec<&str> = c.iter().flat_map(names).collect();
+    assert_eq!(all, ["Install", "Linux", "Usage"]);
 }
 
 #[test]
@@ -367,7 +604,11 @@ fn data_files_and_unknown_text_are_line_windows() {
     let c = chunks("data.json", &format!("{{\n{json}}}\n"));
     assert!(c.len() >= 3);
     assert!(c.iter().all(|c| c.kind == ChunkKind::Window));
-    assert!(c.windows(2).all(|w| w[0].end_line < w[1].start_line));
+    assert!(c.iter().all(|c| c.definitions.is_empty()));
+    assert!(
+        c.windows(2)
+            .all(|w| w[0].span.end_line < w[1].span.start_line)
+    );
     for (path, lang) in [
         ("Cargo.toml", "toml"),
         ("ci.yml", "yaml"),

@@ -11,13 +11,21 @@ fn opts() -> ChunkOptions {
 /// Whatever happens, the chunks cover the file's substance and stay within the size cap.
 fn assert_covers(bytes: &[u8], chunks: &[scry_chunk::Chunk], max: usize) {
     assert!(!chunks.is_empty());
-    assert!(chunks.iter().all(|c| c.byte_end - c.byte_start <= max));
-    assert!(chunks.windows(2).all(|w| w[0].byte_end <= w[1].byte_start));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c.span.byte_end - c.span.byte_start <= max)
+    );
+    assert!(
+        chunks
+            .windows(2)
+            .all(|w| w[0].span.byte_end <= w[1].span.byte_start)
+    );
     let substance_end = bytes
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
-    assert!(chunks.last().unwrap().byte_end >= substance_end);
+    assert!(chunks.last().unwrap().span.byte_end >= substance_end);
 }
 
 #[test]
@@ -65,7 +73,7 @@ fn invalid_utf8_is_recorded_and_still_chunked() {
     assert!(
         out.chunks
             .iter()
-            .any(|c| c.symbols.contains(&"ok".to_string()))
+            .any(|c| c.definitions.iter().any(|d| d.name == "ok"))
     );
     assert_covers(&bytes, &out.chunks, 1800);
 }
@@ -82,7 +90,7 @@ fn syntax_errors_are_recorded_and_definitions_still_found() {
     assert!(
         out.chunks
             .iter()
-            .any(|c| c.symbols.contains(&"good".to_string()))
+            .any(|c| c.definitions.iter().any(|d| d.name == "good"))
     );
 }
 

@@ -26,16 +26,39 @@ pub struct Global {
     /// Where the index lives. Default: a per-workspace directory under the XDG cache.
     #[arg(long, global = true, env = "SCRY_INDEX_DIR", value_name = "DIR")]
     pub index_dir: Option<PathBuf>,
-    /// GGUF embedding model. Default: all-MiniLM-L6-v2-f16.gguf in the models directory.
+    /// Embedding model: a GGUF file or name in the models directory (llama), or the
+    /// server's model id (openai). Default: the config file's, else
+    /// all-MiniLM-L6-v2-f16.gguf when installed.
     #[arg(
         long = "embed-model",
         global = true,
         env = "SCRY_EMBED_MODEL",
-        value_name = "FILE"
+        value_name = "NAME"
     )]
-    pub model: Option<PathBuf>,
+    pub model: Option<String>,
+    /// Embedding backend: llama (in this process), openai (an OpenAI-compatible
+    /// /v1/embeddings server) or none.
+    #[arg(
+        long = "embed-backend",
+        global = true,
+        env = "SCRY_EMBED_BACKEND",
+        value_name = "KIND"
+    )]
+    pub embed_backend: Option<String>,
+    /// Base URL of an OpenAI-compatible embeddings server (implies --embed-backend
+    /// openai), e.g. http://127.0.0.1:8081/v1.
+    #[arg(
+        long = "embed-url",
+        global = true,
+        env = "SCRY_EMBED_URL",
+        value_name = "URL"
+    )]
+    pub embed_url: Option<String>,
+    /// Name of the environment variable that holds the embeddings server's API key.
+    #[arg(long = "embed-api-key-env", global = true, value_name = "VAR")]
+    pub embed_api_key_env: Option<String>,
     /// Use no embedding model: BM25-only.
-    #[arg(long, global = true, conflicts_with = "model")]
+    #[arg(long, global = true, conflicts_with_all = ["model", "embed_url", "embed_backend"])]
     pub no_model: bool,
     /// Model configuration file (default: ./scry.toml in the workspace, then
     /// $XDG_CONFIG_HOME/scry/config.toml).
@@ -55,7 +78,7 @@ pub struct Global {
     /// Name of the environment variable that holds the server's API key.
     #[arg(long, global = true, value_name = "VAR")]
     pub api_key_env: Option<String>,
-    /// CPU threads for embedding.
+    /// CPU threads for llama.cpp (embedding and answering).
     #[arg(long, global = true, env = "SCRY_THREADS")]
     pub threads: Option<usize>,
     /// Files larger than this many bytes are not indexed.

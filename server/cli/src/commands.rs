@@ -10,10 +10,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use scry_engine::{
     DEFAULT_SECRET_PATTERNS, Engine, EngineConfig, EngineError, SearchMode, SearchRequest,
+    Workspace, WorkspaceEvent, WorkspaceOptions,
 };
 
-use scry_answer::config::{ConfigFile, ModelsSection, RoleConfig, configure_models};
 use scry_answer::{AnswerError, AskOptions, PlanOptions};
+use scry_models::config::{
+    ConfigFile, EmbeddingConfig, ModelsSection, RoleConfig, configure_models, embedding_spec,
+};
 use scry_models::{ModelManager, ModelRole, PullOptions, Sampling};
 
 use crate::args::{
@@ -21,9 +24,6 @@ use crate::args::{
     SearchArgs, StatusArgs,
 };
 use crate::output;
-
-/// The embedding model the setup script installs.
-pub const DEFAULT_EMBED_MODEL: &str = "all-MiniLM-L6-v2-f16.gguf";
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -56,16 +56,21 @@ fn default_threads(global: &Global) -> usize {
     })
 }
 
+/// The config files: the user's, then the workspace's `scry.toml`, then `--config`.
+fn config_file(global: &Global, roots: &[PathBuf]) -> Result<ConfigFile> {
+    Ok(ConfigFile::load(
+        roots.first().map(PathBuf::as_path),
+        global.config.as_deref(),
+    )?)
+}
+
 /// The model roles from the config files, the environment and the flags.
 fn model_manager(
     global: &Global,
     roots: &[PathBuf],
     pick: Option<&str>,
 ) -> Result<(ModelManager, Option<ModelRole>, Option<usize>)> {
-    let file = ConfigFile::load(
-        roots.first().map(PathBuf::as_path),
-        global.config.as_deref(),
-    )?;
+    let file = config_file(global, roots)?;
     let mut fast = file.models.fast.clone().unwrap_or_default();
     if let Some(m) = &global.chat_model {
         fast.model = Some(m.clone());
@@ -244,28 +249,31 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
             bail!("{}: not a directory", r.display());
         }
     }
-    Ok(config_for(global, roots))
+    config_for(global, roots)
 }
 
-fn config_for(global: &Global, roots: Vec<PathBuf>) -> EngineConfig {
-    let model = if global.no_model {
+/// The engine settings: flags, then the environment, then the config files (the
+/// workspace's `scry.toml` when there is a root to look in).
+fn config_for(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
+    let file = config_file(global, &roots)?;
+    let embedding = embedding_config(global, file.embedding.unwrap_or_default());
+    let spec = if global.no_model {
         None
-    } else if let Some(m) = &global.model {
-        Some(m.clone())
     } else {
-        Some(scry_models::models_dir().join(DEFAULT_EMBED_MODEL)).filter(|p| p.exists())
+        embedding_spec(&embedding, default_threads(global))?
     };
     let mut b = EngineConfig::builder(roots)
-        .embedding_model(model)
+        .embedder(spec)
+        .prefixes(
+            embedding.query_prefix.unwrap_or_default(),
+            embedding.document_prefix.unwrap_or_default(),
+        )
         .max_file_bytes(global.max_file_size)
         .include_hidden(global.hidden)
         .exclude(global.exclude.clone())
         .rrf_k(global.rrf_k);
     if let Some(dir) = &global.index_dir {
         b = b.index_dir(dir);
-    }
-    if let Some(t) = global.threads {
-        b = b.embed_threads(t);
     }
     if global.include_secrets {
         b = b.secret_patterns(Vec::new());
@@ -277,19 +285,45 @@ fn config_for(global: &Global, roots: Vec<PathBuf>) -> EngineConfig {
                 .collect(),
         );
     }
-    b.build()
+    Ok(b.build())
 }
 
-fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
-    let cfg = config(global, roots)?;
-    let engine = Engine::open(cfg).map_err(|e| match e {
+/// The `[embedding]` section with the flags (and their variables) over it.
+fn embedding_config(global: &Global, mut c: EmbeddingConfig) -> EmbeddingConfig {
+    if let Some(m) = &global.model {
+        c.model = Some(m.clone());
+    }
+    if let Some(u) = &global.embed_url {
+        c.url = Some(u.clone());
+        c.backend = Some("openai".into());
+    }
+    if let Some(b) = &global.embed_backend {
+        c.backend = Some(b.clone());
+    }
+    if let Some(k) = &global.embed_api_key_env {
+        c.api_key_env = Some(k.clone());
+    }
+    if let Some(t) = global.threads {
+        c.threads = Some(t);
+    }
+    c
+}
+
+/// The "in use" error of a locked index, in words a user can act on.
+fn locked_message(e: EngineError) -> anyhow::Error {
+    match e {
         EngineError::Locked(dir) => anyhow::anyhow!(
             "the index at {} is being written by another scry process (`scry watch` or an editor); \
              try again when it is done, or pass --index-dir",
             dir.display()
         ),
         other => anyhow::Error::new(other),
-    })?;
+    }
+}
+
+fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
+    let cfg = config(global, roots)?;
+    let engine = Engine::open(cfg).map_err(locked_message)?;
     for n in engine.status().notices {
         output::notice(&n);
     }
@@ -299,7 +333,7 @@ fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
 fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
     let roots = workspace(global, &args.paths)?;
     if args.dry_run {
-        let report = scry_engine::dry_run(&config(global, roots)?)?;
+        let report = Engine::dry_run(&config(global, roots)?)?;
         if let Some(why) = &report.model_problem {
             output::notice(&format!("BM25-only: {why}"));
         }
@@ -356,19 +390,52 @@ fn status(global: &Global, args: StatusArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `scry watch`: the engine's workspace lifecycle (model, first pass, watcher) until
+/// Ctrl-C; another writer on the index is an error, not something to follow.
 fn watch(global: &Global) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open(global, roots)?;
-    let bar = output::ProgressBar::new();
-    let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
-    bar.finish();
-    output::refresh_report(&report, &engine.status(), false)?;
+    let config = config(global, roots)?;
     let stop = interrupt_flag()?;
-    let _watcher = engine.watch(|result| match result {
-        Ok(r) if r.changed() => output::watch_update(&r),
-        Ok(_) => {}
-        Err(e) => output::error(&anyhow::Error::new(e)),
-    })?;
+    let bar = std::sync::Mutex::new(Some(output::ProgressBar::new()));
+    let ws = Workspace::open(
+        config,
+        WorkspaceOptions::default(),
+        move |event| match event {
+            WorkspaceEvent::Model(scry_engine::ModelState::Failed(why)) => {
+                output::notice(&format!("BM25-only: {why}"));
+            }
+            WorkspaceEvent::Indexing(p) => {
+                if let Some(bar) = &*bar.lock().unwrap_or_else(|e| e.into_inner()) {
+                    bar.update(p);
+                }
+            }
+            WorkspaceEvent::Indexed(r) => {
+                if let Some(bar) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    bar.finish();
+                }
+                if let Err(e) = r {
+                    output::error(&anyhow::anyhow!("indexing failed: {e}"));
+                }
+            }
+            WorkspaceEvent::Updated(Ok(r)) if r.changed() => output::watch_update(r),
+            WorkspaceEvent::Updated(Err(e)) => output::error(&anyhow::anyhow!("{e}")),
+            WorkspaceEvent::NotWatching(why) => {
+                output::error(&anyhow::anyhow!("not watching: {why}"))
+            }
+            _ => {}
+        },
+    )
+    .map_err(locked_message)?;
+    for n in ws.engine().status().notices {
+        output::notice(&n);
+    }
+    if ws.state().model == scry_engine::ModelState::NotConfigured {
+        output::notice("BM25-only: no embedding model is configured");
+    }
+    ws.wait_indexed(Duration::MAX);
+    if let Some(r) = ws.state().last_report {
+        output::refresh_report(&r, &ws.engine().status(), false)?;
+    }
     output::notice("watching for changes; press Ctrl-C to stop");
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
@@ -379,12 +446,13 @@ fn watch(global: &Global) -> Result<ExitCode> {
 /// `scry lsp`: the engine settings from the flags; the roots come from the editor.
 fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
     let (models, _, configured_budget) = model_manager(global, &[], None)?;
-    let engine = config_for(global, Vec::new());
+    let engine = config_for(global, Vec::new())?;
     let mut opts = scry_lsp::LspOptions::new(engine, Arc::new(models));
     opts.ask.budget = args.budget.or(configured_budget).unwrap_or(8000);
     opts.log_file = args.log_file;
     opts.watch = !args.no_watch;
-    let status = scry_lsp::run_stdio(opts).context("cannot serve over stdio")?;
+    let out = crate::stdio::take_stdout().context("cannot take over stdout")?;
+    let status = scry_lsp::run_stdio(opts, out).context("cannot serve over stdio")?;
     Ok(ExitCode::from(status.0 as u8))
 }
 
@@ -396,7 +464,8 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     opts.ask_budget = args.budget.or(configured_budget).unwrap_or(8000);
     opts.watch = !args.no_watch;
     let Some(addr) = args.http else {
-        scry_mcp::run_stdio(opts).context("cannot serve MCP over stdio")?;
+        let out = crate::stdio::take_stdout().context("cannot take over stdout")?;
+        scry_mcp::run_stdio(opts, out).context("cannot serve MCP over stdio")?;
         return Ok(ExitCode::SUCCESS);
     };
     let token = std::env::var(&args.token_env)

@@ -211,17 +211,25 @@ pub fn search_results(r: &SearchResults, json: bool) -> Result<()> {
             .iter()
             .map(|h| {
                 json!({
-                    "path": h.path,
-                    "root": h.root,
-                    "start_line": h.start_line,
-                    "end_line": h.end_line,
+                    "path": h.file.path,
+                    "root": h.file.root,
+                    "start_line": h.span.start_line,
+                    "end_line": h.span.end_line,
                     "symbol": h.symbol,
                     "scope": h.scope,
                     "kind": h.kind,
                     "language": h.language,
+                    "definition": h.definition.as_ref().map(|d| json!({
+                        "name": d.name,
+                        "kind": d.kind.as_str(),
+                        "start_line": d.span.start_line,
+                        "end_line": d.span.end_line,
+                        "name_line": d.name_span.start_line,
+                    })),
                     "score": h.score,
                     "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector },
-                    "file_hash": h.file_hash,
+                    "file_hash": h.file.hash.to_string(),
+                    "stale": h.file.stale,
                     "snippet": snippet(&h.text, 12),
                 })
             })
@@ -251,12 +259,17 @@ pub fn search_results(r: &SearchResults, json: bool) -> Result<()> {
             (Some(s), None) => format!("{} {s}", h.kind),
             _ => h.kind.clone(),
         };
+        let stale = if h.file.stale {
+            "  (changed since indexing)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "{}:{}-{}  {what}  [{:.4}; {}]",
-            h.path,
-            h.start_line,
-            h.end_line,
+            "{}:{}-{}  {what}  [{:.4}; {}]{stale}",
+            h.file.path,
+            h.span.start_line,
+            h.span.end_line,
             h.score,
             ranks.join(", ")
         )?;
@@ -358,13 +371,14 @@ pub fn answer_piece(text: &str) {
 
 fn piece_json(p: &scry_answer::Piece) -> serde_json::Value {
     json!({
-        "root": p.root.display().to_string(),
-        "path": p.path,
+        "root": p.file.root.display().to_string(),
+        "path": p.file.path,
         "start_line": p.start_line,
         "end_line": p.end_line,
         "symbol": p.symbol,
         "tier": p.tier.as_str(),
         "hits": p.hits,
+        "stale": p.file.stale,
     })
 }
 
@@ -397,7 +411,12 @@ fn source_line(i: usize, p: &scry_answer::Piece) -> String {
         scry_answer::Tier::Signature => " (signature)",
         scry_answer::Tier::Path => " (path only)",
     };
-    format!("  [{}] {}:{lines}{symbol}{tier}", i + 1, p.path)
+    let stale = if p.file.stale {
+        " (changed since indexing)"
+    } else {
+        ""
+    };
+    format!("  [{}] {}:{lines}{symbol}{tier}{stale}", i + 1, p.file.path)
 }
 
 /// After a streamed answer: the sources. With `--json`: everything in one object.

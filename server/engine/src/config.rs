@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use scry_chunk::ChunkOptions;
+use scry_models::EmbedderSpec;
 
 /// File names that usually hold secrets; not indexed unless configured otherwise.
 pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
@@ -40,10 +41,8 @@ pub struct EngineConfig {
     pub roots: Vec<PathBuf>,
     /// Where the index lives; `None`: the per-workspace cache directory.
     pub index_dir: Option<PathBuf>,
-    /// A GGUF embedding model; `None`: BM25 only.
-    pub embedding_model: Option<PathBuf>,
-    pub embed_threads: usize,
-    pub embed_batch_tokens: usize,
+    /// The embedding model; `None`: BM25 only.
+    pub embedder: Option<EmbedderSpec>,
     /// Prepended to queries and documents for models trained with prefixes (nomic, e5).
     pub query_prefix: String,
     pub document_prefix: String,
@@ -68,11 +67,7 @@ impl EngineConfig {
             config: EngineConfig {
                 roots: roots.into_iter().map(Into::into).collect(),
                 index_dir: None,
-                embedding_model: None,
-                embed_threads: std::thread::available_parallelism()
-                    .map_or(2, |n| n.get())
-                    .min(8),
-                embed_batch_tokens: 512,
+                embedder: None,
                 query_prefix: String::new(),
                 document_prefix: String::new(),
                 max_file_bytes: 1 << 20,
@@ -101,16 +96,20 @@ impl EngineConfigBuilder {
         self.config.index_dir = Some(dir.into());
         self
     }
+    pub fn embedder(mut self, spec: Option<EmbedderSpec>) -> Self {
+        self.config.embedder = spec;
+        self
+    }
+    /// A GGUF embedding model run by llama.cpp in this process (`None`: BM25 only).
     pub fn embedding_model(mut self, model: Option<PathBuf>) -> Self {
-        self.config.embedding_model = model;
+        self.config.embedder = model.map(EmbedderSpec::llama);
         self
     }
+    /// Threads of a llama.cpp embedder (no effect on a remote one).
     pub fn embed_threads(mut self, n: usize) -> Self {
-        self.config.embed_threads = n.max(1);
-        self
-    }
-    pub fn embed_batch_tokens(mut self, n: usize) -> Self {
-        self.config.embed_batch_tokens = n.max(64);
+        if let Some(EmbedderSpec::Llama { options, .. }) = &mut self.config.embedder {
+            *options = std::mem::take(options).with_threads(n);
+        }
         self
     }
     pub fn prefixes(mut self, query: impl Into<String>, document: impl Into<String>) -> Self {

@@ -1,20 +1,22 @@
 //! `--dry-run`: the work an index run would do (files, chunks, embedding tokens, time),
-//! computed without creating, locking or writing anything.
+//! computed without creating, locking or writing anything. It plans with the same
+//! planner as a refresh ([`crate::changes`]), so the two cannot disagree.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use scry_index::{Manifest, file_term_text};
+use scry_models::ModelError;
 use scry_paths::Roots;
 
+use crate::changes::{self, Change};
 use crate::discover::Discovery;
+use crate::report::DryRunReport;
 use crate::{EngineConfig, EngineError, SearchMode, default_index_dir};
-
-use super::DryRunReport;
 
 /// Counts what indexing `config`'s roots would do now. Reads the existing index's
 /// manifest, if any, to leave out unchanged files and chunks that already have vectors.
-pub fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
+pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
     if config.roots.is_empty() {
         return Err(EngineError::NoRoots);
     }
@@ -23,7 +25,10 @@ pub fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
         Some(d) => d.clone(),
         None => default_index_dir(roots.roots())?,
     };
-    let embedder = crate::Engine::load_embedder(config);
+    let embedder = match &config.embedder {
+        Some(spec) => spec.load(),
+        None => Err(ModelError::Config(crate::open::NO_MODEL.into())),
+    };
     let root_strings: Vec<String> = roots
         .roots()
         .iter()
@@ -45,45 +50,45 @@ pub fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
     };
 
     let discovery = Discovery::new(config, &dir);
-    let walked = discovery.walk(&roots);
+    let plan = changes::plan(
+        discovery.walk(&roots),
+        &manifest.files,
+        &|_| false,
+        &HashSet::new(),
+    );
     let mut report = DryRunReport {
         mode: if embedder.is_ok() {
             SearchMode::Hybrid
         } else {
             SearchMode::Lexical
         },
-        model_problem: embedder.as_ref().err().cloned(),
-        files: 0,
+        model_problem: embedder.as_ref().err().map(|e| match e {
+            ModelError::Config(why) => why.clone(),
+            other => other.to_string(),
+        }),
+        files: plan.files_seen,
         files_to_index: 0,
-        files_skipped: BTreeMap::new(),
+        files_skipped: plan.skipped,
         chunks: 0,
         chunks_to_embed: 0,
         embed_tokens: 0,
         estimated_embed_seconds: None,
     };
-    for (_, reason) in &walked.skipped {
-        *report.files_skipped.entry(reason.as_str()).or_default() += 1;
-    }
     let mut sample: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for c in walked.files {
-        report.files += 1;
+    for c in &plan.to_read {
         let known = manifest.files.get(&file_term_text(c.root, &c.rel));
-        if known.is_some_and(|e| e.size == c.size && e.mtime_ns == c.mtime_ns) {
-            continue;
-        }
-        let bytes = match discovery.read(&c.abs) {
-            Ok(b) => b,
+        let bytes = match changes::read(&discovery, c, known) {
+            Ok(Change::Content(bytes)) => bytes,
+            Ok(Change::Same) => continue,
             Err(reason) => {
                 *report.files_skipped.entry(reason.as_str()).or_default() += 1;
                 continue;
             }
         };
-        if known.is_some_and(|e| e.hash == blake3::hash(&bytes).to_hex()[..32]) {
-            continue;
-        }
         report.files_to_index += 1;
-        let chunked = scry_chunk::chunk_file(&c.rel, &bytes, &config.chunk);
+        // As the writer chunks it: secrets masked first.
+        let chunked = scry_chunk::chunk_file(&c.rel, &crate::redact::redact(&bytes), &config.chunk);
         report.chunks += chunked.chunks.len();
         for ch in &chunked.chunks {
             let key = ch.hash.key();

@@ -8,6 +8,9 @@ pub enum EngineError {
     Path(#[from] scry_paths::PathError),
     #[error(transparent)]
     Index(#[from] scry_index::IndexError),
+    /// The embedding model could not be loaded or reached, or failed a query.
+    #[error(transparent)]
+    Model(#[from] scry_models::ModelError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -23,6 +26,8 @@ pub enum EngineError {
     NoIndexDir(String),
     #[error("file watching failed: {0}")]
     Watch(String),
+    #[error("cannot start a background thread: {0}")]
+    Spawn(std::io::Error),
 }
 
 impl EngineError {

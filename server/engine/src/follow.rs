@@ -8,17 +8,17 @@
 //! it the writing, as soon as the writer is gone. No manual cleanup: the lock is the
 //! kernel's, and the new writer repairs whatever a killed writer left.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use scry_index::{LexicalReader, Manifest, VectorStore};
 
+use crate::snapshot::View;
+use crate::state::{Overlays, Role, WriterState};
 use crate::writer::{VECTORS_DIR, Writer};
-use crate::{Engine, EngineError, FileProblems, Snapshot, WriterState};
+use crate::{Engine, EngineError};
 
 /// How long a follower keeps retrying a generation the writer is in the middle of
 /// committing before it keeps serving the previous one.
@@ -74,184 +74,166 @@ pub(crate) fn writer_pid(file: &std::fs::File) -> Option<u32> {
     s.trim().parse().ok()
 }
 
-impl Engine {
-    /// Whether this process writes the index (else it follows another process's writes).
-    pub fn is_writer(&self) -> bool {
-        self.inner.state.lock().is_some()
+/// Reloads when the writer committed a new generation, and takes over when the writer
+/// is gone. Cheap when nothing changed (one `stat`).
+pub(crate) fn poll(engine: &Engine) -> Result<FollowEvent, EngineError> {
+    let inner = &engine.inner;
+    if inner.is_writer() {
+        return Ok(FollowEvent::Writer);
     }
-
-    /// For a follower: reloads when the writer committed a new generation, and takes
-    /// over when the writer is gone. Cheap when nothing changed (one `stat`). Call it
-    /// now and then (the watcher does, every few hundred milliseconds).
-    pub fn follow(&self) -> Result<FollowEvent, EngineError> {
-        let inner = &self.inner;
-        // Held throughout: two threads of this process must not both take over (the
-        // lock is per open file, so the second try would succeed too).
-        let mut follow = inner.follow.lock();
-        if !inner.following.load(Ordering::Acquire) {
-            return Ok(FollowEvent::Writer);
-        }
-        if try_lock(&inner.lock_file, &inner.dir.join("lock"))? {
-            return self.take_over(&mut follow);
-        }
-        self.reload_locked(&mut follow)
+    // Held throughout: two threads of this process must not both take over (the lock
+    // is per open file, so the second try would succeed too).
+    let mut role = inner.role.lock();
+    let Role::Follower(follow) = &mut *role else {
+        return Ok(FollowEvent::Writer);
+    };
+    if try_lock(&inner.lock_file, &inner.dir.join("lock"))? {
+        return take_over(engine, &mut role);
     }
+    reload(engine, follow)
+}
 
-    fn take_over(&self, follow: &mut FollowState) -> Result<FollowEvent, EngineError> {
-        let inner = &self.inner;
-        let mut notices = Vec::new();
-        let writer = match Writer::open(
-            &inner.dir,
-            inner.roots.roots(),
-            inner.embedder.as_deref(),
-            &mut notices,
-        ) {
-            Ok(w) => w,
-            Err(e) => {
-                // Stay a follower; let another process (or a later poll) try.
-                let _ = inner.lock_file.unlock();
-                return Err(e);
-            }
-        };
-        for n in &notices {
-            tracing::warn!("{n}");
-        }
-        let mut state = inner.state.lock();
-        self.publish(&writer)?;
-        *state = Some(WriterState {
-            writer,
-            overlays: HashMap::new(),
-        });
-        inner.following.store(false, Ordering::Release);
-        drop(state);
-        *follow = FollowState::default();
-        let mut all = inner.notices.lock();
-        all.retain(|n| !n.starts_with(FOLLOWING));
-        all.push("the process that wrote this index exited; this one writes it now".into());
-        all.extend(notices);
-        tracing::info!("took over writing the index at {}", inner.dir.display());
-        Ok(FollowEvent::TookOver)
+/// Loads the committed generation if the manifest changed since the last load. Returns
+/// at once when another thread holds the engine (reloading, or writing).
+pub(crate) fn reload_if_changed(engine: &Engine) -> Result<FollowEvent, EngineError> {
+    let Some(mut role) = engine.inner.role.try_lock() else {
+        return Ok(FollowEvent::Unchanged);
+    };
+    match &mut *role {
+        Role::Follower(follow) => reload(engine, follow),
+        Role::Writer(_) => Ok(FollowEvent::Writer),
     }
+}
 
-    /// Loads the committed generation if the manifest changed since the last load.
-    /// Returns at once when another thread is already reloading or taking over.
-    pub(crate) fn reload_if_changed(&self) -> Result<FollowEvent, EngineError> {
-        let Some(mut follow) = self.inner.follow.try_lock() else {
-            return Ok(FollowEvent::Unchanged);
-        };
-        if !self.inner.following.load(Ordering::Acquire) {
-            return Ok(FollowEvent::Writer);
+/// Reads the committed generation again even if the manifest did not change (the
+/// embedding model changed, so other vectors apply).
+pub(crate) fn reload_now(
+    engine: &Engine,
+    follow: &mut FollowState,
+) -> Result<FollowEvent, EngineError> {
+    *follow = FollowState::default();
+    reload(engine, follow)
+}
+
+fn take_over(engine: &Engine, role: &mut Role) -> Result<FollowEvent, EngineError> {
+    let inner = &engine.inner;
+    let mut notices = Vec::new();
+    let embedder = inner.embedder();
+    let writer = match Writer::open(
+        &inner.dir,
+        inner.roots.roots(),
+        embedder.as_deref(),
+        &mut notices,
+    ) {
+        Ok(w) => w,
+        Err(e) => {
+            // Stay a follower; let another process (or a later poll) try.
+            let _ = inner.lock_file.unlock();
+            return Err(e);
         }
-        self.reload_locked(&mut follow)
+    };
+    for n in &notices {
+        tracing::warn!("{n}");
     }
+    let state = WriterState {
+        writer,
+        overlays: Overlays::default(),
+    };
+    inner.publish(&state)?;
+    *role = Role::Writer(Box::new(state));
+    inner.now_writes();
+    let mut log = inner.log.lock();
+    log.notices.retain(|n| !n.starts_with(FOLLOWING));
+    log.notices
+        .push("the process that wrote this index exited; this one writes it now".into());
+    log.notices.extend(notices);
+    tracing::info!("took over writing the index at {}", inner.dir.display());
+    Ok(FollowEvent::TookOver)
+}
 
-    fn reload_locked(&self, follow: &mut FollowState) -> Result<FollowEvent, EngineError> {
-        let inner = &self.inner;
+fn reload(engine: &Engine, follow: &mut FollowState) -> Result<FollowEvent, EngineError> {
+    let inner = &engine.inner;
+    let stamp = manifest_stamp(&inner.dir);
+    if stamp.is_some() && stamp == follow.manifest_stamp {
+        return Ok(FollowEvent::Unchanged);
+    }
+    let deadline = Instant::now() + CONSISTENT_READ_TIMEOUT;
+    loop {
         let stamp = manifest_stamp(&inner.dir);
-        if stamp.is_some() && stamp == follow.manifest_stamp {
+        match read_generation(engine, follow) {
+            Ok(Some(view)) => {
+                let generation = view.generation;
+                let changed = generation != inner.published.read().generation;
+                *inner.published.write() = Arc::new(view);
+                follow.manifest_stamp = stamp;
+                return Ok(if changed {
+                    FollowEvent::Reloaded(generation)
+                } else {
+                    FollowEvent::Unchanged
+                });
+            }
+            // Mid-commit: the parts do not agree yet.
+            Ok(None) => {}
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(e) => tracing::debug!("reading the followed index: {e}; retrying"),
+        }
+        if Instant::now() >= deadline {
             return Ok(FollowEvent::Unchanged);
         }
-        let deadline = Instant::now() + CONSISTENT_READ_TIMEOUT;
-        loop {
-            let stamp = manifest_stamp(&inner.dir);
-            match self.read_generation(follow) {
-                Ok(Some(snap)) => {
-                    let generation = snap.generation;
-                    let changed = generation != inner.snapshot.read().generation;
-                    *inner.snapshot.write() = Arc::new(snap);
-                    follow.manifest_stamp = stamp;
-                    return Ok(if changed {
-                        FollowEvent::Reloaded(generation)
-                    } else {
-                        FollowEvent::Unchanged
-                    });
-                }
-                // Mid-commit: the parts do not agree yet.
-                Ok(None) => {}
-                Err(e) if Instant::now() >= deadline => return Err(e),
-                Err(e) => tracing::debug!("reading the followed index: {e}; retrying"),
-            }
-            if Instant::now() >= deadline {
-                return Ok(FollowEvent::Unchanged);
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        std::thread::sleep(Duration::from_millis(25));
     }
+}
 
-    /// One consistent generation as the writer committed it, or `None` when the
-    /// manifest, the tantivy commit and the vector file do not agree (a commit is
-    /// under way).
-    fn read_generation(&self, follow: &mut FollowState) -> Result<Option<Snapshot>, EngineError> {
-        let inner = &self.inner;
-        let manifest = Manifest::load(&inner.dir)?.unwrap_or_default();
-        if follow.lexical.is_none() {
-            follow.lexical = Some(LexicalReader::open(&inner.dir.join("lexical"))?);
-        }
-        let Some(lexical) = follow
-            .lexical
-            .as_ref()
-            .map(|r| r.snapshot_of(manifest.generation))
-        else {
-            return Ok(None);
-        };
-        let Some(lexical) = lexical? else {
-            return Ok(None);
-        };
-        let vectors = match (&inner.embedder, &manifest.vectors) {
-            (Some(e), Some(v)) if v.model == e.info().id && v.dims == e.info().dims => {
-                match &follow.vectors {
-                    Some((sum, store)) if *sum == v.checksum => Some(store.clone()),
-                    _ => {
-                        let path = inner.dir.join(VECTORS_DIR).join(&v.file);
-                        match VectorStore::load(&path, &v.checksum, v.dims) {
-                            Ok(store) => {
-                                let store = Arc::new(store);
-                                follow.vectors = Some((v.checksum.clone(), store.clone()));
-                                Some(store)
-                            }
-                            // Replaced by a newer commit while we read: try again.
-                            Err(_) if manifest_changed(&inner.dir, &manifest) => {
-                                return Ok(None);
-                            }
-                            Err(e) => return Err(e.into()),
+/// One consistent generation as the writer committed it, or `None` when the manifest,
+/// the tantivy commit and the vector file do not agree (a commit is under way).
+fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<View>, EngineError> {
+    let inner = &engine.inner;
+    let manifest = Manifest::load(&inner.dir)?.unwrap_or_default();
+    if follow.lexical.is_none() {
+        follow.lexical = Some(LexicalReader::open(&inner.dir.join("lexical"))?);
+    }
+    let Some(lexical) = follow
+        .lexical
+        .as_ref()
+        .map(|r| r.snapshot_of(manifest.generation))
+    else {
+        return Ok(None);
+    };
+    let Some(lexical) = lexical? else {
+        return Ok(None);
+    };
+    let model = inner.model.read().clone();
+    let vectors = match (model.embedder(), &manifest.vectors) {
+        (Some(e), Some(v)) if v.model == e.info().id && v.dims == e.info().dims => {
+            match &follow.vectors {
+                Some((sum, store)) if *sum == v.checksum => Some(store.clone()),
+                _ => {
+                    let path = inner.dir.join(VECTORS_DIR).join(&v.file);
+                    match VectorStore::load(&path, &v.checksum, v.dims) {
+                        Ok(store) => {
+                            let store = Arc::new(store);
+                            follow.vectors = Some((v.checksum.clone(), store.clone()));
+                            Some(store)
                         }
+                        // Replaced by a newer commit while we read: try again.
+                        Err(_) if manifest_changed(&inner.dir, &manifest) => {
+                            return Ok(None);
+                        }
+                        Err(e) => return Err(e.into()),
                     }
                 }
             }
-            _ => None,
-        };
-        let live_keys: HashSet<u64> = manifest
-            .files
-            .values()
-            .flat_map(|f| f.keys.iter().copied())
-            .collect();
-        let missing_vectors = match &vectors {
-            Some(v) => live_keys.iter().filter(|k| !v.contains(**k)).count(),
-            None => live_keys.len(),
-        };
-        let mut languages = BTreeMap::new();
-        let mut problems = Vec::new();
-        for f in manifest.files.values() {
-            *languages.entry(f.language.clone()).or_default() += 1;
-            if !f.problems.is_empty() {
-                problems.push(FileProblems {
-                    root: f.root,
-                    path: f.path.clone(),
-                    problems: f.problems.clone(),
-                });
-            }
         }
-        Ok(Some(Snapshot {
-            generation: manifest.generation,
-            lexical,
-            live_keys,
-            vectors,
-            files: manifest.files.len(),
-            missing_vectors,
-            languages,
-            problems,
-        }))
-    }
+        _ => None,
+    };
+    Ok(Some(View::new(
+        manifest.generation,
+        lexical,
+        manifest.files,
+        vectors,
+        Overlays::default(),
+        model,
+    )))
 }
 
 /// The notice a follower carries while it follows.

@@ -1,16 +1,17 @@
-//! Hybrid search: BM25 top-N and vector top-N fused by Reciprocal Rank Fusion, on one
-//! snapshot (one generation) of the index.
+//! Hybrid search on one snapshot: BM25 top-N and vector top-N fused by Reciprocal Rank
+//! Fusion; touching hits of a file merged; each hit named by the definition in it that
+//! matched the query, and checked against what the editor or the disk holds now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobMatcher};
-use scry_index::{LexicalFilter, StoredChunk};
+use scry_chunk::{Definition, Span};
+use scry_index::{LexicalFilter, StoredChunk, tokenize};
 
-use crate::{Engine, EngineError, Snapshot};
+use crate::freshness::{FileRef, Sources};
+use crate::{EngineError, Snapshot};
 
 /// Queries longer than this are refused.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -116,26 +117,26 @@ pub struct Ranks {
 
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub root: PathBuf,
-    /// Relative to `root`, `/`-separated.
-    pub path: String,
-    /// 1-based, inclusive.
-    pub start_line: u32,
-    pub end_line: u32,
-    pub byte_start: usize,
-    pub byte_end: usize,
+    /// The file, the content that was indexed, and whether it is still current.
+    pub file: FileRef,
+    /// The chunk's place in the file (for merged hits, the union).
+    pub span: Span,
+    /// The definition that matched the query, else the chunk's label.
     pub symbol: Option<String>,
+    /// The enclosing scope of that definition (or of the chunk).
     pub scope: Option<String>,
+    /// The kind of that definition (or of the chunk: `block`, `window`…).
     pub kind: String,
     pub language: String,
+    /// The definition in this chunk that matched the query (a chunk of several small
+    /// definitions names the one asked for), or the chunk's own; with its span.
+    pub definition: Option<Definition>,
     /// The fused RRF score.
     pub score: f64,
     pub ranks: Ranks,
     /// The index generation this hit was read from.
     pub generation: u64,
     pub text: String,
-    /// blake3 (first 128 bits, hex) of the file content that was indexed.
-    pub file_hash: String,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +148,9 @@ pub struct SearchResults {
     /// Set when the results are not what was asked for, e.g. BM25-only.
     pub notice: Option<String>,
     pub hits: Vec<Hit>,
+    /// The files the hits came from, as read to decide their freshness: the texts to
+    /// cut merged context from, or to place exact positions in.
+    pub sources: Sources,
 }
 
 struct Candidate {
@@ -155,176 +159,199 @@ struct Candidate {
     score: f64,
 }
 
-impl Engine {
-    /// Searches one snapshot of the index.
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, EngineError> {
-        let query = req.query.trim();
-        if query.is_empty() {
-            return Err(EngineError::InvalidRequest("the query is empty".into()));
+/// Searches one snapshot of the index.
+pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResults, EngineError> {
+    let query = req.query.trim();
+    if query.is_empty() {
+        return Err(EngineError::InvalidRequest("the query is empty".into()));
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(EngineError::InvalidRequest(format!(
+            "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
+            query.len()
+        )));
+    }
+    let inner = &snap.setup;
+    let view = &snap.view;
+    let k = req.k.min(MAX_K);
+    let glob = match &req.path_glob {
+        Some(g) => Some(
+            GlobBuilder::new(g)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| EngineError::InvalidRequest(format!("bad path glob {g:?}: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let within = match &req.within {
+        Some(dir) => Some(inner.roots.resolve(dir)?),
+        None => None,
+    };
+    let model = view.embedder();
+    let (mode, notice) = match (req.mode, model) {
+        (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
+        (m, Some(_)) => (m, None),
+        (_, None) => (
+            SearchMode::Lexical,
+            Some(format!(
+                "BM25-only: {}",
+                view.model.problem().unwrap_or("no embedding model")
+            )),
+        ),
+    };
+    let filtered = glob.is_some() || within.is_some();
+    let n = if filtered {
+        (k * 20).max(400)
+    } else {
+        (k * 4).max(40)
+    };
+    let keep = |c: &StoredChunk| -> bool {
+        if let Some(w) = &within
+            && (c.root != w.root
+                || !(w.rel.is_empty()
+                    || c.path == w.rel
+                    || c.path.starts_with(&format!("{}/", w.rel))))
+        {
+            return false;
         }
-        if query.len() > MAX_QUERY_BYTES {
-            return Err(EngineError::InvalidRequest(format!(
-                "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
-                query.len()
-            )));
+        if let Some(g) = &glob
+            && !matches_glob(g, &c.path)
+        {
+            return false;
         }
-        let k = req.k.min(MAX_K);
-        let glob = match &req.path_glob {
-            Some(g) => Some(
-                GlobBuilder::new(g)
-                    .literal_separator(false)
-                    .build()
-                    .map_err(|e| EngineError::InvalidRequest(format!("bad path glob {g:?}: {e}")))?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
-        let within = match &req.within {
-            Some(dir) => Some(self.inner.roots.resolve(dir)?),
-            None => None,
-        };
-        let snap: Arc<Snapshot> = self.snapshot();
-        let model = self
-            .inner
-            .embedder
-            .as_ref()
-            .filter(|_| snap.vectors.is_some());
-        let (mode, notice) = match (req.mode, model) {
-            (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
-            (m, Some(_)) => (m, None),
-            (_, None) => (
-                SearchMode::Lexical,
-                Some(format!(
-                    "BM25-only: {}",
-                    self.inner
-                        .model_problem
-                        .as_deref()
-                        .unwrap_or("no embedding model")
-                )),
-            ),
-        };
-        let filtered = glob.is_some() || within.is_some();
-        let n = if filtered {
-            (k * 20).max(400)
-        } else {
-            (k * 4).max(40)
-        };
-        let keep = |c: &StoredChunk| -> bool {
-            if let Some(w) = &within
-                && (c.root != w.root
-                    || !(w.rel.is_empty()
-                        || c.path == w.rel
-                        || c.path.starts_with(&format!("{}/", w.rel))))
-            {
-                return false;
-            }
-            if let Some(g) = &glob
-                && !matches_glob(g, &c.path)
-            {
-                return false;
-            }
-            req.language.as_ref().is_none_or(|l| *l == c.language)
-                && req.kind.as_ref().is_none_or(|kd| *kd == c.kind)
-        };
+        req.language.as_ref().is_none_or(|l| *l == c.language)
+            && req.kind.as_ref().is_none_or(|kd| *kd == c.kind)
+    };
 
-        let mut fused: HashMap<(u32, String, usize), Candidate> = HashMap::new();
-        let rrf_k = f64::from(self.inner.config.rrf_k);
-        if mode != SearchMode::Vector {
-            let filter = LexicalFilter {
-                language: req.language.clone(),
-                kind: req.kind.clone(),
-            };
-            let mut rank = 0u32;
-            for (_, addr) in snap.lexical.search(query, n, &filter)? {
-                let chunk = snap.lexical.load(addr)?;
+    let mut fused: HashMap<(u32, String, usize), Candidate> = HashMap::new();
+    let rrf_k = f64::from(inner.config.rrf_k);
+    if mode != SearchMode::Vector {
+        let filter = LexicalFilter {
+            language: req.language.clone(),
+            kind: req.kind.clone(),
+        };
+        let mut rank = 0u32;
+        for (_, addr) in view.lexical.search(query, n, &filter)? {
+            let chunk = view.lexical.load(addr)?;
+            if !keep(&chunk) {
+                continue;
+            }
+            rank += 1;
+            fuse(&mut fused, chunk, Retriever::Lexical, rank, rrf_k);
+        }
+    }
+    if mode != SearchMode::Lexical
+        && let (Some(embedder), Some(store)) = (model, &view.vectors)
+    {
+        let qv = match &req.query_embedding {
+            Some(v) => v.clone(),
+            None => embed(embedder.as_ref(), &inner.config.query_prefix, query)?,
+        };
+        let live = &view.live_keys;
+        let mut rank = 0u32;
+        for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
+            for addr in view.lexical.docs_with_key(key)? {
+                let chunk = view.lexical.load(addr)?;
                 if !keep(&chunk) {
                     continue;
                 }
                 rank += 1;
-                fuse(&mut fused, chunk, Retriever::Lexical, rank, rrf_k);
+                fuse(&mut fused, chunk, Retriever::Vector, rank, rrf_k);
             }
         }
-        if mode != SearchMode::Lexical
-            && let (Some(embedder), Some(store)) = (model, &snap.vectors)
-        {
-            let qv = match &req.query_embedding {
-                Some(v) => v.clone(),
-                None => embed_query(embedder.as_ref(), &self.inner.config.query_prefix, query)?,
-            };
-            let live = &snap.live_keys;
-            let mut rank = 0u32;
-            for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
-                for addr in snap.lexical.docs_with_key(key)? {
-                    let chunk = snap.lexical.load(addr)?;
-                    if !keep(&chunk) {
-                        continue;
-                    }
-                    rank += 1;
-                    fuse(&mut fused, chunk, Retriever::Vector, rank, rrf_k);
-                }
-            }
-        }
-
-        // A chunk waiting for its vector (an edit not yet embedded) cannot place in the
-        // vector list; in a hybrid search it counts as placing there where it placed
-        // lexically, so a fresh edit is not outranked for lack of an embedding.
-        if mode == SearchMode::Hybrid
-            && let (Some(_), Some(store)) = (model, &snap.vectors)
-        {
-            for c in fused.values_mut() {
-                if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
-                    && !store.contains(c.chunk.vec_key)
-                {
-                    c.score += 1.0 / (rrf_k + f64::from(rank));
-                }
-            }
-        }
-        let mut ranked: Vec<Candidate> = fused.into_values().collect();
-        ranked.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.chunk.path.cmp(&b.chunk.path))
-                .then_with(|| a.chunk.byte_start.cmp(&b.chunk.byte_start))
-        });
-        let merged = merge_overlapping(ranked, k);
-        let hits = merged
-            .into_iter()
-            .map(|c| self.hit(c, snap.generation))
-            .collect();
-        Ok(SearchResults {
-            generation: snap.generation,
-            requested_mode: req.mode,
-            mode,
-            notice,
-            hits,
-        })
     }
 
-    fn hit(&self, c: Candidate, generation: u64) -> Hit {
-        let root = self
-            .inner
-            .roots
-            .root(c.chunk.root)
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        Hit {
-            root,
-            path: c.chunk.path,
-            start_line: c.chunk.start_line,
-            end_line: c.chunk.end_line,
-            byte_start: c.chunk.byte_start,
-            byte_end: c.chunk.byte_end,
-            symbol: c.chunk.symbol,
-            scope: c.chunk.scope,
-            kind: c.chunk.kind,
-            language: c.chunk.language,
-            score: c.score,
-            ranks: c.ranks,
-            generation,
-            text: c.chunk.text,
-            file_hash: c.chunk.file_hash,
+    // A chunk waiting for its vector (an edit not yet embedded) cannot place in the
+    // vector list; in a hybrid search it counts as placing there where it placed
+    // lexically, so a fresh edit is not outranked for lack of an embedding.
+    if mode == SearchMode::Hybrid
+        && let (Some(_), Some(store)) = (model, &view.vectors)
+    {
+        for c in fused.values_mut() {
+            if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
+                && !store.contains(c.chunk.vec_key)
+            {
+                c.score += 1.0 / (rrf_k + f64::from(rank));
+            }
         }
     }
+    let mut ranked: Vec<Candidate> = fused.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.chunk.path.cmp(&b.chunk.path))
+            .then_with(|| a.chunk.span.byte_start.cmp(&b.chunk.span.byte_start))
+    });
+    let merged = merge_overlapping(ranked, k);
+    let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
+    let sources = snap.sources();
+    let hits = merged
+        .into_iter()
+        .map(|c| hit(c, &terms, &sources, view.generation))
+        .collect();
+    Ok(SearchResults {
+        generation: view.generation,
+        requested_mode: req.mode,
+        mode,
+        notice,
+        hits,
+        sources,
+    })
+}
+
+fn hit(c: Candidate, terms: &HashSet<String>, sources: &Sources, generation: u64) -> Hit {
+    let chunk = c.chunk;
+    let definition =
+        matched_definition(terms, &chunk.definitions, chunk.symbol.as_deref()).cloned();
+    let (symbol, scope, kind) = match &definition {
+        Some(d) => (
+            Some(d.name.clone()),
+            d.scope.clone(),
+            d.kind.as_str().to_owned(),
+        ),
+        None => (chunk.symbol, chunk.scope, chunk.kind),
+    };
+    Hit {
+        file: sources.file_ref(chunk.root, &chunk.path, chunk.file_hash),
+        span: chunk.span,
+        symbol,
+        scope,
+        kind,
+        language: chunk.language,
+        definition,
+        score: c.score,
+        ranks: c.ranks,
+        generation,
+        text: chunk.text,
+    }
+}
+
+/// The definition a hit is about: the one whose name shares the most words with the
+/// query (the whole name first), else the one the chunk is labelled with, else its
+/// first.
+fn matched_definition<'a>(
+    terms: &HashSet<String>,
+    defs: &'a [Definition],
+    label: Option<&str>,
+) -> Option<&'a Definition> {
+    let mut best: Option<(i64, &Definition)> = None;
+    for d in defs {
+        let name_terms: Vec<String> = tokenize(&d.name).into_iter().map(|t| t.text).collect();
+        let shared = name_terms.iter().filter(|t| terms.contains(*t)).count() as i64;
+        if shared == 0 {
+            continue;
+        }
+        let whole = terms.contains(&d.name.to_lowercase()) as i64;
+        let missing = name_terms.len() as i64 - shared;
+        let score = whole * 1_000 + shared * 10 - missing;
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, d));
+        }
+    }
+    best.map(|(_, d)| d)
+        .or_else(|| defs.iter().find(|d| Some(d.name.as_str()) == label))
+        .or_else(|| defs.first())
 }
 
 #[derive(Clone, Copy)]
@@ -342,7 +369,7 @@ fn fuse(
     rrf_k: f64,
 ) {
     let e = fused
-        .entry((chunk.root, chunk.path.clone(), chunk.byte_start))
+        .entry((chunk.root, chunk.path.clone(), chunk.span.byte_start))
         .or_insert_with(|| Candidate {
             chunk,
             ranks: Ranks::default(),
@@ -358,7 +385,7 @@ fn fuse(
     }
 }
 
-fn embed_query(
+fn embed(
     embedder: &dyn scry_models::Embedder,
     prefix: &str,
     query: &str,
@@ -371,16 +398,10 @@ fn embed_query(
     })
 }
 
-impl Engine {
-    /// The query's embedding as a search would compute it; `None` without a model.
-    pub fn embed_query(&self, query: &str) -> Option<Result<Vec<f32>, EngineError>> {
-        let e = self.inner.embedder.as_ref()?;
-        Some(embed_query(
-            e.as_ref(),
-            &self.inner.config.query_prefix,
-            query,
-        ))
-    }
+/// The query's embedding as a search on `snap` would compute it; `None` without a model.
+pub(crate) fn embed_query(snap: &Snapshot, query: &str) -> Option<Result<Vec<f32>, EngineError>> {
+    let e = snap.view.model.embedder()?;
+    Some(embed(e.as_ref(), &snap.setup.config.query_prefix, query))
 }
 
 fn matches_glob(g: &GlobMatcher, path: &str) -> bool {
@@ -388,35 +409,35 @@ fn matches_glob(g: &GlobMatcher, path: &str) -> bool {
 }
 
 /// Hits of one file whose lines overlap or touch become one hit (the better one's
-/// identity, the union of ranges, the best rank of each retriever).
+/// identity, the union of ranges and of definitions, the best rank of each retriever).
 fn merge_overlapping(ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for c in ranked {
         let same = out.iter_mut().find(|o| {
             o.chunk.root == c.chunk.root
                 && o.chunk.path == c.chunk.path
-                && c.chunk.start_line <= o.chunk.end_line + 1
-                && o.chunk.start_line <= c.chunk.end_line + 1
+                && o.chunk.span.touches_lines(c.chunk.span)
         });
         match same {
             Some(o) => {
-                let (first, second) = if c.chunk.byte_start < o.chunk.byte_start {
-                    (c.chunk.text.as_str(), o.chunk.text.as_str())
-                } else {
-                    (o.chunk.text.as_str(), c.chunk.text.as_str())
-                };
-                let text = if c.chunk.byte_start < o.chunk.byte_end
-                    && o.chunk.byte_start < c.chunk.byte_end
-                {
+                let (a, b) = (o.chunk.span, c.chunk.span);
+                let text = if a.byte_start < b.byte_end && b.byte_start < a.byte_end {
                     o.chunk.text.clone()
+                } else if b.byte_start < a.byte_start {
+                    format!("{}{}", c.chunk.text, o.chunk.text)
                 } else {
-                    format!("{first}{second}")
+                    format!("{}{}", o.chunk.text, c.chunk.text)
                 };
                 o.chunk.text = text;
-                o.chunk.start_line = o.chunk.start_line.min(c.chunk.start_line);
-                o.chunk.end_line = o.chunk.end_line.max(c.chunk.end_line);
-                o.chunk.byte_start = o.chunk.byte_start.min(c.chunk.byte_start);
-                o.chunk.byte_end = o.chunk.byte_end.max(c.chunk.byte_end);
+                o.chunk.span = a.union(b);
+                for d in c.chunk.definitions {
+                    if !o.chunk.definitions.contains(&d) {
+                        o.chunk.definitions.push(d);
+                    }
+                }
+                o.chunk
+                    .definitions
+                    .sort_by_key(|d| (d.name_span.byte_start, d.span.byte_start));
                 o.ranks.lexical = min_opt(o.ranks.lexical, c.ranks.lexical);
                 o.ranks.vector = min_opt(o.ranks.vector, c.ranks.vector);
             }
@@ -436,5 +457,43 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_chunk::ChunkKind;
+
+    fn def(name: &str, line: u32) -> Definition {
+        let span = Span::new(line as usize * 10, line as usize * 10 + 9, line, line);
+        Definition {
+            name: name.into(),
+            kind: ChunkKind::Class,
+            scope: None,
+            span,
+            name_span: span,
+        }
+    }
+
+    fn terms(q: &str) -> HashSet<String> {
+        tokenize(q).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn the_definition_named_in_the_query_is_the_one_a_merged_hit_is_about() {
+        let defs = [
+            def("ContentDecodingError", 1),
+            def("StreamConsumedError", 5),
+            def("RetryError", 9),
+        ];
+        let label = Some("ContentDecodingError");
+        let m = |q: &str| matched_definition(&terms(q), &defs, label).map(|d| d.name.as_str());
+        assert_eq!(m("StreamConsumedError"), Some("StreamConsumedError"));
+        assert_eq!(m("stream consumed"), Some("StreamConsumedError"));
+        assert_eq!(m("retry error"), Some("RetryError"));
+        // Nothing in common: the chunk's own label.
+        assert_eq!(m("unrelated words"), Some("ContentDecodingError"));
+        assert_eq!(matched_definition(&terms("x"), &[], label), None);
     }
 }

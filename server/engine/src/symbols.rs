@@ -1,13 +1,16 @@
 //! Symbol lookup by name: `workspace/symbol` in the editor, `find_symbol` for agents.
+//! The definitions come from chunking (names, kinds, scopes and spans as the grammar
+//! says them); nothing here guesses from text.
 //!
 //! Matching is fuzzy the way editors' symbol pickers are: the query's characters must
 //! appear in order in the name, case-insensitively; exact names beat prefixes, prefixes
 //! beat substrings, and matches at word starts (`hr` in `handle_request`, `HandleRequest`)
 //! beat scattered ones.
 
-use std::path::PathBuf;
+use scry_chunk::Definition;
 
-use crate::{Engine, EngineError};
+use crate::freshness::{FileRef, Sources};
+use crate::{EngineError, Snapshot};
 
 /// Most symbols returned by one lookup.
 pub const MAX_SYMBOLS: usize = 1000;
@@ -16,7 +19,7 @@ pub const MAX_SYMBOLS: usize = 1000;
 pub struct SymbolQuery {
     /// Empty: every symbol (up to `limit`), by name.
     pub name: String,
-    /// Only this chunk kind (`function`, `struct`, `class`…).
+    /// Only this kind (`function`, `struct`, `class`…).
     pub kind: Option<String>,
     /// `false`: the name must match exactly (case-sensitive).
     pub fuzzy: bool,
@@ -34,82 +37,79 @@ impl SymbolQuery {
     }
 }
 
+/// A definition that matched, in the file it is in.
 #[derive(Debug, Clone)]
 pub struct SymbolHit {
-    pub root: PathBuf,
-    pub path: String,
-    pub symbol: String,
-    pub scope: Option<String>,
-    pub kind: String,
+    pub file: FileRef,
     pub language: String,
-    /// 1-based, inclusive.
-    pub start_line: u32,
-    pub end_line: u32,
-    pub byte_start: usize,
-    pub byte_end: usize,
-    pub file_hash: String,
+    /// Name, kind, enclosing scope, the whole definition's span and its name's span.
+    pub definition: Definition,
     pub generation: u64,
     /// Higher is better.
     pub score: u32,
 }
 
-impl Engine {
-    /// Definitions whose name matches `q`, best first, from one index generation.
-    pub fn symbols(&self, q: &SymbolQuery) -> Result<Vec<SymbolHit>, EngineError> {
-        let snap = self.snapshot();
-        let limit = q.limit.clamp(1, MAX_SYMBOLS);
-        let roots = self.inner.roots.roots();
-        let mut scored: Vec<(u32, scry_index::SymbolEntry)> = Vec::new();
-        snap.lexical
-            .for_each_symbol(&self.inner.symbol_cache, |e| {
-                if q.kind.as_deref().is_some_and(|k| e.kind != k) {
-                    return;
-                }
-                let score = if q.fuzzy {
-                    fuzzy_score(&q.name, &e.symbol)
-                } else {
-                    (e.symbol == q.name).then_some(1)
-                };
-                if let Some(score) = score {
-                    scored.push((score, e.clone()));
-                }
-            })?;
-        // Best first; among equals, shorter names (closer to the query) first, except
-        // for an empty query, which lists by name.
-        let by_length = !q.name.is_empty();
-        scored.sort_by(|(sa, a), (sb, b)| {
-            sb.cmp(sa)
-                .then(if by_length {
-                    a.symbol.len().cmp(&b.symbol.len())
-                } else {
-                    std::cmp::Ordering::Equal
-                })
-                .then_with(|| a.symbol.cmp(&b.symbol))
-                .then_with(|| a.path.cmp(&b.path))
-                .then(a.start_line.cmp(&b.start_line))
-        });
-        scored.truncate(limit);
-        Ok(scored
-            .into_iter()
-            .filter_map(|(score, e)| {
-                Some(SymbolHit {
-                    root: roots.get(e.root as usize)?.clone(),
-                    path: e.path,
-                    symbol: e.symbol,
-                    scope: e.scope,
-                    kind: e.kind,
-                    language: e.language,
-                    start_line: e.start_line,
-                    end_line: e.end_line,
-                    byte_start: e.byte_start,
-                    byte_end: e.byte_end,
-                    file_hash: e.file_hash,
-                    generation: snap.generation,
-                    score,
-                })
+/// The definitions a lookup found, best first, from one generation.
+#[derive(Debug, Clone)]
+pub struct SymbolResults {
+    pub generation: u64,
+    pub hits: Vec<SymbolHit>,
+    /// The files the hits are in, as read to decide their freshness.
+    pub sources: Sources,
+}
+
+/// Definitions whose name matches `q`, best first, from one index generation.
+pub(crate) fn find(snap: &Snapshot, q: &SymbolQuery) -> Result<SymbolResults, EngineError> {
+    let view = &snap.view;
+    let limit = q.limit.clamp(1, MAX_SYMBOLS);
+    let mut scored: Vec<(u32, scry_index::SymbolEntry)> = Vec::new();
+    view.lexical
+        .for_each_symbol(&snap.setup.symbol_cache, |e| {
+            let d = &e.definition;
+            if q.kind.as_deref().is_some_and(|k| d.kind.as_str() != k) {
+                return;
+            }
+            let score = if q.fuzzy {
+                fuzzy_score(&q.name, &d.name)
+            } else {
+                (d.name == q.name).then_some(1)
+            };
+            if let Some(score) = score {
+                scored.push((score, e.clone()));
+            }
+        })?;
+    // Best first; among equals, shorter names (closer to the query) first, except
+    // for an empty query, which lists by name.
+    let by_length = !q.name.is_empty();
+    scored.sort_by(|(sa, a), (sb, b)| {
+        let (da, db) = (&a.definition, &b.definition);
+        sb.cmp(sa)
+            .then(if by_length {
+                da.name.len().cmp(&db.name.len())
+            } else {
+                std::cmp::Ordering::Equal
             })
-            .collect())
-    }
+            .then_with(|| da.name.cmp(&db.name))
+            .then_with(|| a.path.cmp(&b.path))
+            .then(da.span.start_line.cmp(&db.span.start_line))
+    });
+    scored.truncate(limit);
+    let sources = snap.sources();
+    let hits = scored
+        .into_iter()
+        .map(|(score, e)| SymbolHit {
+            file: sources.file_ref(e.root, &e.path, e.file_hash),
+            language: e.language,
+            definition: e.definition,
+            generation: view.generation,
+            score,
+        })
+        .collect();
+    Ok(SymbolResults {
+        generation: view.generation,
+        hits,
+        sources,
+    })
 }
 
 /// How well `query` matches `name`; `None` when it does not. Empty matches everything.

@@ -2,19 +2,20 @@
 //! generation at a time (vectors file, then tantivy with the generation as payload, then
 //! the manifest, which is the commit point).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use scry_chunk::{ChunkOptions, chunk_file};
 use scry_index::{
-    FORMAT, FileEntry, Lexical, MANIFEST_FILE, Manifest, SCHEMA_VERSION, VectorStore, VectorsEntry,
-    file_term_text,
+    FORMAT, FileEntry, FileHash, Lexical, LexicalSnapshot, MANIFEST_FILE, Manifest, SCHEMA_VERSION,
+    VectorStore, VectorsEntry, file_term_text,
 };
 use scry_models::Embedder;
 
 use crate::EngineError;
+use crate::report::BatchStats;
 
 const LEXICAL_DIR: &str = "lexical";
 pub(crate) const VECTORS_DIR: &str = "vectors";
@@ -35,31 +36,47 @@ pub(crate) struct FileContent {
     pub overlay: bool,
 }
 
-/// What one batch did.
-#[derive(Debug, Default, Clone)]
-pub struct BatchStats {
-    pub files_indexed: usize,
-    pub files_removed: usize,
-    pub chunks_indexed: usize,
-    pub chunks_embedded: usize,
-    pub embed_tokens: usize,
-    pub embed_seconds: f64,
-    pub embed_errors: Vec<String>,
+/// How a batch is applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Apply {
+    /// Embed new chunks now (else they wait for [`Writer::backfill`]).
+    pub embed: bool,
+    /// Keep the vectors of chunks that no longer exist until a later commit: for editor
+    /// buffers, whose commits must not rewrite the vector file on each keystroke (and
+    /// whose old chunks often come back on undo). Searches filter by live keys, so a
+    /// kept vector is never a result.
+    pub keep_dead_vectors: bool,
 }
 
+impl Apply {
+    /// A refresh from disk: embed, and drop what is dead.
+    pub const FULL: Apply = Apply {
+        embed: true,
+        keep_dead_vectors: false,
+    };
+    /// An editor buffer: lexical now, no rewrite of the vector file.
+    pub const LEXICAL: Apply = Apply {
+        embed: false,
+        keep_dead_vectors: true,
+    };
+}
+
+/// What the writer embeds with and how it labels documents.
+pub(crate) struct EmbedWith<'a> {
+    pub embedder: Option<&'a dyn Embedder>,
+    pub document_prefix: &'a str,
+}
+
+/// The single writer of an index directory. Its state changes only through its
+/// methods, each of which ends in a commit or leaves the last one in force.
 pub(crate) struct Writer {
-    pub dir: PathBuf,
-    pub lexical: Lexical,
-    pub manifest: Manifest,
-    pub vectors: Option<Arc<VectorStore>>,
+    dir: PathBuf,
+    lexical: Lexical,
+    manifest: Manifest,
+    vectors: Option<Arc<VectorStore>>,
     model_id: Option<String>,
     refcounts: HashMap<u64, u32>,
     vectors_dirty: bool,
-    /// Keep the vectors of chunks that no longer exist until a later commit: set for
-    /// editor buffers, whose commits must not rewrite the vector file on each keystroke
-    /// (and whose old chunks often come back on undo). Searches filter by live keys, so
-    /// a kept vector is never a result.
-    pub defer_vector_gc: bool,
 }
 
 /// Progress inside a batch: (chunks embedded so far, chunks to embed, tokens so far).
@@ -122,61 +139,69 @@ impl Writer {
             manifest.files.clear();
         }
 
-        let vectors = match embedder {
-            None => None,
-            Some(e) => {
-                let info = e.info();
-                let loaded = match &manifest.vectors {
-                    Some(v) if v.model == info.id && v.dims == info.dims => {
-                        match VectorStore::load(
-                            &dir.join(VECTORS_DIR).join(&v.file),
-                            &v.checksum,
-                            v.dims,
-                        ) {
-                            Ok(store) => Some(store),
-                            Err(err) => {
-                                notices.push(format!("{err}; vectors will be recomputed"));
-                                None
-                            }
-                        }
-                    }
-                    Some(v) => {
-                        notices.push(format!(
-                            "the embedding model changed ({} -> {}); vectors will be recomputed",
-                            v.model, info.id
-                        ));
-                        None
-                    }
-                    None => None,
-                };
-                if loaded.is_none() {
-                    manifest.vectors = None;
-                }
-                Some(Arc::new(match loaded {
-                    Some(s) => s,
-                    None => VectorStore::new(info.dims)?,
-                }))
-            }
-        };
-
         let mut w = Writer {
             dir: dir.to_owned(),
             lexical,
             manifest,
-            vectors,
-            model_id: embedder.map(|e| e.info().id.clone()),
+            vectors: None,
+            model_id: None,
             refcounts: HashMap::new(),
             vectors_dirty: false,
-            defer_vector_gc: false,
         };
         w.rebuild_refcounts();
-        w.compact_vectors_if_needed()?;
+        w.attach_model(embedder, notices)?;
         if mismatch {
             // Commit the repair now, so no reader ever sees the orphaned lexical commit.
-            w.commit(std::collections::BTreeMap::new())?;
+            w.commit(BTreeMap::new(), false)?;
         }
         w.remove_leftovers();
         Ok(w)
+    }
+
+    /// Starts using `embedder`'s vectors: the ones committed for it when the manifest
+    /// names it, else an empty store (its vectors are computed by later commits). `None`
+    /// leaves vectors alone: the next commit keeps the file it finds.
+    pub fn attach_model(
+        &mut self,
+        embedder: Option<&dyn Embedder>,
+        notices: &mut Vec<String>,
+    ) -> Result<(), EngineError> {
+        let Some(e) = embedder else {
+            return Ok(());
+        };
+        let info = e.info();
+        let loaded = match &self.manifest.vectors {
+            Some(v) if v.model == info.id && v.dims == info.dims => {
+                match VectorStore::load(
+                    &self.dir.join(VECTORS_DIR).join(&v.file),
+                    &v.checksum,
+                    v.dims,
+                ) {
+                    Ok(store) => Some(store),
+                    Err(err) => {
+                        notices.push(format!("{err}; vectors will be recomputed"));
+                        None
+                    }
+                }
+            }
+            Some(v) => {
+                notices.push(format!(
+                    "the embedding model changed ({} -> {}); vectors will be recomputed",
+                    v.model, info.id
+                ));
+                None
+            }
+            None => None,
+        };
+        if loaded.is_none() {
+            self.manifest.vectors = None;
+        }
+        self.vectors = Some(Arc::new(match loaded {
+            Some(s) => s,
+            None => VectorStore::new(info.dims)?,
+        }));
+        self.model_id = Some(info.id.clone());
+        self.compact_vectors_if_needed()
     }
 
     fn rebuild_refcounts(&mut self) {
@@ -232,6 +257,24 @@ impl Writer {
         self.manifest.generation
     }
 
+    /// The committed file table, by file key.
+    pub fn files(&self) -> &BTreeMap<String, FileEntry> {
+        &self.manifest.files
+    }
+
+    pub fn file(&self, key: &str) -> Option<&FileEntry> {
+        self.manifest.files.get(key)
+    }
+
+    pub fn vectors(&self) -> Option<Arc<VectorStore>> {
+        self.vectors.clone()
+    }
+
+    /// A searcher pinned to the last commit.
+    pub fn lexical_snapshot(&self) -> Result<LexicalSnapshot, EngineError> {
+        Ok(self.lexical.snapshot()?)
+    }
+
     pub fn live_keys(&self) -> HashSet<u64> {
         self.refcounts
             .iter()
@@ -240,20 +283,21 @@ impl Writer {
             .collect()
     }
 
-    /// Live keys that have no vector yet.
-    pub fn keys_missing_vectors(&self) -> usize {
-        self.missing_vector_keys().count()
+    /// Whether live chunks wait for vectors (only with a model).
+    pub fn has_missing_vectors(&self) -> bool {
+        self.vectors.is_some() && self.missing_vector_keys().next().is_some()
     }
 
     /// Keys of live chunks that have no vector yet.
-    pub fn missing_vector_keys(&self) -> impl Iterator<Item = u64> + '_ {
+    fn missing_vector_keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.refcounts
             .iter()
             .filter(|(k, c)| **c > 0 && self.vectors.as_ref().is_none_or(|v| !v.contains(**k)))
             .map(|(k, _)| *k)
     }
 
-    /// Records a new size and mtime for files whose content did not change.
+    /// Records a new size and mtime for files whose content did not change; committed
+    /// with the next batch or by [`Writer::commit_stamps`].
     pub fn touch(&mut self, key: &str, size: u64, mtime_ns: i128) -> bool {
         match self.manifest.files.get_mut(key) {
             Some(e) if e.size != size || e.mtime_ns != mtime_ns => {
@@ -265,17 +309,24 @@ impl Writer {
         }
     }
 
-    /// Applies updates, embeds what is new, and commits one generation. On failure the
-    /// previous generation stays current and nothing of this batch is visible.
+    /// Commits the new sizes and mtimes [`Writer::touch`] recorded.
+    pub fn commit_stamps(&mut self) -> Result<(), EngineError> {
+        let files = self.manifest.files.clone();
+        self.commit(files, false)
+    }
+
+    /// Applies updates, embeds what is new (per `how`), and commits one generation. On
+    /// failure the previous generation stays current and nothing of this batch is
+    /// visible.
     pub fn apply(
         &mut self,
         updates: Vec<FileUpdate>,
+        how: Apply,
         chunk_opts: &ChunkOptions,
-        embedder: Option<&dyn Embedder>,
-        document_prefix: &str,
+        with: &EmbedWith,
         progress: EmbedProgress,
     ) -> Result<BatchStats, EngineError> {
-        let result = self.apply_inner(updates, chunk_opts, embedder, document_prefix, progress);
+        let result = self.apply_inner(updates, how, chunk_opts, with, progress);
         if result.is_err() {
             let _ = self.lexical.rollback();
             self.rebuild_refcounts();
@@ -286,11 +337,12 @@ impl Writer {
     fn apply_inner(
         &mut self,
         updates: Vec<FileUpdate>,
+        how: Apply,
         chunk_opts: &ChunkOptions,
-        embedder: Option<&dyn Embedder>,
-        document_prefix: &str,
+        with: &EmbedWith,
         progress: EmbedProgress,
     ) -> Result<BatchStats, EngineError> {
+        let embedder = with.embedder.filter(|_| how.embed);
         let mut stats = BatchStats::default();
         let mut files = self.manifest.files.clone();
         let mut pending: Vec<(u64, String)> = Vec::new();
@@ -311,19 +363,21 @@ impl Writer {
             };
             // Secrets are masked (same length) before anything is stored or embedded.
             let chunked = chunk_file(&u.rel, &crate::redact::redact(&content.bytes), chunk_opts);
-            let file_hash = blake3::hash(&content.bytes).to_hex()[..32].to_owned();
+            let file_hash = FileHash::of(&content.bytes);
             let mut keys = Vec::with_capacity(chunked.chunks.len());
             for c in &chunked.chunks {
                 self.lexical
-                    .add(u.root, &u.rel, &file_hash, chunked.language, c)?;
+                    .add(u.root, &u.rel, file_hash, chunked.language, c)?;
                 let k = c.hash.key();
                 keys.push(k);
                 *self.refcounts.entry(k).or_default() += 1;
-                if let Some(v) = &self.vectors
+                if embedder.is_some()
+                    && let Some(v) = &self.vectors
                     && !v.contains(k)
                     && pending_keys.insert(k)
                 {
-                    pending.push((k, format!("{document_prefix}{}", c.embedding_text())));
+                    let prefix = with.document_prefix;
+                    pending.push((k, format!("{prefix}{}", c.embedding_text())));
                 }
             }
             stats.files_indexed += 1;
@@ -349,13 +403,59 @@ impl Writer {
             );
         }
         self.embed_pending(pending, embedder, &mut stats, progress)?;
-        self.commit(files)?;
+        self.commit(files, how.keep_dead_vectors)?;
+        Ok(stats)
+    }
+
+    /// Embeds chunks that are indexed but have no vector (indexed lexically first, or
+    /// before the model was attached, or under another model), reading their text from
+    /// the index, and commits when any was embedded.
+    pub fn backfill(
+        &mut self,
+        with: &EmbedWith,
+        progress: EmbedProgress,
+    ) -> Result<BatchStats, EngineError> {
+        let mut stats = BatchStats::default();
+        let (Some(store), Some(_)) = (self.vectors.clone(), with.embedder) else {
+            return Ok(stats);
+        };
+        let snap = self.lexical.snapshot()?;
+        let mut pending = Vec::new();
+        let mut push = |c: &scry_index::StoredChunk| {
+            let text =
+                scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
+            pending.push((c.vec_key, format!("{}{text}", with.document_prefix)));
+        };
+        let missing: Vec<u64> = self.missing_vector_keys().collect();
+        if missing.is_empty() {
+            return Ok(stats);
+        }
+        if missing.len() <= 256 {
+            // A few (an editor's recent edits): look each one up.
+            for key in missing {
+                if let Some(addr) = snap.docs_with_key(key)?.first() {
+                    push(&snap.load(*addr)?);
+                }
+            }
+        } else {
+            let mut seen = HashSet::new();
+            for c in snap.all_chunks()? {
+                if !store.contains(c.vec_key) && seen.insert(c.vec_key) {
+                    push(&c);
+                }
+            }
+        }
+        self.embed_pending(pending, with.embedder, &mut stats, progress)?;
+        if stats.chunks_embedded > 0 {
+            let files = self.manifest.files.clone();
+            self.commit(files, false)?;
+        }
         Ok(stats)
     }
 
     /// Embeds the given texts into the vector store. A failing batch leaves those
     /// chunks without vectors (they stay findable lexically) and is reported.
-    pub fn embed_pending(
+    fn embed_pending(
         &mut self,
         pending: Vec<(u64, String)>,
         embedder: Option<&dyn Embedder>,
@@ -396,14 +496,15 @@ impl Writer {
     }
 
     /// Writes one generation: vectors (if changed), tantivy, then the manifest.
-    pub fn commit(
+    fn commit(
         &mut self,
-        files: std::collections::BTreeMap<String, FileEntry>,
+        files: BTreeMap<String, FileEntry>,
+        keep_dead_vectors: bool,
     ) -> Result<(), EngineError> {
         let generation = self.manifest.generation + 1;
         // Vectors of chunks that no longer exist go; they are never mixed into results
         // in the meantime because searches filter by the snapshot's live keys.
-        let dead: Vec<u64> = if self.defer_vector_gc {
+        let dead: Vec<u64> = if keep_dead_vectors {
             Vec::new()
         } else {
             self.refcounts
@@ -455,6 +556,69 @@ impl Writer {
         self.vectors_dirty = false;
         if let Some(old) = old_vector_file {
             let _ = std::fs::remove_file(self.dir.join(VECTORS_DIR).join(old));
+        }
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// Checks the index against itself: the lexical commit is the manifest's generation,
+    /// every file's chunks in the lexical index are exactly the manifest's, the vector
+    /// index holds only live keys, and no temporary file is left over. `Err` describes
+    /// the first inconsistency.
+    pub fn verify(&self) -> Result<(), String> {
+        let committed = self.lexical.committed_generation();
+        let generation = self.generation();
+        if committed != Some(generation) && !(generation == 0 && committed.is_none()) {
+            return Err(format!(
+                "lexical generation {committed:?} != manifest generation {generation}"
+            ));
+        }
+        let snap = self.lexical.snapshot().map_err(|e| e.to_string())?;
+        let mut by_file: HashMap<String, Vec<u64>> = HashMap::new();
+        for c in snap.all_chunks().map_err(|e| e.to_string())? {
+            by_file
+                .entry(file_term_text(c.root, &c.path))
+                .or_default()
+                .push(c.vec_key);
+        }
+        for (key, entry) in &self.manifest.files {
+            let mut want = entry.keys.clone();
+            want.sort_unstable();
+            let mut have = by_file.remove(key).unwrap_or_default();
+            have.sort_unstable();
+            if want != have {
+                return Err(format!(
+                    "{}: manifest has {} chunks, lexical index {}",
+                    entry.path,
+                    want.len(),
+                    have.len()
+                ));
+            }
+        }
+        if let Some(extra) = by_file.keys().next() {
+            return Err(format!(
+                "lexical index has chunks of {extra:?}, which the manifest does not list"
+            ));
+        }
+        if let Some(v) = &self.vectors {
+            let live = self.live_keys();
+            if v.len() != live.iter().filter(|k| v.contains(**k)).count() {
+                return Err(format!(
+                    "vector index holds {} vectors that no chunk uses",
+                    v.len()
+                ));
+            }
+        }
+        for dir in [self.dir.clone(), self.dir.join(VECTORS_DIR)] {
+            for e in std::fs::read_dir(&dir)
+                .map_err(|e| e.to_string())?
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().ends_with(".tmp") {
+                    return Err(format!("leftover temporary file {}", e.path().display()));
+                }
+            }
         }
         Ok(())
     }

@@ -8,24 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use scry_engine::{Engine, EngineConfig};
 use scry_models::{Embedder, EmbedderInfo, EmbedderOptions, Embeddings, LlamaEmbedder, ModelError};
 
-/// The all-MiniLM-L6-v2 GGUF: `SCRY_TEST_EMBED_MODEL`, else `../shared/models/` beside
-/// the checkout. Tests that need it fail loudly when it is missing.
+pub use scry_test_support::write;
+
+/// The all-MiniLM-L6-v2 GGUF the tests embed with.
 pub fn model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("SCRY_TEST_EMBED_MODEL") {
-        return PathBuf::from(p);
-    }
-    // Cargo sets CARGO_MANIFEST_DIR when it runs a test too; the run-time value is right
-    // even when a cached build came from a checkout at another path.
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let p = manifest.join("../../../shared/models/all-MiniLM-L6-v2-f16.gguf");
-    assert!(
-        p.exists(),
-        "test embedding model not found at {}; set SCRY_TEST_EMBED_MODEL",
-        p.display()
-    );
-    p
+    scry_test_support::embed_model()
 }
 
 /// The real llama.cpp embedder, wrapped to count the texts it is asked to embed.
@@ -62,12 +49,6 @@ impl Embedder for Counting {
     fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {
         self.inner.count_tokens(text)
     }
-}
-
-pub fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// A small multi-language workspace with things that must not be indexed.
@@ -171,9 +152,9 @@ pub fn open_with(root: &Path, index: &Path, e: &Arc<Counting>) -> Engine {
         .expect("engine opens")
 }
 
+/// No embedding model configured: BM25 only.
 pub fn open_lexical(root: &Path, index: &Path) -> Engine {
-    Engine::open_with_embedder(config(root, index), Err("no model in this test".into()))
-        .expect("engine opens")
+    Engine::open(config(root, index)).expect("engine opens")
 }
 
 pub fn refresh(e: &Engine) -> scry_engine::RefreshReport {
@@ -186,7 +167,7 @@ pub fn paths(e: &Engine, q: &str, mode: scry_engine::SearchMode) -> Vec<String> 
     let r = e
         .search(&scry_engine::SearchRequest::new(q).k(5).mode(mode))
         .unwrap();
-    r.hits.into_iter().map(|h| h.path).collect()
+    r.hits.into_iter().map(|h| h.file.path).collect()
 }
 
 /// Paths of the hits whose text contains `ident` exactly (BM25 also returns partial
@@ -202,6 +183,6 @@ pub fn found(e: &Engine, ident: &str) -> Vec<String> {
     r.hits
         .into_iter()
         .filter(|h| h.text.contains(ident))
-        .map(|h| h.path)
+        .map(|h| h.file.path)
         .collect()
 }

@@ -11,11 +11,11 @@ use scry_engine::{Engine, FollowEvent, SearchMode, SearchRequest};
 fn follower(ws: &std::path::Path, idx: &std::path::Path, e: Option<&Arc<Counting>>) -> Engine {
     let mut cfg = config(ws, idx);
     cfg.follow_when_locked = true;
-    let embedder = match e {
-        Some(e) => Ok(e.clone() as Arc<dyn scry_models::Embedder>),
-        None => Err("none".to_owned()),
-    };
-    Engine::open_with_embedder(cfg, embedder).expect("a follower opens a locked index")
+    match e {
+        Some(e) => Engine::open_with_embedder(cfg, Ok(e.clone() as Arc<dyn scry_models::Embedder>)),
+        None => Engine::open(cfg),
+    }
+    .expect("a follower opens a locked index")
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn a_follower_sees_each_new_generation_and_takes_over_when_the_writer_exits() {
         .search(&SearchRequest::new("read the settings file").mode(SearchMode::Hybrid))
         .unwrap();
     assert_eq!(hits.mode, SearchMode::Hybrid);
-    assert!(hits.hits.iter().any(|h| h.path == "src/config.rs"));
+    assert!(hits.hits.iter().any(|h| h.file.path == "src/config.rs"));
     assert_eq!(
         model.texts(),
         embedded_by_writer + 1,
@@ -112,8 +112,8 @@ fn searches_on_a_follower_never_mix_generations_while_the_writer_commits() {
                 let versions: std::collections::HashSet<_> = r
                     .hits
                     .iter()
-                    .filter(|h| h.path == "src/gen.rs")
-                    .map(|h| (h.file_hash.clone(), h.symbol.clone()))
+                    .filter(|h| h.file.path == "src/gen.rs")
+                    .map(|h| (h.file.hash, h.symbol.clone()))
                     .collect();
                 if r.generation > 1 {
                     assert_eq!(

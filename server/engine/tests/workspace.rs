@@ -60,9 +60,9 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
     assert_eq!(r.mode, SearchMode::Hybrid);
     assert!(r.notice.is_none());
     let top = &r.hits[0];
-    assert_eq!(top.path, "src/server.rs");
+    assert_eq!(top.file.path, "src/server.rs");
     assert_eq!(top.symbol.as_deref(), Some("accept_connections"));
-    assert_eq!((top.start_line, top.end_line), (1, 6));
+    assert_eq!((top.span.start_line, top.span.end_line), (1, 6));
     assert!(top.ranks.lexical.is_some() && top.ranks.vector.is_some());
     assert_eq!(top.generation, engine.generation());
     // Filters.
@@ -73,11 +73,11 @@ fn indexes_searches_follows_changes_and_restarts_without_reembedding() {
     let r = engine
         .search(&SearchRequest::new("config").path_glob(Some("*.json".into())))
         .unwrap();
-    assert!(r.hits.iter().all(|h| h.path.ends_with(".json")) && !r.hits.is_empty());
+    assert!(r.hits.iter().all(|h| h.file.path.ends_with(".json")) && !r.hits.is_empty());
     let r = engine
         .search(&SearchRequest::new("installer").within(Some("docs".into())))
         .unwrap();
-    assert!(r.hits.iter().all(|h| h.path.starts_with("docs/")) && !r.hits.is_empty());
+    assert!(r.hits.iter().all(|h| h.file.path.starts_with("docs/")) && !r.hits.is_empty());
 
     // Edit: the new name is found, the old one is gone.
     let before = model.texts();
@@ -154,7 +154,7 @@ fn a_supplied_query_embedding_is_used_instead_of_embedding_the_query() {
                 .query_embedding(Some(cart)),
         )
         .unwrap();
-    assert_eq!(r.hits[0].path, "web/cart.ts");
+    assert_eq!(r.hits[0].file.path, "web/cart.ts");
     assert_eq!(
         model.calls.load(std::sync::atomic::Ordering::SeqCst),
         before,
@@ -177,7 +177,7 @@ fn without_a_model_search_is_bm25_only_and_says_so() {
             .search(&SearchRequest::new("cartTotal").mode(mode))
             .unwrap();
         assert_eq!(r.mode, SearchMode::Lexical);
-        assert_eq!(r.hits[0].path, "web/cart.ts");
+        assert_eq!(r.hits[0].file.path, "web/cart.ts");
         if mode != SearchMode::Lexical {
             assert!(
                 r.notice.as_deref().unwrap().starts_with("BM25-only"),
@@ -249,8 +249,7 @@ fn a_second_writer_on_the_same_index_is_refused() {
     let idx = tempfile::tempdir().unwrap();
     fixture(ws.path());
     let _a = open_lexical(ws.path(), idx.path());
-    let b =
-        scry_engine::Engine::open_with_embedder(config(ws.path(), idx.path()), Err("none".into()));
+    let b = scry_engine::Engine::open(config(ws.path(), idx.path()));
     assert!(matches!(b, Err(scry_engine::EngineError::Locked(_))));
 }
 
@@ -324,7 +323,7 @@ fn hidden_files_are_opt_in_and_secrets_stay_out_even_then() {
         .index_dir(idx.path())
         .include_hidden(true)
         .build();
-    let engine = scry_engine::Engine::open_with_embedder(cfg, Err("none".into())).unwrap();
+    let engine = scry_engine::Engine::open(cfg).unwrap();
     let r = refresh(&engine);
     assert_eq!(r.files_skipped.get("secret"), Some(&2), "{r:?}");
     assert_eq!(found(&engine, "scryignore").len(), 0);
@@ -409,13 +408,16 @@ fn secrets_inside_files_are_masked_in_the_index_and_in_results() {
         hit.text
     );
     assert!(hit.text.contains(&"*".repeat(key.len())), "{}", hit.text);
-    let source = engine.indexed_text(hit).expect("unchanged file");
+    let source = r.sources.indexed_text(&hit.file).expect("unchanged file");
     assert!(
         !source.contains(key),
         "the key is in the source text: {source}"
     );
     // Masking keeps offsets: the hit's bytes still frame the function on disk.
     let disk = std::fs::read_to_string(ws.path().join("src/client.py")).unwrap();
-    assert_eq!(disk[hit.byte_start..hit.byte_end].len(), hit.text.len());
+    assert_eq!(
+        disk[hit.span.byte_start..hit.span.byte_end].len(),
+        hit.text.len()
+    );
     assert!(found(&engine, "Zq8vN3kL0pR7tY2wX5cB9mD4fG6hJ1aS").is_empty());
 }

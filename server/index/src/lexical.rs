@@ -14,13 +14,16 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
+use scry_chunk::{ChunkKind, Definition, Span};
+use serde::{Deserialize, Serialize};
+
 use crate::tokenizer::{CodeTokenizer, tokenize};
-use crate::{IndexError, StoredChunk};
+use crate::{FileHash, IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
-/// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked);
-/// an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked;
+/// v4: definitions with kinds and spans); an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;
@@ -34,7 +37,7 @@ struct Fields {
     path_text: Field,
     symbol: Field,
     symbols_text: Field,
-    names: Field,
+    definitions: Field,
     scope: Field,
     context: Field,
     content: Field,
@@ -64,7 +67,7 @@ fn schema() -> (Schema, Fields) {
         path_text: b.add_text_field("path_text", code(false)),
         symbol: b.add_text_field("symbol", STORED),
         symbols_text: b.add_text_field("symbols_text", code(false)),
-        names: b.add_text_field("names", STORED),
+        definitions: b.add_text_field("definitions", STORED),
         scope: b.add_text_field("scope", STORED),
         context: b.add_text_field("context", STORED),
         content: b.add_text_field("content", code(true)),
@@ -170,7 +173,7 @@ impl Lexical {
         &mut self,
         root: u32,
         path: &str,
-        file_hash: &str,
+        file_hash: FileHash,
         language: &str,
         c: &scry_chunk::Chunk,
     ) -> Result<(), IndexError> {
@@ -183,15 +186,15 @@ impl Lexical {
         if let Some(s) = &c.symbol {
             doc.add_text(f.symbol, s);
         }
-        if !c.symbols.is_empty() {
-            doc.add_text(f.names, c.symbols.join("\n"));
+        if !c.definitions.is_empty() {
+            doc.add_text(f.definitions, encode_definitions(&c.definitions));
         }
-        let mut names = c.symbols.join(" ");
-        if let Some(scope) = &c.scope {
-            names.push(' ');
-            names.push_str(scope);
-        }
-        doc.add_text(f.symbols_text, names);
+        // The names BM25 boosts: the chunk's label (a part of a split definition is
+        // found by its owner's name too), every definition in it, and its scope.
+        let mut names: Vec<&str> = c.symbol.iter().map(String::as_str).collect();
+        names.extend(c.definitions.iter().map(|d| d.name.as_str()));
+        names.extend(c.scope.as_deref());
+        doc.add_text(f.symbols_text, names.join(" "));
         if let Some(s) = &c.scope {
             doc.add_text(f.scope, s);
         }
@@ -201,12 +204,12 @@ impl Lexical {
         doc.add_text(f.content, &c.text);
         doc.add_text(f.kind, c.kind.as_str());
         doc.add_text(f.language, language);
-        doc.add_u64(f.start_line, u64::from(c.start_line));
-        doc.add_u64(f.end_line, u64::from(c.end_line));
-        doc.add_u64(f.byte_start, c.byte_start as u64);
-        doc.add_u64(f.byte_end, c.byte_end as u64);
+        doc.add_u64(f.start_line, u64::from(c.span.start_line));
+        doc.add_u64(f.end_line, u64::from(c.span.end_line));
+        doc.add_u64(f.byte_start, c.span.byte_start as u64);
+        doc.add_u64(f.byte_end, c.span.byte_end as u64);
         doc.add_u64(f.vec_key, c.hash.key());
-        doc.add_text(f.file_hash, file_hash);
+        doc.add_text(f.file_hash, file_hash.to_string());
         self.writer.add_document(doc).map_err(IndexError::tantivy)?;
         Ok(())
     }
@@ -297,91 +300,76 @@ fn generation_of(index: &Index) -> Option<u64> {
         .ok()
 }
 
-/// A chunk that defines a named symbol: what `workspace/symbol` and `find_symbol` list.
+/// A definition in the index: what `workspace/symbol` and `find_symbol` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolEntry {
     pub root: u32,
     pub path: String,
-    pub symbol: String,
-    pub scope: Option<String>,
-    pub kind: String,
     pub language: String,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub byte_start: usize,
-    pub byte_end: usize,
-    pub file_hash: String,
+    pub file_hash: FileHash,
+    pub definition: Definition,
 }
 
-/// Where `name` is defined inside a chunk's text: its first whole-word occurrence on a
-/// line that looks like a definition, else its first whole-word occurrence. The kind is
-/// read from the keyword before it (`struct`, `fn`, `class`…).
-fn locate_name(chunk: &SymbolEntry, body: &str, name: &str) -> Option<SymbolEntry> {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    let mut first = None;
-    let mut from = 0;
-    while let Some(i) = body[from..].find(name).map(|i| i + from) {
-        from = i + name.len().max(1);
-        let before = body[..i].chars().next_back();
-        let after = body[i + name.len()..].chars().next();
-        if before.is_some_and(is_word) || after.is_some_and(is_word) {
-            continue;
-        }
-        let line_start = body[..i].rfind('\n').map_or(0, |n| n + 1);
-        let kind = definition_kind(&body[line_start..i], &chunk.kind);
-        let defines = kind.is_some();
-        if first.is_none() || defines {
-            first = Some((i, kind));
-        }
-        if defines {
-            break;
-        }
-    }
-    let (i, kind) = first?;
-    let line = chunk.start_line + body[..i].matches('\n').count() as u32;
-    Some(SymbolEntry {
-        symbol: name.to_owned(),
-        kind: kind.unwrap_or_else(|| "function".to_owned()),
-        start_line: line,
-        end_line: line,
-        byte_start: chunk.byte_start + i,
-        byte_end: chunk.byte_start + i + name.len(),
-        ..chunk.clone()
-    })
+/// How definitions are stored: compact JSON, one object per definition.
+#[derive(Serialize, Deserialize)]
+struct StoredDefinition {
+    #[serde(rename = "n")]
+    name: String,
+    #[serde(rename = "k")]
+    kind: ChunkKind,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    /// byte start, byte end, start line, end line.
+    #[serde(rename = "a")]
+    span: [u64; 4],
+    #[serde(rename = "b")]
+    name_span: [u64; 4],
 }
 
-/// The kind of definition the keyword right before a name announces, if any.
-fn definition_kind(prefix: &str, chunk_kind: &str) -> Option<String> {
-    let words: Vec<&str> = prefix
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
+fn span_to_array(s: Span) -> [u64; 4] {
+    [
+        s.byte_start as u64,
+        s.byte_end as u64,
+        u64::from(s.start_line),
+        u64::from(s.end_line),
+    ]
+}
+
+fn span_from_array(a: [u64; 4]) -> Span {
+    Span::new(a[0] as usize, a[1] as usize, a[2] as u32, a[3] as u32)
+}
+
+fn encode_definitions(defs: &[Definition]) -> String {
+    let stored: Vec<StoredDefinition> = defs
+        .iter()
+        .map(|d| StoredDefinition {
+            name: d.name.clone(),
+            kind: d.kind,
+            scope: d.scope.clone(),
+            span: span_to_array(d.span),
+            name_span: span_to_array(d.name_span),
+        })
         .collect();
-    let in_type = matches!(chunk_kind, "impl" | "class" | "trait" | "interface");
-    // Only the word right before the name: `fn parse(…) -> Config` uses Config.
-    if let Some(w) = words.last() {
-        let kind = match *w {
-            "fn" | "def" | "function" | "func" | "fun" | "sub" => {
-                if in_type {
-                    "method"
-                } else {
-                    "function"
-                }
-            }
-            "struct" | "union" => "struct",
-            "enum" => "enum",
-            "trait" => "trait",
-            "interface" | "protocol" => "interface",
-            "class" | "record" => "class",
-            "impl" => "impl",
-            "const" | "static" | "let" | "var" | "val" => "constant",
-            "type" | "typedef" => "type",
-            "mod" | "module" | "namespace" | "package" => "module",
-            "macro_rules" | "macro" | "define" => "macro",
-            _ => return None,
-        };
-        return Some(kind.to_owned());
-    }
-    None
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+/// The definitions stored with a chunk; none when the field is absent or unreadable
+/// (the chunk itself stays searchable).
+fn decode_definitions(text: Option<&str>) -> Vec<Definition> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    let stored: Vec<StoredDefinition> = serde_json::from_str(text).unwrap_or_default();
+    stored
+        .into_iter()
+        .map(|d| Definition {
+            name: d.name,
+            kind: d.kind,
+            scope: d.scope,
+            span: span_from_array(d.span),
+            name_span: span_from_array(d.name_span),
+        })
+        .collect()
 }
 
 /// The symbols of one segment, by document id.
@@ -478,7 +466,7 @@ impl LexicalSnapshot {
     }
 
     /// The hash of the content a file was indexed from; `None` when it is not indexed.
-    pub fn file_hash(&self, root: u32, path: &str) -> Result<Option<String>, IndexError> {
+    pub fn file_hash(&self, root: u32, path: &str) -> Result<Option<FileHash>, IndexError> {
         let q = TermQuery::new(
             Term::from_field_text(self.fields.file, &file_term_text(root, path)),
             IndexRecordOption::Basic,
@@ -518,18 +506,23 @@ impl LexicalSnapshot {
         Ok(StoredChunk {
             root: num(f.root) as u32,
             path: text(f.path).unwrap_or_default(),
+            span: Span::new(
+                num(f.byte_start) as usize,
+                num(f.byte_end) as usize,
+                num(f.start_line) as u32,
+                num(f.end_line) as u32,
+            ),
             symbol: text(f.symbol),
             scope: text(f.scope),
             context: text(f.context),
             text: text(f.content).unwrap_or_default(),
             kind: text(f.kind).unwrap_or_default(),
             language: text(f.language).unwrap_or_default(),
-            start_line: num(f.start_line) as u32,
-            end_line: num(f.end_line) as u32,
-            byte_start: num(f.byte_start) as usize,
-            byte_end: num(f.byte_end) as usize,
+            definitions: decode_definitions(text(f.definitions).as_deref()),
             vec_key: num(f.vec_key),
-            file_hash: text(f.file_hash).unwrap_or_default(),
+            file_hash: text(f.file_hash)
+                .and_then(|h| h.parse().ok())
+                .unwrap_or_default(),
         })
     }
 
@@ -583,47 +576,28 @@ impl LexicalSnapshot {
         let mut out = Vec::new();
         for doc_id in 0..seg.max_doc() {
             let doc: TantivyDocument = store.get(doc_id).map_err(IndexError::tantivy)?;
-            let text = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            let num = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-            let chunk = SymbolEntry {
-                root: num(f.root) as u32,
-                path: text(f.path).unwrap_or_default(),
-                symbol: String::new(),
-                scope: text(f.scope),
-                kind: text(f.kind).unwrap_or_default(),
-                language: text(f.language).unwrap_or_default(),
-                start_line: num(f.start_line) as u32,
-                end_line: num(f.end_line) as u32,
-                byte_start: num(f.byte_start) as usize,
-                byte_end: num(f.byte_end) as usize,
-                file_hash: text(f.file_hash).unwrap_or_default(),
-            };
-            let primary = text(f.symbol);
-            if let Some(symbol) = &primary {
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
+            let definitions = decode_definitions(text(f.definitions));
+            if definitions.is_empty() {
+                continue;
+            }
+            let root = doc.get_first(f.root).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+            let path = text(f.path).unwrap_or_default().to_owned();
+            let language = text(f.language).unwrap_or_default().to_owned();
+            let file_hash = text(f.file_hash)
+                .and_then(|h| h.parse().ok())
+                .unwrap_or_default();
+            for definition in definitions {
                 out.push((
                     doc_id,
                     SymbolEntry {
-                        symbol: symbol.clone(),
-                        ..chunk.clone()
+                        root,
+                        path: path.clone(),
+                        language: language.clone(),
+                        file_hash,
+                        definition,
                     },
                 ));
-            }
-            // Definitions nested in or merged into this chunk: each at its own line.
-            let Some(names) = text(f.names) else {
-                continue;
-            };
-            let body = text(f.content).unwrap_or_default();
-            for name in names.lines() {
-                if primary.as_deref() == Some(name) {
-                    continue;
-                }
-                if let Some(e) = locate_name(&chunk, &body, name) {
-                    out.push((doc_id, e));
-                }
             }
         }
         Ok(out)
@@ -638,43 +612,5 @@ impl LexicalSnapshot {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod symbol_tests {
-    use super::*;
-
-    fn chunk() -> SymbolEntry {
-        SymbolEntry {
-            root: 0,
-            path: "src/lib.rs".into(),
-            symbol: String::new(),
-            scope: None,
-            kind: "function".into(),
-            language: "rust".into(),
-            start_line: 1,
-            end_line: 8,
-            byte_start: 0,
-            byte_end: 0,
-            file_hash: String::new(),
-        }
-    }
-
-    #[test]
-    fn a_merged_name_is_placed_at_its_definition_not_its_first_use() {
-        let body = "/// Parses.\npub fn parse_config(path: &str) -> Config {\n    Config { path: path.into() }\n}\n\npub struct Config {\n    path: String,\n}";
-        let e = locate_name(&chunk(), body, "Config").unwrap();
-        assert_eq!(e.kind, "struct");
-        assert_eq!(e.start_line, 6);
-        assert_eq!(&body[e.byte_start..e.byte_end], "Config");
-    }
-
-    #[test]
-    fn a_name_inside_a_longer_word_is_not_a_match() {
-        let body = "fn xparse() {}\nfn parse() {}";
-        let e = locate_name(&chunk(), body, "parse").unwrap();
-        assert_eq!(e.start_line, 2);
-        assert_eq!(e.kind, "function");
     }
 }

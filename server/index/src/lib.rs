@@ -9,11 +9,13 @@
 //!
 //! This crate knows nothing of workspaces, models or protocols.
 
+mod file_hash;
 mod lexical;
 mod manifest;
 mod tokenizer;
 mod vectors;
 
+pub use file_hash::FileHash;
 pub use lexical::{
     Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, SCHEMA_VERSION, SymbolCache,
     SymbolEntry, file_term_text,
@@ -25,23 +27,24 @@ pub use vectors::VectorStore;
 
 use std::path::{Path, PathBuf};
 
+use scry_chunk::{Definition, Span};
+
 /// A chunk as stored in the lexical index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChunk {
     pub root: u32,
     pub path: String,
+    pub span: Span,
     pub symbol: Option<String>,
     pub scope: Option<String>,
     pub context: Option<String>,
     pub text: String,
     pub kind: String,
     pub language: String,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub byte_start: usize,
-    pub byte_end: usize,
+    /// The definitions whose names are in this chunk.
+    pub definitions: Vec<Definition>,
     pub vec_key: u64,
-    pub file_hash: String,
+    pub file_hash: FileHash,
 }
 
 #[derive(Debug, thiserror::Error)]

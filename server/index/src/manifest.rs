@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{IndexError, fsync_dir};
+use crate::{FileHash, IndexError, fsync_dir};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: u32 = 1;
@@ -41,8 +41,8 @@ pub struct FileEntry {
     pub path: String,
     pub size: u64,
     pub mtime_ns: i128,
-    /// blake3 of the indexed content (disk or editor buffer).
-    pub hash: String,
+    /// The indexed content (disk or editor buffer).
+    pub hash: FileHash,
     pub language: String,
     pub chunks: u32,
     /// Vector keys (content hashes) of the file's chunks, in order.

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use scry_engine::{Engine, Hit};
+use scry_engine::{FileRef, Sources, Span};
 use tower_lsp_server::ls_types::{Position, Range, SymbolKind, Uri};
 
 use crate::encoding::{LineIndex, PositionEncoding};
@@ -30,57 +31,45 @@ pub fn path_to_uri(root: &Path, rel: &str) -> Uri {
     Uri::from_file_path(&abs).expect("roots are absolute")
 }
 
-/// Ranges for hits, reading each file at most once per request.
+pub fn file_uri(file: &FileRef) -> Uri {
+    path_to_uri(&file.root, &file.path)
+}
+
+/// A file's indexed text with its line index, or `None` when the file is stale.
+type Indexed = Option<(Arc<str>, LineIndex)>;
+
+/// Ranges for spans of indexed files, in the negotiated encoding, from the texts the
+/// engine read for the request (each file's line index built once).
 pub struct RangeMaker<'a> {
-    engine: &'a Engine,
+    sources: &'a Sources,
     enc: PositionEncoding,
-    texts: HashMap<(std::path::PathBuf, String, String), Option<(String, LineIndex)>>,
+    lines: HashMap<(std::path::PathBuf, String), Indexed>,
 }
 
 impl<'a> RangeMaker<'a> {
-    pub fn new(engine: &'a Engine, enc: PositionEncoding) -> RangeMaker<'a> {
+    pub fn new(sources: &'a Sources, enc: PositionEncoding) -> RangeMaker<'a> {
         RangeMaker {
-            engine,
+            sources,
             enc,
-            texts: HashMap::new(),
+            lines: HashMap::new(),
         }
     }
 
-    /// The hit's exact range in the text it was indexed from, and whether that text is
-    /// gone (the file changed since): then the range is the hit's lines.
-    pub fn range(&mut self, hit: &Hit) -> (Range, bool) {
-        self.span(
-            &hit.root,
-            &hit.path,
-            &hit.file_hash,
-            (hit.byte_start, hit.byte_end),
-            (hit.start_line, hit.end_line),
-            &hit.text,
-        )
-    }
-
-    /// A span given by bytes and (1-based) lines, checked against the file's hash;
-    /// `text` is what the span covers, for its last line when only lines are known.
-    pub fn span(
-        &mut self,
-        root: &Path,
-        path: &str,
-        file_hash: &str,
-        (byte_start, byte_end): (usize, usize),
-        (start_line, end_line): (u32, u32),
-        text: &str,
-    ) -> (Range, bool) {
-        let key = (root.to_owned(), path.to_owned(), file_hash.to_owned());
-        let engine = self.engine;
-        let file = self.texts.entry(key).or_insert_with(|| {
-            engine.indexed_file_text(root, path, file_hash).map(|t| {
+    /// `span`'s exact range in the text `file` was indexed from; when that text is gone
+    /// (the file is stale), the span's whole lines, `text` giving the last line's length
+    /// when known.
+    pub fn range(&mut self, file: &FileRef, span: Span, text: &str) -> Range {
+        let sources = self.sources;
+        let key = (file.root.clone(), file.path.clone());
+        let indexed = self.lines.entry(key).or_insert_with(|| {
+            sources.indexed_text(file).map(|t| {
                 let lines = LineIndex::new(&t);
                 (t, lines)
             })
         });
-        match file {
-            Some((t, lines)) => (lines.range(t, byte_start, byte_end, self.enc), false),
-            None => (line_range(start_line, end_line, text, self.enc), true),
+        match indexed {
+            Some((t, lines)) => lines.range(t, span.byte_start, span.byte_end, self.enc),
+            None => line_range(span.start_line, span.end_line, text, self.enc),
         }
     }
 }

@@ -1,29 +1,22 @@
-//! Bringing the index up to date (at start, on `scry.reindex`) with `$/progress`.
+//! `scry.reindex`: bringing the index up to date on request, with `$/progress`. (The
+//! first pass at start is the engine workspace's; `initialized` reports it.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scry_engine::{Phase, Progress, RefreshReport};
+use scry_engine::{Progress, RefreshReport};
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::ProgressToken;
 
+use crate::handlers::initialized::describe;
 use crate::handlers::{blocking, engine_error};
 use crate::progress::WorkDone;
 use crate::session::{Session, Workspace};
 
 /// How often progress is reported at most.
 const REPORT_EVERY: Duration = Duration::from_millis(250);
-
-pub async fn refresh(
-    client: &Client,
-    session: &Arc<Session>,
-    ws: &Arc<Workspace>,
-    title: &str,
-) -> Result<RefreshReport> {
-    refresh_with_token(client, session, ws, title, None).await
-}
 
 pub async fn refresh_with_token(
     client: &Client,
@@ -78,19 +71,4 @@ pub async fn refresh_with_token(
     };
     work.end(Some(summary)).await;
     result
-}
-
-fn describe(p: &Progress) -> (String, Option<u32>) {
-    match p.phase {
-        Phase::Scanning => ("scanning files".into(), None),
-        Phase::Indexing => (
-            format!("{}/{} files", p.files_done, p.files_total),
-            (p.files_total > 0).then(|| (p.files_done * 100 / p.files_total) as u32),
-        ),
-        Phase::Embedding => (
-            format!("embedding {}/{} chunks", p.embedded, p.to_embed),
-            (p.to_embed > 0).then(|| (p.embedded * 100 / p.to_embed) as u32),
-        ),
-        Phase::Done => ("done".into(), Some(100)),
-    }
 }

@@ -102,11 +102,10 @@ where
     })
 }
 
-/// `scry lsp` over stdio. The protocol gets a private copy of the stdout descriptor and
-/// descriptor 1 is pointed at stderr, so a stray print from C code (llama.cpp) can never
-/// corrupt the stream.
-pub fn run_stdio(opts: LspOptions) -> std::io::Result<ExitStatus> {
-    let protocol_out = private_stdout()?;
+/// `scry lsp` over stdin and `protocol_out`: the process's stdout, which the caller has
+/// taken over (a private copy of the descriptor, with descriptor 1 pointed at stderr, so a
+/// stray print from C code can never corrupt the stream).
+pub fn run_stdio(opts: LspOptions, protocol_out: std::fs::File) -> std::io::Result<ExitStatus> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("scry-lsp")
@@ -119,29 +118,4 @@ pub fn run_stdio(opts: LspOptions) -> std::io::Result<ExitStatus> {
     // Stdin's reader thread may be blocked in read(2); do not wait for it.
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(status)
-}
-
-#[cfg(unix)]
-fn private_stdout() -> std::io::Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: dup and dup2 on the process's own standard descriptors; the new
-    // descriptor is owned by the returned File and by nothing else.
-    unsafe {
-        let fd = libc::dup(1);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if libc::dup2(2, 1) < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(std::fs::File::from_raw_fd(fd))
-    }
-}
-
-#[cfg(not(unix))]
-fn private_stdout() -> std::io::Result<std::fs::File> {
-    use std::os::windows::io::{AsRawHandle, FromRawHandle};
-    let handle = std::io::stdout().as_raw_handle();
-    // SAFETY: the process's stdout handle stays open for the process's life.
-    Ok(unsafe { std::fs::File::from_raw_handle(handle) })
 }

@@ -66,6 +66,23 @@ pub struct SearchHit {
     /// The file changed after it was indexed: the range may be off.
     pub stale: bool,
     pub snippet: String,
+    /// The definition in the hit that matched the query (a hit may hold several small
+    /// definitions), or the hit's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<DefinitionOut>,
+}
+
+/// A definition: its name, kind and scope, the whole definition (doc comments included)
+/// and where its name is.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionOut {
+    pub name: String,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub range: Range,
+    pub selection_range: Range,
 }
 
 /// Where a hit came from: its 1-based rank in each retriever that found it.
@@ -118,6 +135,8 @@ pub struct Source {
     pub symbol: Option<String>,
     /// `full`, `signature` or `path`: how much of it is in the context.
     pub tier: &'static str,
+    /// The file changed after it was indexed: the context shows the indexed text.
+    pub stale: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use scry_engine::{Engine, EngineError, Watcher};
-use tokio::sync::watch;
+use scry_engine::{Engine, EngineError, WorkspaceEvent, WorkspaceOptions};
+use tokio::sync::{mpsc, watch};
 use tower_lsp_server::jsonrpc;
 
 use crate::LspOptions;
@@ -17,32 +17,32 @@ use crate::document::Document;
 use crate::encoding::PositionEncoding;
 use crate::overlay::OverlayQueue;
 
-/// An engine over the current folders, with its buffer queue and watcher.
+/// The engine's workspace over the current folders (its lifecycle: model, first pass,
+/// watcher), and the queue that feeds it the editor's buffers.
 pub struct Workspace {
+    pub lifecycle: scry_engine::Workspace,
     pub engine: Engine,
     pub overlays: Arc<OverlayQueue>,
-    pub watcher: Mutex<Option<Watcher>>,
-    /// The first refresh after opening is running.
-    pub indexing: AtomicBool,
-    /// BM25-only while the embedding model loads; replaced by the full workspace then.
-    pub provisional: bool,
 }
 
 impl Workspace {
-    fn new(engine: Engine, provisional: bool) -> Workspace {
+    fn new(lifecycle: scry_engine::Workspace) -> Workspace {
+        let engine = lifecycle.engine().clone();
         let overlays = OverlayQueue::start(engine.clone());
         Workspace {
+            lifecycle,
             engine,
             overlays,
-            watcher: Mutex::new(None),
-            // Until `after_open` has brought it up to date.
-            indexing: AtomicBool::new(true),
-            provisional,
         }
     }
 
+    /// The first pass over the files is still running.
+    pub fn indexing(&self) -> bool {
+        self.lifecycle.state().indexing
+    }
+
     pub fn close(&self) {
-        self.watcher.lock().take();
+        self.lifecycle.close();
         self.overlays.stop();
     }
 }
@@ -74,6 +74,8 @@ pub struct Session {
     pub shutdown: Arc<AtomicBool>,
     /// Bumped whenever a new workspace is opened, so a stale opener gives way.
     pub epoch: AtomicU64,
+    /// What the workspace opened last reports, until `initialized` starts listening.
+    pub events: Mutex<Option<mpsc::UnboundedReceiver<WorkspaceEvent>>>,
     progress_ids: AtomicU64,
 }
 
@@ -91,6 +93,7 @@ impl Session {
             documents: Mutex::new(HashMap::new()),
             shutdown,
             epoch: AtomicU64::new(0),
+            events: Mutex::new(None),
             progress_ids: AtomicU64::new(0),
         }
     }
@@ -132,8 +135,9 @@ impl Session {
         }
     }
 
-    /// Opens an engine over `roots` (on a blocking thread), feeds it the open buffers,
-    /// and publishes it. The previous workspace, if any, is closed first.
+    /// Opens the workspace over `roots` (on a blocking thread: BM25 is served at once,
+    /// the model loads and the first pass runs in the background), feeds it the open
+    /// buffers, and publishes it. The previous workspace, if any, is closed first.
     pub async fn open(self: &Arc<Self>, roots: Vec<PathBuf>) -> Slot {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         let previous = self.slot.send_replace(Slot::Starting);
@@ -147,41 +151,22 @@ impl Session {
         }
         let mut config = self.opts.engine.clone();
         config.roots = roots;
-        // Loading the embedding model takes longer than opening the index: serve BM25
-        // from the index as it is meanwhile, then open it again with the model.
-        let loading = config.embedding_model.is_some();
-        let embedder = if loading {
-            let provisional = config.clone();
-            let opened = tokio::task::spawn_blocking(move || {
-                Engine::open_with_embedder(
-                    provisional,
-                    Err("the embedding model is loading".into()),
-                )
-            })
-            .await;
-            if let Ok(Ok(engine)) = opened {
-                if self.epoch.load(Ordering::SeqCst) != epoch {
-                    return Slot::Starting;
-                }
-                self.publish(Slot::Ready(Arc::new(Workspace::new(engine, true))));
-            }
-            let load = config.clone();
-            let embedder = tokio::task::spawn_blocking(move || Engine::load_embedder(&load))
-                .await
-                .unwrap_or_else(|e| Err(format!("loading the embedding model failed: {e}")));
-            if self.epoch.load(Ordering::SeqCst) != epoch {
-                return Slot::Starting;
-            }
-            if let Slot::Ready(w) = self.slot.send_replace(Slot::Starting) {
-                w.close();
-            }
-            Some(embedder)
-        } else {
-            None
+        // Beside an agent's `scry mcp` (or `scry watch`) on the same workspace, follow
+        // its index and take over when it exits.
+        config.follow_when_locked = true;
+        let opts = WorkspaceOptions {
+            watch: self.opts.watch,
+            ..WorkspaceOptions::default()
         };
-        let opened = tokio::task::spawn_blocking(move || open_engine(config, embedder)).await;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let opened = tokio::task::spawn_blocking(move || {
+            scry_engine::Workspace::open(config, opts, move |e| {
+                let _ = tx.send(e.clone());
+            })
+        })
+        .await;
         let slot = match opened {
-            Ok(Ok(engine)) => Slot::Ready(Arc::new(Workspace::new(engine, false))),
+            Ok(Ok(lifecycle)) => Slot::Ready(Arc::new(Workspace::new(lifecycle))),
             Ok(Err(EngineError::Locked(dir))) => Slot::Failed(format!(
                 "the index at {} is being written by another scry process (`scry watch`, \
                  another editor); close it and run `scry.reindex`",
@@ -197,6 +182,7 @@ impl Session {
             }
             return slot;
         }
+        *self.events.lock() = Some(rx);
         self.publish(slot.clone());
         slot
     }
@@ -209,29 +195,6 @@ impl Session {
             for d in self.documents.lock().values() {
                 w.overlays.submit(&d.path, Some(d.text.clone()));
             }
-        }
-    }
-}
-
-/// Opens the engine (with an embedder already loaded, when given). The previous
-/// workspace's engine may still be held for a moment by requests in flight; when both
-/// use one index directory, its lock is waited for briefly. After that, the lock is
-/// another process's (an agent's `scry mcp`, `scry watch`): this one follows its index
-/// and takes over when it exits.
-fn open_engine(
-    mut config: scry_engine::EngineConfig,
-    embedder: Option<Result<Arc<dyn scry_models::Embedder>, String>>,
-) -> Result<Engine, EngineError> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        config.follow_when_locked = std::time::Instant::now() >= deadline;
-        let opened = match &embedder {
-            Some(e) => Engine::open_with_embedder(config.clone(), e.clone()),
-            None => Engine::open(config.clone()),
-        };
-        match opened {
-            Err(EngineError::Locked(_)) => std::thread::sleep(Duration::from_millis(50)),
-            other => return other,
         }
     }
 }

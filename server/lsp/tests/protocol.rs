@@ -795,7 +795,7 @@ async fn with_a_model_the_index_serves_bm25_while_the_model_loads_then_hybrid() 
     let fx = fixture();
     let options = || {
         let mut o = support::options(&fx.index(), scry_models::ModelManager::new());
-        o.engine.embedding_model = Some(support::embed_model_path());
+        o.engine.embedder = Some(scry_engine::EmbedderSpec::llama(support::embed_model_path()));
         o
     };
     // A first session builds the index with vectors.

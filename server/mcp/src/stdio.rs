@@ -1,8 +1,4 @@
 //! `scry mcp` over stdio: newline-delimited JSON-RPC on stdin and stdout.
-//!
-//! Stdout belongs to the protocol. Before anything runs, the protocol gets a private
-//! duplicate of fd 1 and fd 1 itself is pointed at stderr, so a stray print from any
-//! library (llama.cpp included) lands in the log instead of corrupting the stream.
 
 use std::sync::Arc;
 
@@ -13,9 +9,11 @@ use crate::server::ScryMcp;
 use crate::state::Shared;
 use crate::{McpError, McpOptions};
 
-/// Serves one MCP session on the process's stdin and stdout until the client closes it.
-pub fn run_stdio(opts: McpOptions) -> Result<(), McpError> {
-    let protocol_out = private_stdout().map_err(|e| McpError::io("cannot take over stdout", e))?;
+/// Serves one MCP session on stdin and `protocol_out` until the client closes it.
+/// `protocol_out` is the process's stdout, taken over by the caller: a private copy of
+/// the descriptor, with descriptor 1 pointed at stderr, so nothing else can print into
+/// the stream.
+pub fn run_stdio(opts: McpOptions, protocol_out: std::fs::File) -> Result<(), McpError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("scry-mcp")
@@ -47,29 +45,4 @@ where
         .await
         .map_err(|e| McpError::Session(e.to_string()))?;
     Ok(())
-}
-
-#[cfg(unix)]
-fn private_stdout() -> std::io::Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: dup and dup2 on the process's own standard descriptors; the new
-    // descriptor is owned by the returned File and by nothing else.
-    unsafe {
-        let fd = libc::dup(1);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if libc::dup2(2, 1) < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(std::fs::File::from_raw_fd(fd))
-    }
-}
-
-#[cfg(not(unix))]
-fn private_stdout() -> std::io::Result<std::fs::File> {
-    use std::os::windows::io::{AsRawHandle, FromRawHandle};
-    let handle = std::io::stdout().as_raw_handle();
-    // SAFETY: the process's stdout handle stays open for the process's life.
-    Ok(unsafe { std::fs::File::from_raw_handle(handle) })
 }

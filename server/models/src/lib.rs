@@ -6,7 +6,9 @@
 //! (feature `mlx`, macOS arm64 only). [`ModelManager`] owns their lifecycle: selection by
 //! role, lazy loading, unloading, hot-swapping and the fallback chain.
 
+pub mod config;
 mod discover;
+mod embedding;
 mod generate;
 mod gguf;
 pub mod http;
@@ -19,6 +21,7 @@ mod mlx;
 mod pull;
 
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
+pub use embedding::{DEFAULT_REMOTE_MAX_TOKENS, EmbedderSpec};
 pub use generate::{
     ChatMessage, Completion, Constraint, FinishReason, GenerateRequest, Generator, Health, Role,
     Sampling, StreamEvent, TokenCount, TokenStream, Usage, estimate_prompt_tokens, estimate_tokens,

@@ -4,90 +4,16 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use scry_models::http::{HttpConfig, HttpEmbedder, HttpGenerator};
 use scry_models::{
     ChatMessage, Constraint, Embedder, EmbedderOptions, GenerateRequest, Generator,
     GeneratorOptions, LlamaEmbedder, LlamaGenerator, Sampling,
 };
-
-fn llama_server() -> PathBuf {
-    let p = std::env::var_os("SCRY_LLAMA_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| {
-                PathBuf::from(h)
-                    .join(".cache/scry/tools/llama-cpp-python-0.3.36/build/bin/llama-server")
-            })
-        })
-        .unwrap();
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/llama-tools.sh (scripts/test.sh does)",
-        p.display()
-    );
-    p
-}
-
-/// A llama-server process, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(model: &Path, extra: &[&str]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(llama_server())
-        .args([
-            "-m",
-            &model.to_string_lossy(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .args(["-t", "1", "-c", "2048", "-np", "1", "--log-disable"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("llama-server starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let server = Server { child, url };
-    let t = Instant::now();
-    loop {
-        let ok = ureq::get(&format!("{}/health", server.url))
-            .call()
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return server;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(120),
-            "llama-server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use scry_test_support::LlamaServer;
 
 #[test]
 fn chat_streams_counts_exactly_and_follows_a_schema() {
-    let server = start(&common::chat_model(), &[]);
+    let server = LlamaServer::start(&common::chat_model(), &[]);
     let g = HttpGenerator::new(HttpConfig::new(format!("{}/v1", server.url), "smollm2"));
     g.probe().expect("the model list answers");
     assert_eq!(g.context_length(), 8192, "n_ctx_train from the model list");
@@ -151,7 +77,7 @@ fn chat_streams_counts_exactly_and_follows_a_schema() {
 
 #[test]
 fn embeddings_match_the_in_process_model() {
-    let server = start(&common::embed_model(), &["--embeddings"]);
+    let server = LlamaServer::start(&common::embed_model(), &["--embeddings"]);
     let remote =
         HttpEmbedder::connect(HttpConfig::new(format!("{}/v1", server.url), "minilm"), 512)
             .unwrap();

@@ -2,32 +2,14 @@
 //! real chat model.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use scry_engine::{Engine, EngineConfig};
 use scry_models::{
     BackendSpec, Generator, GeneratorOptions, LlamaGenerator, ModelManager, ModelRole,
 };
-
-pub fn models_dir() -> PathBuf {
-    std::env::var_os("SCRY_MODELS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models"))
-        })
-        .expect("SCRY_MODELS or HOME")
-}
-
-pub fn chat_model() -> PathBuf {
-    let p = models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/setup.sh",
-        p.display()
-    );
-    p
-}
+pub use scry_test_support::{chat_model, write};
 
 pub fn options() -> GeneratorOptions {
     GeneratorOptions::default()
@@ -51,12 +33,6 @@ pub fn manager_with(roles: &[ModelRole]) -> ModelManager {
         );
     }
     m
-}
-
-pub fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// A small workspace about a rate limiter, with enough code to overflow small budgets.
@@ -128,8 +104,8 @@ def route(request):
 
 pub fn engine(root: &Path, index: &Path) -> Engine {
     let config = EngineConfig::builder([root]).index_dir(index).build();
-    let e = Engine::open_with_embedder(config, Err("no embedding model in this test".into()))
-        .expect("engine opens");
+    // No embedding model configured: BM25 only.
+    let e = Engine::open(config).expect("engine opens");
     e.refresh(&Default::default(), &mut |_| {})
         .expect("indexes");
     e

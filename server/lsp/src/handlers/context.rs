@@ -7,7 +7,7 @@ use tower_lsp_server::jsonrpc::Result;
 
 use super::search::FLUSH_WAIT;
 use super::{answer_error, blocking, guarded};
-use crate::convert::{line_range, path_to_uri};
+use crate::convert::{file_uri, line_range};
 use crate::encoding::PositionEncoding;
 use crate::protocol::{ContextParams, ContextResult, Source, invalid_params};
 use crate::server::Backend;
@@ -68,10 +68,11 @@ pub fn sources(pieces: &[Piece], enc: PositionEncoding) -> Vec<Source> {
     pieces
         .iter()
         .map(|p| Source {
-            uri: path_to_uri(&p.root, &p.path),
+            uri: file_uri(&p.file),
             range: line_range(p.start_line, p.end_line, "", enc),
             symbol: p.symbol.clone(),
             tier: p.tier.as_str(),
+            stale: p.file.stale,
         })
         .collect()
 }

@@ -1,14 +1,21 @@
-//! `initialized`: once the index is open, tell the user what they can act on (no model,
-//! a rebuilt index), bring the index up to date with progress, and start watching.
+//! `initialized`: once the workspace is open, report what it does in the background (the
+//! engine's [`scry_engine::Workspace`] loads the model, runs the first pass, watches):
+//! `$/progress` for the first pass, and `window/showMessage` for what the user can act
+//! on (no model, a rebuilt index, a failed pass, files not watched).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use scry_engine::{ModelState, Phase, Progress, WorkspaceEvent};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::MessageType;
 
+use crate::progress::WorkDone;
 use crate::server::Backend;
 use crate::session::{Session, Slot};
+
+/// How often progress is reported at most.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
 
 pub fn initialized(b: &Backend) {
     let client = b.client.clone();
@@ -21,80 +28,137 @@ pub fn initialized(b: &Backend) {
 /// Everything that follows opening a workspace; also run after the folders change.
 pub async fn after_open(client: &Client, session: &Arc<Session>) {
     let mut rx = session.slot.subscribe();
-    // The provisional BM25 workspace (while the model loads) is not brought up to date:
-    // the full one that follows is.
-    let settled = |s: &Slot| match s {
-        Slot::Starting => false,
-        Slot::Ready(w) => !w.provisional,
-        _ => true,
-    };
-    let Ok(slot) = rx.wait_for(settled).await.map(|s| s.clone()) else {
+    let Ok(slot) = rx
+        .wait_for(|s| !matches!(s, Slot::Starting))
+        .await
+        .map(|s| s.clone())
+    else {
         return;
     };
     let ws = match slot {
         Slot::Ready(ws) => ws,
         Slot::Failed(why) => {
-            client
-                .show_message(
-                    MessageType::ERROR,
-                    format!("Scry: the index is unavailable: {why}"),
-                )
-                .await;
+            show(
+                client,
+                MessageType::ERROR,
+                format!("Scry: the index is unavailable: {why}"),
+            )
+            .await;
             return;
         }
         Slot::NoWorkspace | Slot::Starting => return,
     };
-    let status = ws.engine.status();
-    if let Some(why) = &status.model_problem {
-        client
-            .show_message(
-                MessageType::WARNING,
-                format!(
-                    "Scry: search is BM25-only (keywords, no embeddings): {why}. \
-                     Install a model with `scry models pull` or pass --embed-model."
-                ),
-            )
-            .await;
+    let Some(mut events) = session.events.lock().take() else {
+        return;
+    };
+    let mut shown = 0;
+    shown += show_notices(client, &ws.engine, shown).await;
+    let state = ws.lifecycle.state();
+    if state.model == ModelState::NotConfigured {
+        bm25_only(client, "no embedding model is configured").await;
     }
-    for notice in &status.notices {
-        client
-            .show_message(MessageType::INFO, format!("Scry: {notice}"))
-            .await;
-    }
-    ws.indexing.store(true, Ordering::SeqCst);
-    let result = crate::indexing::refresh(client, session, &ws, "Scry: indexing").await;
-    ws.indexing.store(false, Ordering::SeqCst);
-    if let Err(e) = result {
-        client
-            .show_message(
-                MessageType::ERROR,
-                format!("Scry: indexing failed: {}", e.message),
-            )
-            .await;
-    }
-    if session.opts.watch {
-        let watcher = ws.engine.watch(|r| match r {
-            Ok(report) if report.changed() => tracing::info!(
-                "index updated from disk: {} indexed, {} removed (generation {})",
-                report.files_indexed,
-                report.files_removed,
-                report.generation
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("updating the index from disk failed: {e}"),
-        });
-        match watcher {
-            Ok(w) => *ws.watcher.lock() = Some(w),
-            Err(e) => {
-                client
-                    .show_message(
-                        MessageType::WARNING,
-                        format!(
-                            "Scry: cannot watch the files ({e}); run `scry.reindex` after changes"
-                        ),
+    let create = session
+        .flags
+        .read()
+        .work_done_progress
+        .then(|| session.next_progress_token("index"));
+    let loading =
+        (state.model == ModelState::Loading).then(|| "loading the embedding model".into());
+    let mut work = Some(WorkDone::begin(client, None, create, "Scry: indexing", loading).await);
+    let mut last_report: Option<tokio::time::Instant> = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            WorkspaceEvent::Model(ModelState::Failed(why)) => {
+                bm25_only(client, &why).await;
+                shown += show_notices(client, &ws.engine, shown).await;
+            }
+            WorkspaceEvent::Model(_) => {
+                shown += show_notices(client, &ws.engine, shown).await;
+            }
+            WorkspaceEvent::Indexing(p) => {
+                // At most every REPORT_EVERY; the latest state wins.
+                if last_report.is_some_and(|t| t.elapsed() < REPORT_EVERY) {
+                    continue;
+                }
+                if let Some(w) = &work {
+                    let (message, pct) = describe(&p);
+                    w.report(message, pct).await;
+                    last_report = Some(tokio::time::Instant::now());
+                }
+            }
+            WorkspaceEvent::Indexed(result) => {
+                let summary = match &result {
+                    Ok(r) => format!(
+                        "{} files indexed, {} unchanged, {} removed",
+                        r.files_indexed, r.files_unchanged, r.files_removed
+                    ),
+                    Err(e) => format!("failed: {e}"),
+                };
+                if let Some(w) = work.take() {
+                    w.end(Some(summary)).await;
+                }
+                if let Err(e) = result {
+                    show(
+                        client,
+                        MessageType::ERROR,
+                        format!("Scry: indexing failed: {e}"),
                     )
                     .await;
+                }
             }
+            WorkspaceEvent::NotWatching(why) => {
+                show(
+                    client,
+                    MessageType::WARNING,
+                    format!(
+                        "Scry: cannot watch the files ({why}); run `scry.reindex` after changes"
+                    ),
+                )
+                .await;
+            }
+            // Logged by the engine; nothing for the user to act on.
+            WorkspaceEvent::Updated(_) => {}
         }
+    }
+}
+
+/// The engine's notices from `already` on (a rebuilt index, following another writer…),
+/// as information; how many there were.
+async fn show_notices(client: &Client, engine: &scry_engine::Engine, already: usize) -> usize {
+    let notices = engine.status().notices;
+    for notice in notices.iter().skip(already) {
+        show(client, MessageType::INFO, format!("Scry: {notice}")).await;
+    }
+    notices.len().saturating_sub(already)
+}
+
+async fn bm25_only(client: &Client, why: &str) {
+    show(
+        client,
+        MessageType::WARNING,
+        format!(
+            "Scry: search is BM25-only (keywords, no embeddings): {why}. \
+             Install a model with `scry models pull` or pass --embed-model."
+        ),
+    )
+    .await;
+}
+
+async fn show(client: &Client, kind: MessageType, message: String) {
+    client.show_message(kind, message).await;
+}
+
+pub fn describe(p: &Progress) -> (String, Option<u32>) {
+    match p.phase {
+        Phase::Scanning => ("scanning files".into(), None),
+        Phase::Indexing => (
+            format!("{}/{} files", p.files_done, p.files_total),
+            (p.files_total > 0).then(|| (p.files_done * 100 / p.files_total) as u32),
+        ),
+        Phase::Embedding => (
+            format!("embedding {}/{} chunks", p.embedded, p.to_embed),
+            (p.to_embed > 0).then(|| (p.embedded * 100 / p.to_embed) as u32),
+        ),
+        Phase::Done => ("done".into(), Some(100)),
     }
 }

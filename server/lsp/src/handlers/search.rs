@@ -7,8 +7,10 @@ use scry_engine::{MAX_K, MAX_QUERY_BYTES, SearchMode, SearchRequest};
 use tower_lsp_server::jsonrpc::Result;
 
 use super::{CancelOnDrop, blocking, engine_error, guarded};
-use crate::convert::{RangeMaker, path_to_uri};
-use crate::protocol::{Provenance, SearchHit, SearchParams, SearchResult, invalid_params};
+use crate::convert::{RangeMaker, file_uri};
+use crate::protocol::{
+    DefinitionOut, Provenance, SearchHit, SearchParams, SearchResult, invalid_params,
+};
 use crate::server::Backend;
 
 /// How long a search waits for queued buffer edits to reach the index.
@@ -50,7 +52,7 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
     let ws = b.session.workspace().await?;
     ws.overlays.flushed(FLUSH_WAIT).await;
     let enc = b.session.encoding();
-    let indexing = ws.indexing.load(std::sync::atomic::Ordering::SeqCst);
+    let indexing = ws.indexing();
     let cancel = CancelOnDrop::new();
     let flag = cancel.flag();
     blocking(move || {
@@ -58,15 +60,21 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
         if flag.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(tower_lsp_server::jsonrpc::Error::request_cancelled());
         }
-        let mut ranges = RangeMaker::new(&ws.engine, enc);
+        let mut ranges = RangeMaker::new(&results.sources, enc);
         let hits = results
             .hits
             .iter()
             .map(|h| {
-                let (range, stale) = ranges.range(h);
+                let definition = h.definition.as_ref().map(|d| DefinitionOut {
+                    name: d.name.clone(),
+                    kind: d.kind.as_str(),
+                    scope: d.scope.clone(),
+                    range: ranges.range(&h.file, d.span, ""),
+                    selection_range: ranges.range(&h.file, d.name_span, &d.name),
+                });
                 SearchHit {
-                    uri: path_to_uri(&h.root, &h.path),
-                    range,
+                    uri: file_uri(&h.file),
+                    range: ranges.range(&h.file, h.span, &h.text),
                     symbol: h.symbol.clone(),
                     scope: h.scope.clone(),
                     kind: h.kind.clone(),
@@ -77,9 +85,10 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
                         vector_rank: h.ranks.vector,
                     },
                     generation: h.generation,
-                    file_hash: h.file_hash.clone(),
-                    stale,
+                    file_hash: h.file.hash.to_string(),
+                    stale: h.file.stale,
                     snippet: h.text.clone(),
+                    definition,
                 }
             })
             .collect();

@@ -10,10 +10,9 @@ pub async fn shutdown(b: &Backend) -> Result<()> {
     b.session.shutdown.store(true, Ordering::SeqCst);
     // Stop watching; the buffer queue ends on its own. Nothing here waits on indexing,
     // so `exit` can follow at once.
-    let watcher = b.session.current().and_then(|ws| ws.watcher.lock().take());
-    if let Some(w) = watcher {
-        // Dropping a watcher joins its thread, which may be mid-refresh.
-        tokio::task::spawn_blocking(move || drop(w));
+    if let Some(ws) = b.session.current() {
+        // Dropping the watcher joins its thread, which may be mid-refresh.
+        tokio::task::spawn_blocking(move || ws.lifecycle.close());
     }
     Ok(())
 }

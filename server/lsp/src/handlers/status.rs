@@ -59,11 +59,7 @@ pub fn status(b: &Backend) -> StatusResult {
         }
         Slot::Ready(ws) => {
             let st = ws.engine.status();
-            out.state = if ws.indexing.load(std::sync::atomic::Ordering::SeqCst) {
-                "indexing"
-            } else {
-                "ready"
-            };
+            out.state = if ws.indexing() { "indexing" } else { "ready" };
             out.index_dir = Some(st.index_dir.display().to_string());
             out.generation = st.generation;
             out.files = st.files;

@@ -8,7 +8,7 @@ use tower_lsp_server::ls_types::{
 
 use super::search::FLUSH_WAIT;
 use super::{blocking, engine_error};
-use crate::convert::{RangeMaker, path_to_uri, symbol_kind};
+use crate::convert::{RangeMaker, file_uri, symbol_kind};
 use crate::server::Backend;
 
 /// Symbols returned per request; editors filter further as the user types.
@@ -25,26 +25,21 @@ pub async fn symbol(
         let mut q = SymbolQuery::new(params.query);
         q.limit = LIMIT;
         let found = ws.engine.symbols(&q).map_err(engine_error)?;
-        let mut ranges = RangeMaker::new(&ws.engine, enc);
+        let mut ranges = RangeMaker::new(&found.sources, enc);
         #[allow(deprecated)] // `deprecated` is a required field of SymbolInformation.
         let list = found
+            .hits
             .into_iter()
             .map(|s| {
-                let (range, _) = ranges.span(
-                    &s.root,
-                    &s.path,
-                    &s.file_hash,
-                    (s.byte_start, s.byte_end),
-                    (s.start_line, s.end_line),
-                    "",
-                );
+                let d = s.definition;
+                let range = ranges.range(&s.file, d.span, "");
                 SymbolInformation {
-                    name: s.symbol,
-                    kind: symbol_kind(&s.kind),
+                    name: d.name,
+                    kind: symbol_kind(d.kind.as_str()),
                     tags: None,
                     deprecated: None,
-                    location: Location::new(path_to_uri(&s.root, &s.path), range),
-                    container_name: s.scope,
+                    location: Location::new(file_uri(&s.file), range),
+                    container_name: d.scope,
                 }
             })
             .collect();

@@ -261,45 +261,7 @@ impl Fixture {
     }
 }
 
-/// The chat model the setup script installs.
-pub fn chat_model_path() -> PathBuf {
-    let dir = std::env::var_os("SCRY_MODELS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models"))
-        })
-        .expect("SCRY_MODELS or HOME");
-    let p = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup.sh",
-        p.display()
-    );
-    p
-}
-
-/// CPU seconds this process has used (user + system), from /proc.
-pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-/// The embedding model of the tests: `SCRY_TEST_EMBED_MODEL`, else `../shared/models`.
-pub fn embed_model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("SCRY_TEST_EMBED_MODEL") {
-        return PathBuf::from(p);
-    }
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let p = manifest.join("../../../shared/models/all-MiniLM-L6-v2-f16.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing; set SCRY_TEST_EMBED_MODEL",
-        p.display()
-    );
-    p
-}
+#[allow(unused_imports)]
+pub use scry_test_support::{
+    chat_model as chat_model_path, cpu_seconds, embed_model as embed_model_path,
+};

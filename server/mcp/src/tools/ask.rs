@@ -72,6 +72,8 @@ pub struct AskSource {
     pub start_line: u32,
     pub end_line: u32,
     pub symbol: Option<String>,
+    /// The file changed on disk since it was indexed: the answer saw the indexed text.
+    pub stale: bool,
 }
 
 /// Sets the flag when the call's future is dropped (the client cancelled): the
@@ -147,11 +149,12 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
             .sources
             .iter()
             .map(|p| AskSource {
-                path: p.path.clone(),
-                root: p.root.display().to_string(),
+                path: p.file.path.clone(),
+                root: p.file.root.display().to_string(),
                 start_line: p.start_line,
                 end_line: p.end_line,
                 symbol: p.symbol.clone(),
+                stale: p.file.stale,
             })
             .collect(),
         tokens_in: outcome.tokens_in,
@@ -175,14 +178,15 @@ impl Output for AskOutput {
         s.push_str("\n\nsources:\n");
         for src in &self.sources {
             s.push_str(&format!(
-                "- {}:{}-{}{}\n",
+                "- {}:{}-{}{}{}\n",
                 src.path,
                 src.start_line,
                 src.end_line,
                 src.symbol
                     .as_deref()
                     .map(|x| format!(" {x}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if src.stale { " STALE" } else { "" }
             ));
         }
         s

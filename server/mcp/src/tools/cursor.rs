@@ -38,6 +38,24 @@ pub fn decode<T: DeserializeOwned>(tool: &str, cursor: &str) -> Result<T, String
     Ok(env.state)
 }
 
+/// Decodes `cursor` for `tool` and checks it continues the same call: `same` compares
+/// the decoded state with the call's (`what` names the argument that must match).
+pub fn resume<T: DeserializeOwned>(
+    tool: &str,
+    cursor: &str,
+    what: &str,
+    same: impl FnOnce(&T) -> bool,
+) -> Result<T, String> {
+    let state: T = decode(tool, cursor)?;
+    if same(&state) {
+        Ok(state)
+    } else {
+        Err(format!(
+            "the cursor belongs to another {what}; pass the same {what} with it"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

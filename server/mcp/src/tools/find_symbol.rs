@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use scry_engine::{MAX_SYMBOLS, SymbolQuery};
 use serde::{Deserialize, Serialize};
 
-use super::{Call, Freshness, Output, ToolError, cursor, define, read_only_annotations};
+use super::{Call, Output, ToolError, cursor, define, read_only_annotations};
 
 pub const NAME: &str = "find_symbol";
 const DEFAULT_LIMIT: u64 = 20;
@@ -103,13 +103,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
         )));
     }
     if let Some(c) = &input.cursor {
-        let resumed: State = cursor::decode(NAME, c).map_err(ToolError::Invalid)?;
-        if resumed.name != state.name {
-            return Err(ToolError::Invalid(
-                "the cursor belongs to another name; pass the same name with it".into(),
-            ));
-        }
-        state = resumed;
+        state = cursor::resume(NAME, c, "name", |s: &State| s.name == state.name)
+            .map_err(ToolError::Invalid)?;
     }
     call.first_index(None).await;
     call.blocking(move |s| {
@@ -120,46 +115,27 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
             fuzzy: state.fuzzy,
             limit: (end + 1).min(MAX_SYMBOLS),
         })?;
-        let generation = found
-            .first()
-            .map_or_else(|| s.engine.generation(), |h| h.generation);
-        let more = found.len() > end && end < MAX_SYMBOLS;
-        let mut fresh = Freshness::new(&s.engine);
-        let mut texts: std::collections::HashMap<(String, String), Option<String>> =
-            Default::default();
+        let more = found.hits.len() > end && end < MAX_SYMBOLS;
         let symbols = found
+            .hits
             .iter()
             .skip(state.offset)
             .take(end.saturating_sub(state.offset))
-            .map(|h| SymbolOut {
-                name: h.symbol.clone(),
-                kind: h.kind.clone(),
-                container: h.scope.clone(),
-                path: h.path.clone(),
-                root: h.root.display().to_string(),
-                language: h.language.clone(),
-                line: h.start_line,
-                start_line: h.start_line,
-                end_line: h.end_line,
-                score: h.score,
-                stale: fresh.stale(&h.root, &h.path, &h.file_hash),
-            })
-            .map(|mut out| {
-                // A definition's range starts at its doc comment; point at the name.
-                if !out.stale && out.end_line > out.start_line {
-                    let text = texts
-                        .entry((out.root.clone(), out.path.clone()))
-                        .or_insert_with(|| {
-                            s.engine
-                                .read_file(&format!("{}/{}", out.root, out.path))
-                                .ok()
-                                .map(|f| f.text)
-                        });
-                    if let Some(text) = text {
-                        out.line = name_line(text, &out.name, out.start_line, out.end_line);
-                    }
+            .map(|h| {
+                let d = &h.definition;
+                SymbolOut {
+                    name: d.name.clone(),
+                    kind: d.kind.as_str().to_owned(),
+                    container: d.scope.clone(),
+                    path: h.file.path.clone(),
+                    root: h.file.root.display().to_string(),
+                    language: h.language.clone(),
+                    line: d.name_span.start_line,
+                    start_line: d.span.start_line,
+                    end_line: d.span.end_line,
+                    score: h.score,
+                    stale: h.file.stale,
                 }
-                out
             })
             .collect();
         let next_cursor = more.then(|| {
@@ -173,7 +149,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
         });
         Ok(SymbolsOutput {
             symbols,
-            generation,
+            generation: found.generation,
             next_cursor,
         })
     })
@@ -204,47 +180,5 @@ impl Output for SymbolsOutput {
             s.push_str(&format!("next_cursor: {c}\n"));
         }
         s
-    }
-}
-
-/// The first line in `start..=end` where `name` appears as a whole word outside a
-/// comment; `start` when there is none.
-fn name_line(text: &str, name: &str, start: u32, end: u32) -> u32 {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    for (i, line) in text.lines().enumerate().skip(start as usize - 1) {
-        let n = i as u32 + 1;
-        if n > end {
-            break;
-        }
-        let t = line.trim_start();
-        if ["//", "#", "*", "/*", "--", "\"\"\""]
-            .iter()
-            .any(|p| t.starts_with(p))
-        {
-            continue;
-        }
-        let mut from = 0;
-        while let Some(at) = line[from..].find(name).map(|i| i + from) {
-            let before = line[..at].chars().next_back();
-            let after = line[at + name.len()..].chars().next();
-            if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
-                return n;
-            }
-            from = at + name.len().max(1);
-        }
-    }
-    start
-}
-
-#[cfg(test)]
-mod tests {
-    use super::name_line;
-
-    #[test]
-    fn the_definition_line_skips_doc_comments_and_longer_names() {
-        let text = "/// Calls parse_config.\n/// More.\npub fn parse_config_all() {}\npub fn parse_config() {}\n";
-        assert_eq!(name_line(text, "parse_config", 1, 4), 4);
-        assert_eq!(name_line(text, "missing", 1, 4), 1);
-        assert_eq!(name_line(text, "parse_config", 1, 3), 1);
     }
 }

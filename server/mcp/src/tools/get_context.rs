@@ -7,7 +7,7 @@ use scry_answer::{ContextOptions, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, pack_r
 use scry_engine::{SearchMode, SearchRequest};
 use serde::{Deserialize, Serialize};
 
-use super::{Call, Freshness, Output, ToolError, cursor, define, read_only_annotations};
+use super::{Call, Output, ToolError, cursor, define, read_only_annotations};
 
 pub const NAME: &str = "get_context";
 const DEFAULT_BUDGET: u64 = 4000;
@@ -80,6 +80,20 @@ pub struct SourceOut {
     pub stale: bool,
 }
 
+impl SourceOut {
+    pub fn of(p: &scry_answer::Piece) -> SourceOut {
+        SourceOut {
+            path: p.file.path.clone(),
+            root: p.file.root.display().to_string(),
+            start_line: p.start_line,
+            end_line: p.end_line,
+            symbol: p.symbol.clone(),
+            tier: p.tier.as_str().to_owned(),
+            stale: p.file.stale,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct State {
     query: String,
@@ -97,13 +111,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
         path_glob: input.path_glob,
     };
     if let Some(c) = &input.cursor {
-        let resumed: State = cursor::decode(NAME, c).map_err(ToolError::Invalid)?;
-        if resumed.query != state.query {
-            return Err(ToolError::Invalid(
-                "the cursor belongs to another query; pass the same query with it".into(),
-            ));
-        }
-        state = resumed;
+        state = cursor::resume(NAME, c, "query", |s: &State| s.query == state.query)
+            .map_err(ToolError::Invalid)?;
     }
     if !(MIN_CONTEXT_BUDGET as u64..=MAX_CONTEXT_BUDGET as u64).contains(&state.budget) {
         return Err(ToolError::Invalid(format!(
@@ -119,22 +128,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
     let indexing = call.first_index(deadline).await;
     call.progress(0.0, Some(3.0), Some("searching".into()))
         .await;
-    let full = {
-        let request = request.clone();
-        call.blocking_until(deadline, move |s| Ok(s.engine.search(&request)?))
-            .await?
-    };
-    let (results, partial) = match full {
-        Some(r) => (r, false),
-        None => {
-            let lexical = request.mode(SearchMode::Lexical);
-            (
-                call.blocking(move |s| Ok(s.engine.search(&lexical)?))
-                    .await?,
-                true,
-            )
-        }
-    };
+    let (results, partial) = call.search_within(deadline, request).await?;
     call.progress(1.0, Some(3.0), Some("packing".into())).await;
     let opts = ContextOptions {
         budget: state.budget as usize,
@@ -144,29 +138,9 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
         ..ContextOptions::default()
     };
     let mut out = call
-        .blocking(move |s| {
-            let hashes: std::collections::HashMap<(std::path::PathBuf, String), String> = results
-                .hits
-                .iter()
-                .map(|h| ((h.root.clone(), h.path.clone()), h.file_hash.clone()))
-                .collect();
-            let packed = pack_results(&s.engine, results, &opts, None)?;
-            let mut fresh = Freshness::new(&s.engine);
-            let sources = packed
-                .sources
-                .iter()
-                .map(|p| SourceOut {
-                    path: p.path.clone(),
-                    root: p.root.display().to_string(),
-                    start_line: p.start_line,
-                    end_line: p.end_line,
-                    symbol: p.symbol.clone(),
-                    tier: p.tier.as_str().to_owned(),
-                    stale: hashes
-                        .get(&(p.root.clone(), p.path.clone()))
-                        .is_some_and(|h| fresh.stale(&p.root, &p.path, h)),
-                })
-                .collect();
+        .blocking(move |_| {
+            let packed = pack_results(results, &opts, None)?;
+            let sources = packed.sources.iter().map(SourceOut::of).collect();
             Ok(ContextOutput {
                 context: packed.context,
                 sources,
@@ -191,11 +165,6 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<ContextOutput, ToolErr
         out.next_cursor = Some(cursor::encode(NAME, &state));
     }
     out.notices.extend(indexing);
-    if out.sources.iter().any(|s| s.stale) {
-        out.notices.push(
-            "some sources changed on disk since indexing (stale); read them with read_range".into(),
-        );
-    }
     for n in &out.notices {
         call.log(LoggingLevel::Warning, n.clone()).await;
     }

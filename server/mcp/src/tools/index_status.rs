@@ -78,7 +78,11 @@ pub struct ProblemOut {
 pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolError> {
     call.blocking(|s| {
         let st = s.engine.status();
-        let ix = s.indexing.lock().clone();
+        let ix = s.workspace.state();
+        let (files_done, files_total) = ix
+            .progress
+            .as_ref()
+            .map_or((0, 0), |p| (p.files_done, p.files_total));
         let chat_models = s
             .models
             .describe_chains()
@@ -104,10 +108,10 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
             }
             .into(),
             freshness: Freshness {
-                indexing: ix.running,
-                files_done: ix.files_done,
-                files_total: ix.files_total,
-                watching: s.watching,
+                indexing: ix.indexing,
+                files_done,
+                files_total,
+                watching: ix.watching,
                 seconds_since_last_update: ix.last_finished.and_then(|t| {
                     SystemTime::now()
                         .duration_since(t)

@@ -28,6 +28,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
 use schemars::JsonSchema;
+use scry_engine::{SearchMode, SearchRequest, SearchResults};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -51,6 +52,10 @@ pub(crate) const MAX_DEADLINE_MS: u64 = 120_000;
 
 /// Every tool, in the order an agent should consider them.
 pub(crate) fn list(shared: &Shared) -> Vec<Tool> {
+    shared.tools.get_or_init(|| define_all(shared)).clone()
+}
+
+fn define_all(shared: &Shared) -> Vec<Tool> {
     vec![
         get_context::tool(),
         search_code::tool(),
@@ -186,19 +191,46 @@ impl Call<'_> {
         let shared = self.shared();
         let limit = Instant::now() + FIRST_INDEX_WAIT;
         let until = deadline.map_or(limit, |d| d.min(limit));
-        while shared.engine.generation() == 0 && shared.indexing.lock().running {
+        while shared.engine.generation() == 0 && shared.workspace.state().indexing {
             if Instant::now() >= until || self.ctx.ct.is_cancelled() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let st = shared.indexing.lock().clone();
-        st.running.then(|| {
+        let st = shared.workspace.state();
+        st.indexing.then(|| {
+            let (done, total) = st
+                .progress
+                .map_or((0, 0), |p| (p.files_done, p.files_total));
             format!(
-                "indexing is in progress ({} of {} files): results may miss files not                  reached yet",
-                st.files_done, st.files_total
+                "indexing is in progress ({done} of {total} files): results may miss files \
+                 not reached yet"
             )
         })
+    }
+
+    /// Searches within `deadline`: the full `request` if it finishes in time, else BM25
+    /// alone (milliseconds), marked partial (`true`) for the caller's resuming cursor.
+    pub async fn search_within(
+        &self,
+        deadline: Option<Instant>,
+        request: SearchRequest,
+    ) -> Result<(SearchResults, bool), ToolError> {
+        let full = {
+            let request = request.clone();
+            self.blocking_until(deadline, move |s| Ok(s.engine.search(&request)?))
+                .await?
+        };
+        match full {
+            Some(r) => Ok((r, false)),
+            None => {
+                let lexical = request.mode(SearchMode::Lexical);
+                let r = self
+                    .blocking(move |s| Ok(s.engine.search(&lexical)?))
+                    .await?;
+                Ok((r, true))
+            }
+        }
     }
 
     /// Reports progress when the client asked for it (a `progressToken`).
@@ -309,32 +341,6 @@ fn finish<O: Output>(out: &O) -> Result<CallToolResult, ToolError> {
     let mut result = CallToolResult::structured(value);
     result.content = vec![ContentBlock::text(out.text())];
     Ok(result)
-}
-
-/// Whether each (root, path, hash) still matches the disk, reading each file once.
-pub(crate) struct Freshness<'a> {
-    engine: &'a scry_engine::Engine,
-    seen: std::collections::HashMap<(std::path::PathBuf, String, String), bool>,
-}
-
-impl<'a> Freshness<'a> {
-    pub fn new(engine: &'a scry_engine::Engine) -> Freshness<'a> {
-        Freshness {
-            engine,
-            seen: Default::default(),
-        }
-    }
-
-    /// `true` when the file on disk is no longer what was indexed.
-    pub fn stale(&mut self, root: &std::path::Path, path: &str, hash: &str) -> bool {
-        let key = (root.to_owned(), path.to_owned(), hash.to_owned());
-        if let Some(s) = self.seen.get(&key) {
-            return *s;
-        }
-        let stale = !self.engine.disk_matches(root, path, hash);
-        self.seen.insert(key, stale);
-        stale
-    }
 }
 
 /// At most `max_lines` lines of `text`, and a note of what was cut.

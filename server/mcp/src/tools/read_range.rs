@@ -108,7 +108,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<RangeOutput, ToolError
             total_lines: total,
             text,
             truncated: asked_end > end && last < total,
-            file_hash: file.disk_hash,
+            file_hash: file.disk_hash.to_string(),
         })
     })
     .await

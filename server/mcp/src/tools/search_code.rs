@@ -5,9 +5,7 @@ use schemars::JsonSchema;
 use scry_engine::{Hit, MAX_K, SearchMode, SearchRequest, SearchResults};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Call, Freshness, Output, ToolError, clip_lines, cursor, define, read_only_annotations,
-};
+use super::{Call, Output, ToolError, clip_lines, cursor, define, read_only_annotations};
 
 pub const NAME: &str = "search_code";
 /// Largest page.
@@ -103,6 +101,9 @@ pub struct HitOut {
     pub start_line: u32,
     pub end_line: u32,
     pub symbol: Option<String>,
+    /// The definition in the hit that matched the query (a hit may hold several small
+    /// definitions), or the hit's own: its name and its own lines.
+    pub definition: Option<DefinitionOut>,
     /// function, method, struct, class, impl, section…
     pub kind: String,
     pub language: String,
@@ -117,6 +118,33 @@ pub struct HitOut {
     pub file_hash: String,
     /// The file on disk changed since it was indexed (read_range shows it as it is now).
     pub stale: bool,
+}
+
+/// A definition inside a hit.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DefinitionOut {
+    pub name: String,
+    pub kind: String,
+    /// The enclosing type or module, when there is one.
+    pub container: Option<String>,
+    /// The whole definition (doc comments included), 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// 1-based line where the name is defined.
+    pub line: u32,
+}
+
+impl DefinitionOut {
+    pub fn of(d: &scry_engine::Definition) -> DefinitionOut {
+        DefinitionOut {
+            name: d.name.clone(),
+            kind: d.kind.as_str().to_owned(),
+            container: d.scope.clone(),
+            start_line: d.span.start_line,
+            end_line: d.span.end_line,
+            line: d.name_span.start_line,
+        }
+    }
 }
 
 /// Which retrievers found a hit, and at what rank (1 is best).
@@ -154,13 +182,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
         )));
     }
     if let Some(c) = &input.cursor {
-        let resumed: State = cursor::decode(NAME, c).map_err(ToolError::Invalid)?;
-        if resumed.query != state.query {
-            return Err(ToolError::Invalid(
-                "the cursor belongs to another query; pass the same query with it".into(),
-            ));
-        }
-        state = resumed;
+        state = cursor::resume(NAME, c, "query", |s: &State| s.query == state.query)
+            .map_err(ToolError::Invalid)?;
     }
     let page_end = (state.offset + state.k as usize).min(MAX_K);
     let request = SearchRequest::new(state.query.clone())
@@ -171,27 +194,10 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
     let indexing = call.first_index(deadline).await;
     call.progress(0.0, Some(2.0), Some("searching".into()))
         .await;
-    let full = {
-        let request = request.clone();
-        call.blocking_until(deadline, move |s| Ok(s.engine.search(&request)?))
-            .await?
-    };
-    let (results, partial) = match full {
-        Some(r) => (r, false),
-        None => {
-            // Out of time: BM25 alone is milliseconds; the cursor finishes the job.
-            let lexical = request.clone().mode(SearchMode::Lexical);
-            let r = call
-                .blocking(move |s| Ok(s.engine.search(&lexical)?))
-                .await?;
-            (r, true)
-        }
-    };
-    call.progress(1.0, Some(2.0), Some("checking files".into()))
-        .await;
-    let mut out = call
-        .blocking(move |s| Ok(page(&s.engine, results, &state, page_end, partial)))
-        .await?;
+    // Out of time: BM25 hits, and the cursor finishes the job.
+    let (results, partial) = call.search_within(deadline, request).await?;
+    call.progress(1.0, Some(2.0), Some("paging".into())).await;
+    let mut out = page(results, &state, page_end, partial);
     out.notices.extend(indexing);
     for n in &out.notices {
         call.log(LoggingLevel::Warning, n.clone()).await;
@@ -204,21 +210,14 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
     Ok(out)
 }
 
-fn page(
-    engine: &scry_engine::Engine,
-    results: SearchResults,
-    state: &State,
-    page_end: usize,
-    partial: bool,
-) -> SearchOutput {
-    let mut fresh = Freshness::new(engine);
+fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -> SearchOutput {
     let more = results.hits.len() > page_end && page_end < MAX_K;
     let hits: Vec<HitOut> = results
         .hits
         .iter()
         .skip(state.offset)
         .take(page_end.saturating_sub(state.offset))
-        .map(|h| hit_out(h, fresh.stale(&h.root, &h.path, &h.file_hash)))
+        .map(hit_out)
         .collect();
     let mut notices: Vec<String> = results.notice.into_iter().collect();
     let next_cursor = if partial {
@@ -253,14 +252,15 @@ fn page(
     }
 }
 
-fn hit_out(h: &Hit, stale: bool) -> HitOut {
+fn hit_out(h: &Hit) -> HitOut {
     let (snippet, snippet_truncated) = clip_lines(&h.text, SNIPPET_LINES);
     HitOut {
-        path: h.path.clone(),
-        root: h.root.display().to_string(),
-        start_line: h.start_line,
-        end_line: h.end_line,
+        path: h.file.path.clone(),
+        root: h.file.root.display().to_string(),
+        start_line: h.span.start_line,
+        end_line: h.span.end_line,
         symbol: h.symbol.clone(),
+        definition: h.definition.as_ref().map(DefinitionOut::of),
         kind: h.kind.clone(),
         language: h.language.clone(),
         snippet,
@@ -271,8 +271,8 @@ fn hit_out(h: &Hit, stale: bool) -> HitOut {
             vector_rank: h.ranks.vector,
         },
         generation: h.generation,
-        file_hash: h.file_hash.clone(),
-        stale,
+        file_hash: h.file.hash.to_string(),
+        stale: h.file.stale,
     }
 }
 

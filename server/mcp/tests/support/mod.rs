@@ -3,7 +3,7 @@
 
 #![allow(dead_code, deprecated)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,11 +21,9 @@ use serde_json::{Value, json};
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+pub use scry_test_support::{
+    chat_model as chat_model_path, embed_model as embed_model_path, write,
+};
 
 /// A small workspace (with things that must never be served) and an index dir.
 pub struct Fixture {
@@ -125,7 +123,7 @@ impl Fixture {
 
 pub async fn wait_indexed(shared: &Shared) {
     let t0 = std::time::Instant::now();
-    while shared.indexing.lock().running {
+    while shared.workspace.state().indexing {
         assert!(t0.elapsed() < TIMEOUT, "indexing did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -151,38 +149,6 @@ pub fn no_models() -> ModelManager {
     m.configure(ModelRole::Fast, Vec::new());
     m.configure(ModelRole::Strong, Vec::new());
     m
-}
-
-pub fn chat_model_path() -> PathBuf {
-    let dir = std::env::var_os("SCRY_MODELS")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/scry/models"))
-        })
-        .expect("SCRY_MODELS or HOME");
-    let p = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup.sh",
-        p.display()
-    );
-    p
-}
-
-pub fn embed_model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("SCRY_TEST_EMBED_MODEL") {
-        return PathBuf::from(p);
-    }
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let p = manifest.join("../../../shared/models/all-MiniLM-L6-v2-f16.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing; set SCRY_TEST_EMBED_MODEL",
-        p.display()
-    );
-    p
 }
 
 /// A client that records the server's progress and log notifications.

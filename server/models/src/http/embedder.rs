@@ -82,6 +82,18 @@ fn request(
     Ok(out.into_iter().map(|(_, v)| v).collect())
 }
 
+/// `text` cut to at most `max_bytes`, at a character boundary.
+fn truncate(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_owned();
+    }
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text[..cut].to_owned()
+}
+
 fn normalize(client: &HttpClient, v: Vec<f32>) -> Result<Vec<f32>, ModelError> {
     if !v.iter().all(|x| x.is_finite()) {
         return Err(client.bad("an embedding contains NaN or infinity"));
@@ -102,7 +114,12 @@ impl Embedder for HttpEmbedder {
         if texts.is_empty() {
             return Ok(Embeddings::default());
         }
-        let vectors = request(&self.client, texts, Some(self.info.dims))?;
+        // A server refuses inputs longer than its model takes; cut them to about
+        // `max_tokens` (at three bytes a token, the estimate used everywhere here), as
+        // the in-process embedder truncates to the model's limit.
+        let limit = self.info.max_tokens.saturating_mul(3).max(1);
+        let texts: Vec<String> = texts.iter().map(|t| truncate(t, limit)).collect();
+        let vectors = request(&self.client, &texts, Some(self.info.dims))?;
         let tokens = texts.iter().map(|t| estimate_tokens(t)).sum();
         Ok(Embeddings { vectors, tokens })
     }

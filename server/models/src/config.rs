@@ -1,8 +1,13 @@
-//! Model configuration: which backend serves each role, from a TOML file, environment
-//! variables and flags (flags win, then the environment, then the workspace's
-//! `scry.toml`, then `$XDG_CONFIG_HOME/scry/config.toml`).
+//! Model configuration: which backend serves each chat role and which model embeds,
+//! from a TOML file, environment variables and flags (flags win, then the environment,
+//! then the workspace's `scry.toml`, then `$XDG_CONFIG_HOME/scry/config.toml`).
 //!
 //! ```toml
+//! [embedding]
+//! backend = "llama"                       # llama | openai | none
+//! model = "all-MiniLM-L6-v2-f16.gguf"     # a GGUF name or path, or the server's model id
+//! # url = "http://127.0.0.1:8081/v1"      # with backend = "openai"
+//!
 //! [models.fast]
 //! backend = "auto"                        # auto | llama | openai | mlx
 //! model = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -18,22 +23,48 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use scry_models::http::HttpConfig;
-use scry_models::{BackendSpec, GeneratorOptions, ModelManager, ModelRole, resolve_model_path};
 use serde::Deserialize;
 
-use crate::AnswerError;
+use crate::http::HttpConfig;
+use crate::{
+    BackendSpec, EmbedderOptions, EmbedderSpec, GeneratorOptions, ModelError, ModelManager,
+    ModelRole, resolve_model_path,
+};
 
 /// The chat model the setup script installs, used when nothing else is configured.
 pub const DEFAULT_CHAT_MODEL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// The embedding model the setup script installs, used when nothing else is configured.
+pub const DEFAULT_EMBED_MODEL: &str = "all-MiniLM-L6-v2-f16.gguf";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     #[serde(default)]
     pub models: ModelsSection,
+    pub embedding: Option<EmbeddingConfig>,
     #[serde(default)]
     pub ask: AskSection,
+}
+
+/// The `[embedding]` section: the model that makes the index's vectors.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// `llama` (default: a GGUF file in this process), `openai` or `none`.
+    pub backend: Option<String>,
+    /// A GGUF name or path (llama), or the server's model id (openai).
+    pub model: Option<String>,
+    pub url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub threads: Option<usize>,
+    /// The model's longest input in tokens (openai; llama reads it from the file).
+    pub max_tokens: Option<usize>,
+    pub timeout_secs: Option<u64>,
+    pub retries: Option<u32>,
+    /// Prepended to queries and to documents, for models trained with prefixes
+    /// (nomic-embed: `search_query: `, `search_document: `).
+    pub query_prefix: Option<String>,
+    pub document_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,7 +103,7 @@ impl ConfigFile {
     pub fn load(
         workspace: Option<&Path>,
         explicit: Option<&Path>,
-    ) -> Result<ConfigFile, AnswerError> {
+    ) -> Result<ConfigFile, ModelError> {
         let mut merged = ConfigFile::default();
         let mut files: Vec<PathBuf> = Vec::new();
         if let Some(user) = user_config_path() {
@@ -83,7 +114,7 @@ impl ConfigFile {
         }
         if let Some(e) = explicit {
             if !e.is_file() {
-                return Err(AnswerError::InvalidRequest(format!(
+                return Err(ModelError::Config(format!(
                     "the config file {} does not exist",
                     e.display()
                 )));
@@ -91,20 +122,19 @@ impl ConfigFile {
             files.push(e.to_owned());
         }
         for f in files.iter().filter(|f| f.is_file()) {
-            let text = std::fs::read_to_string(f).map_err(|e| {
-                AnswerError::InvalidRequest(format!("cannot read {}: {e}", f.display()))
-            })?;
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| ModelError::Config(format!("cannot read {}: {e}", f.display())))?;
             let c: ConfigFile = toml::from_str(&text).map_err(|e| {
-                AnswerError::InvalidRequest(format!(
-                    "{} is not a valid Scry config: {e}",
-                    f.display()
-                ))
+                ModelError::Config(format!("{} is not a valid Scry config: {e}", f.display()))
             })?;
             if c.models.fast.is_some() {
                 merged.models.fast = c.models.fast;
             }
             if c.models.strong.is_some() {
                 merged.models.strong = c.models.strong;
+            }
+            if c.embedding.is_some() {
+                merged.embedding = c.embedding;
             }
             if c.ask.budget.is_some() {
                 merged.ask.budget = c.ask.budget;
@@ -126,7 +156,7 @@ fn user_config_path() -> Option<PathBuf> {
 pub fn role_chain(
     role: &RoleConfig,
     default_threads: usize,
-) -> Result<Vec<BackendSpec>, AnswerError> {
+) -> Result<Vec<BackendSpec>, ModelError> {
     let backend = role.backend.as_deref().unwrap_or("auto");
     let mut options =
         GeneratorOptions::default().with_threads(role.threads.unwrap_or(default_threads));
@@ -136,31 +166,18 @@ pub fn role_chain(
     if let Some(g) = role.gpu_layers {
         options = options.with_gpu_layers(g);
     }
-    let local = |name: &str| -> Result<PathBuf, AnswerError> {
-        resolve_model_path(name).map_err(AnswerError::Model)
-    };
+    let local = |name: &str| -> Result<PathBuf, ModelError> { resolve_model_path(name) };
     let mut chain = Vec::new();
     match backend {
         "none" => return Ok(Vec::new()),
         "openai" => {
-            let url = role.url.clone().ok_or_else(|| {
-                AnswerError::InvalidRequest(
-                    "backend \"openai\" needs a `url` (e.g. http://127.0.0.1:8080/v1)".into(),
-                )
-            })?;
-            let model = role.model.clone().unwrap_or_else(|| "default".into());
-            let mut http = HttpConfig::new(url, model);
-            if let Some(var) = &role.api_key_env {
-                http = http.with_api_key_env(var);
-            }
-            if let Some(t) = role.timeout_secs {
-                let t = Duration::from_secs(t.max(1));
-                http = http.with_timeouts(Duration::from_secs(5).min(t), t, t);
-            }
-            if let Some(r) = role.retries {
-                http.max_retries = r;
-            }
-            chain.push(BackendSpec::OpenAi(http));
+            chain.push(BackendSpec::OpenAi(http_config(
+                role.url.as_deref(),
+                role.model.as_deref(),
+                role.api_key_env.as_deref(),
+                role.timeout_secs,
+                role.retries,
+            )?));
         }
         "llama" | "auto" | "mlx" => {
             let name = role
@@ -178,7 +195,7 @@ pub fn role_chain(
             });
         }
         other => {
-            return Err(AnswerError::InvalidRequest(format!(
+            return Err(ModelError::Config(format!(
                 "unknown backend {other:?}; use auto, llama, openai, mlx or none"
             )));
         }
@@ -198,13 +215,79 @@ pub fn role_chain(
     Ok(chain)
 }
 
+/// An OpenAI-compatible server's settings, for a chat role or the embedder.
+fn http_config(
+    url: Option<&str>,
+    model: Option<&str>,
+    api_key_env: Option<&str>,
+    timeout_secs: Option<u64>,
+    retries: Option<u32>,
+) -> Result<HttpConfig, ModelError> {
+    let url = url.ok_or_else(|| {
+        ModelError::Config(
+            "backend \"openai\" needs a `url` (e.g. http://127.0.0.1:8080/v1)".into(),
+        )
+    })?;
+    let mut http = HttpConfig::new(url, model.unwrap_or("default"));
+    if let Some(var) = api_key_env {
+        http = http.with_api_key_env(var);
+    }
+    if let Some(t) = timeout_secs {
+        let t = Duration::from_secs(t.max(1));
+        http = http.with_timeouts(Duration::from_secs(5).min(t), t, t);
+    }
+    if let Some(r) = retries {
+        http.max_retries = r;
+    }
+    Ok(http)
+}
+
+/// The embedder an `[embedding]` section asks for; `Ok(None)` for `backend = "none"`,
+/// and, with nothing configured, for a default model that is not installed (search is
+/// then BM25-only, and says so).
+pub fn embedding_spec(
+    config: &EmbeddingConfig,
+    default_threads: usize,
+) -> Result<Option<EmbedderSpec>, ModelError> {
+    match config.backend.as_deref().unwrap_or("llama") {
+        "none" => Ok(None),
+        "openai" => Ok(Some(EmbedderSpec::OpenAi {
+            http: http_config(
+                config.url.as_deref(),
+                config.model.as_deref(),
+                config.api_key_env.as_deref(),
+                config.timeout_secs,
+                config.retries,
+            )?,
+            max_tokens: config
+                .max_tokens
+                .unwrap_or(crate::embedding::DEFAULT_REMOTE_MAX_TOKENS),
+        })),
+        "llama" | "auto" => {
+            let model = match &config.model {
+                Some(name) => resolve_model_path(name)?,
+                None => match resolve_model_path(DEFAULT_EMBED_MODEL) {
+                    Ok(p) => p,
+                    Err(_) => return Ok(None),
+                },
+            };
+            let options =
+                EmbedderOptions::default().with_threads(config.threads.unwrap_or(default_threads));
+            Ok(Some(EmbedderSpec::Llama { model, options }))
+        }
+        other => Err(ModelError::Config(format!(
+            "unknown embedding backend {other:?}; use llama, openai or none"
+        ))),
+    }
+}
+
 /// Configures `manager`'s roles. With nothing configured, `fast` is the default local
 /// chat model when it is installed.
 pub fn configure_models(
     manager: &ModelManager,
     config: &ModelsSection,
     default_threads: usize,
-) -> Result<Vec<String>, AnswerError> {
+) -> Result<Vec<String>, ModelError> {
     let mut notices = Vec::new();
     let fast = match &config.fast {
         Some(r) => Some(role_chain(r, default_threads)?),

@@ -1,0 +1,135 @@
+//! Opening an index: take the lock and write it (repairing what a crash left), or find
+//! it locked and follow the process that writes it; and giving an open engine its
+//! embedding model later.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use parking_lot::{Mutex, RwLock};
+use scry_index::SymbolCache;
+use scry_models::{Embedder, ModelError};
+use scry_paths::Roots;
+
+use crate::discover::Discovery;
+use crate::follow;
+use crate::snapshot::View;
+use crate::state::{Inner, Log, Model, Overlays, Role, Setup, WriterState};
+use crate::writer::Writer;
+use crate::{Engine, EngineConfig, EngineError, default_index_dir};
+
+/// Said while an engine opened with [`Engine::open_lexical`] waits for its model.
+pub(crate) const MODEL_LOADING: &str = "the embedding model is loading";
+pub(crate) const NO_MODEL: &str = "no embedding model is configured";
+
+/// `embedder`: the model, or why there is none; `None` when it is not loaded yet.
+pub(crate) fn open(
+    config: EngineConfig,
+    embedder: Option<Result<Arc<dyn Embedder>, ModelError>>,
+) -> Result<Engine, EngineError> {
+    if config.roots.is_empty() {
+        return Err(EngineError::NoRoots);
+    }
+    let roots = Roots::new(&config.roots)?;
+    let dir = match &config.index_dir {
+        Some(d) => d.clone(),
+        None => default_index_dir(roots.roots())?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+    let lock_path = dir.join("lock");
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| EngineError::io(&lock_path, e))?;
+    let writes = follow::try_lock(&lock_file, &lock_path)?;
+    if !writes && !config.follow_when_locked {
+        return Err(EngineError::Locked(dir));
+    }
+    let model = match embedder {
+        Some(Ok(e)) => Model::Loaded(e),
+        Some(Err(e)) => Model::Unavailable(e.to_string()),
+        None if config.embedder.is_some() => Model::Unavailable(MODEL_LOADING.into()),
+        None => Model::Unavailable(NO_MODEL.into()),
+    };
+    let mut notices = Vec::new();
+    let (role, view) = if writes {
+        let writer = Writer::open(
+            &dir,
+            roots.roots(),
+            model.embedder().map(|e| e.as_ref()),
+            &mut notices,
+        )?;
+        for n in &notices {
+            tracing::warn!("{n}");
+        }
+        let view = View::of_writer(&writer, Overlays::default(), &model)?;
+        let state = WriterState {
+            writer,
+            overlays: Overlays::default(),
+        };
+        (Role::Writer(Box::new(state)), view)
+    } else {
+        let pid = follow::writer_pid(&lock_file).map_or(String::new(), |p| format!(" (pid {p})"));
+        notices.push(format!(
+            "{}{pid}{}",
+            follow::FOLLOWING,
+            follow::FOLLOWING_DETAIL
+        ));
+        tracing::info!("{}{pid}", follow::FOLLOWING);
+        (Role::Follower(Box::default()), View::empty(model.clone()))
+    };
+    let discovery = Discovery::new(&config, &dir);
+    let engine = Engine {
+        inner: Arc::new(Inner {
+            setup: Arc::new(Setup {
+                config,
+                roots,
+                dir,
+                discovery,
+                symbol_cache: SymbolCache::default(),
+            }),
+            role: Mutex::new(role),
+            writes: AtomicBool::new(writes),
+            model: RwLock::new(model),
+            published: RwLock::new(Arc::new(view)),
+            log: Mutex::new(Log {
+                notices,
+                embedded: 0,
+            }),
+            lock_file,
+        }),
+    };
+    if !writes {
+        // The writer may have died in between: this takes over, or loads its index.
+        engine.follow()?;
+    }
+    Ok(engine)
+}
+
+pub(crate) fn attach_embedder(
+    engine: &Engine,
+    embedder: Result<Arc<dyn Embedder>, ModelError>,
+) -> Result<(), EngineError> {
+    let inner = &engine.inner;
+    let model = match embedder {
+        Ok(e) => Model::Loaded(e),
+        Err(e) => Model::Unavailable(e.to_string()),
+    };
+    let mut role = inner.role.lock();
+    *inner.model.write() = model.clone();
+    match &mut *role {
+        Role::Writer(state) => {
+            let mut notices = Vec::new();
+            state
+                .writer
+                .attach_model(model.embedder().map(|e| e.as_ref()), &mut notices)?;
+            for n in notices {
+                inner.notice(n);
+            }
+            inner.publish(state)
+        }
+        // Read the writer's vectors for this model now.
+        Role::Follower(follow) => follow::reload_now(engine, follow).map(|_| ()),
+    }
+}

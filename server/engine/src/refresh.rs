@@ -1,0 +1,194 @@
+//! Bringing the index up to date with the disk: plan the changes (the walk against the
+//! committed file table), apply them in batches (each one commit, so an interrupted run
+//! keeps its progress), then embed what still waits for a vector.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use scry_index::file_term_text;
+
+use crate::changes::{self, Change};
+use crate::discover::Candidate;
+use crate::follow::FollowEvent;
+use crate::report::{Phase, Progress, RefreshReport};
+use crate::state::Role;
+use crate::writer::{Apply, EmbedWith, FileContent, FileUpdate};
+use crate::{Engine, EngineError};
+
+pub(crate) fn refresh(
+    engine: &Engine,
+    force: &HashSet<PathBuf>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RefreshReport, EngineError> {
+    let t0 = Instant::now();
+    let inner = &engine.inner;
+    // A follower leaves the disk to the writer; it reloads, or takes over.
+    if !inner.is_writer() && engine.follow()? != FollowEvent::TookOver {
+        return Ok(RefreshReport::unchanged(engine.generation()));
+    }
+    let mut p = Progress::new(Phase::Scanning);
+    progress(&p);
+    let walked = inner.discovery.walk(&inner.roots);
+
+    let mut role = inner.role.lock();
+    let Role::Writer(state) = &mut *role else {
+        return Ok(RefreshReport::unchanged(inner.published.read().generation));
+    };
+    let overlays = state.overlays.clone();
+    let plan = changes::plan(
+        walked,
+        state.writer.files(),
+        &|key| overlays.contains_key(key),
+        force,
+    );
+    let mut report = RefreshReport {
+        files_seen: plan.files_seen,
+        files_unchanged: plan.unchanged,
+        files_skipped: plan.skipped,
+        ..RefreshReport::default()
+    };
+    p.phase = Phase::Indexing;
+    p.files_total = plan.to_read.len();
+    progress(&p);
+
+    let embedder = inner.embedder();
+    let with = EmbedWith {
+        embedder: embedder.as_deref(),
+        document_prefix: &inner.config.document_prefix,
+    };
+    let mut removals: Vec<FileUpdate> = plan
+        .removed
+        .into_iter()
+        .map(|(root, rel)| FileUpdate {
+            root,
+            rel,
+            content: None,
+        })
+        .collect();
+    let mut batches: Vec<&[Candidate]> =
+        plan.to_read.chunks(inner.config.files_per_commit).collect();
+    if batches.is_empty() && !removals.is_empty() {
+        batches.push(&[]);
+    }
+    let mut touched = false;
+    for batch in batches {
+        let mut updates = std::mem::take(&mut removals);
+        for c in batch {
+            let key = file_term_text(c.root, &c.rel);
+            let known = state.writer.file(&key).cloned();
+            match changes::read(&inner.discovery, c, known.as_ref()) {
+                Err(reason) => {
+                    *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+                    if known.is_some() {
+                        updates.push(FileUpdate {
+                            root: c.root,
+                            rel: c.rel.clone(),
+                            content: None,
+                        });
+                    }
+                }
+                Ok(Change::Same) => {
+                    touched |= state.writer.touch(&key, c.size, c.mtime_ns);
+                    report.files_unchanged += 1;
+                }
+                Ok(Change::Content(bytes)) => updates.push(FileUpdate {
+                    root: c.root,
+                    rel: c.rel.clone(),
+                    content: Some(FileContent {
+                        bytes,
+                        size: c.size,
+                        mtime_ns: c.mtime_ns,
+                        overlay: false,
+                    }),
+                }),
+            }
+        }
+        p.files_done += batch.len();
+        if !updates.is_empty() {
+            let stats = state.writer.apply(
+                updates,
+                Apply::FULL,
+                &inner.config.chunk,
+                &with,
+                &mut embed_progress(&mut p, progress),
+            )?;
+            p.phase = Phase::Indexing;
+            report.add(&stats);
+            inner.log.lock().embedded += stats.chunks_embedded;
+            // Searchable batch by batch.
+            inner.publish(state)?;
+            touched = false;
+        }
+        p.chunks = report.chunks_indexed;
+        progress(&p);
+    }
+    if touched {
+        state.writer.commit_stamps()?;
+        report.commits += 1;
+    }
+    if state.writer.has_missing_vectors() {
+        let stats = state
+            .writer
+            .backfill(&with, &mut embed_progress(&mut p, progress))?;
+        if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
+            report.add(&stats);
+            inner.log.lock().embedded += stats.chunks_embedded;
+        }
+    }
+    if report.commits > 0 {
+        inner.publish(state)?;
+    }
+    report.generation = state.writer.generation();
+    report.seconds = t0.elapsed().as_secs_f64();
+    p.phase = Phase::Done;
+    progress(&p);
+    Ok(report)
+}
+
+/// Embeds the chunks waiting for a vector (an editor's buffers, indexed lexically) and
+/// commits.
+pub(crate) fn embed_missing(engine: &Engine) -> Result<RefreshReport, EngineError> {
+    let inner = &engine.inner;
+    let Some(embedder) = inner.embedder() else {
+        return Ok(RefreshReport::unchanged(engine.generation()));
+    };
+    let mut role = inner.role.lock();
+    let Role::Writer(state) = &mut *role else {
+        return Ok(RefreshReport::unchanged(inner.published.read().generation));
+    };
+    let with = EmbedWith {
+        embedder: Some(embedder.as_ref()),
+        document_prefix: &inner.config.document_prefix,
+    };
+    let mut p = Progress::new(Phase::Indexing);
+    let stats = state
+        .writer
+        .backfill(&with, &mut embed_progress(&mut p, &mut |_| {}))?;
+    let mut report = RefreshReport::default();
+    if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
+        report.add(&stats);
+    }
+    if stats.chunks_embedded > 0 {
+        inner.log.lock().embedded += stats.chunks_embedded;
+        inner.publish(state)?;
+    }
+    report.generation = state.writer.generation();
+    Ok(report)
+}
+
+/// Reports a batch's embedding progress on top of what earlier batches did.
+pub(crate) fn embed_progress<'a>(
+    p: &'a mut Progress,
+    progress: &'a mut dyn FnMut(&Progress),
+) -> impl FnMut(usize, usize, usize, f64) + 'a {
+    let base = (p.embedded, p.embed_tokens, p.embed_seconds);
+    move |done, total, tokens, secs| {
+        p.phase = Phase::Embedding;
+        p.embedded = base.0 + done;
+        p.to_embed = base.0 + total;
+        p.embed_tokens = base.1 + tokens;
+        p.embed_seconds = base.2 + secs;
+        progress(p);
+    }
+}

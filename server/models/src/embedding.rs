@@ -1,0 +1,80 @@
+//! Which embedding model makes the index's vectors, and loading it: a GGUF file through
+//! llama.cpp in this process, or any OpenAI-compatible `/v1/embeddings` server. The
+//! embedding counterpart of [`crate::BackendSpec`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::http::{HttpConfig, HttpEmbedder};
+use crate::{BackendKind, Embedder, EmbedderOptions, LlamaEmbedder, ModelError};
+
+/// Longest input of a remote embedding model, when the configuration does not say:
+/// what BERT-sized embedders (MiniLM, bge-small) take.
+pub const DEFAULT_REMOTE_MAX_TOKENS: usize = 512;
+
+/// How to get the embedder.
+#[derive(Debug, Clone)]
+pub enum EmbedderSpec {
+    /// A GGUF embedding model run by llama.cpp in this process.
+    Llama {
+        model: PathBuf,
+        options: EmbedderOptions,
+    },
+    /// An OpenAI-compatible server (llama-server `--embedding`, vLLM, Ollama, TEI…).
+    OpenAi {
+        http: HttpConfig,
+        /// Inputs are cut to about this many tokens before they are sent.
+        max_tokens: usize,
+    },
+}
+
+impl EmbedderSpec {
+    /// A local GGUF model with default options.
+    pub fn llama(model: impl Into<PathBuf>) -> EmbedderSpec {
+        EmbedderSpec::Llama {
+            model: model.into(),
+            options: EmbedderOptions::default(),
+        }
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            EmbedderSpec::Llama { .. } => BackendKind::Llama,
+            EmbedderSpec::OpenAi { .. } => BackendKind::OpenAi,
+        }
+    }
+
+    /// A short human description (no credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            EmbedderSpec::Llama { model, .. } => format!(
+                "llama.cpp {}",
+                model.file_name().map_or_else(
+                    || model.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            ),
+            EmbedderSpec::OpenAi { http, .. } => {
+                format!(
+                    "{} at {}",
+                    http.model,
+                    crate::http::redact_url(&http.base_url)
+                )
+            }
+        }
+    }
+
+    /// Loads the model (or, for a server, connects and learns its dimensions). Fails
+    /// with a typed error for a missing, corrupt or non-embedding model, or a server
+    /// that is down or answers nonsense; never panics.
+    pub fn load(&self) -> Result<Arc<dyn Embedder>, ModelError> {
+        match self {
+            EmbedderSpec::Llama { model, options } => {
+                Ok(Arc::new(LlamaEmbedder::load(model, options.clone())?))
+            }
+            EmbedderSpec::OpenAi { http, max_tokens } => {
+                Ok(Arc::new(HttpEmbedder::connect(http.clone(), *max_tokens)?))
+            }
+        }
+    }
+}
