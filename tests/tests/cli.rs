@@ -274,3 +274,67 @@ fn watch_keeps_the_index_current_until_interrupted() {
     let r = s.json(&["search", "added_while_watching", "--json", "--no-refresh"]);
     assert_eq!(r["results"][0]["path"], "src/added.rs");
 }
+
+/// psf/requests' exceptions: three classes small enough to share one chunk.
+const EXCEPTIONS: &str = "class ContentDecodingError(RequestException, BaseHTTPError):\n    \"\"\"Failed to decode response content.\"\"\"\n\n\nclass StreamConsumedError(RequestException, TypeError):\n    \"\"\"The content for this response was already consumed.\"\"\"\n\n\nclass RetryError(RequestException):\n    \"\"\"Custom retries logic failed\"\"\"\n";
+
+#[test]
+fn search_json_names_the_matched_definition_and_flags_files_changed_since_indexing() {
+    let s = Sandbox::new();
+    s.write("requests/exceptions.py", EXCEPTIONS);
+    s.json(&["--no-model", "index", "--json"]);
+    let search = |refresh: bool| {
+        let mut args = vec!["--no-model", "search", "--json", "StreamConsumedError"];
+        if !refresh {
+            args.push("--no-refresh");
+        }
+        s.json(&args)
+    };
+    let r = search(true);
+    let top = &r["results"][0];
+    assert_eq!(top["symbol"], "StreamConsumedError", "{r}");
+    assert_eq!(top["kind"], "class");
+    assert_eq!(
+        top["definition"],
+        serde_json::json!({"name": "StreamConsumedError", "kind": "class",
+                           "start_line": 5, "end_line": 6, "name_line": 5})
+    );
+    assert_eq!(top["stale"], false);
+
+    // Changed on disk, searched without a refresh: the result says so.
+    s.write("requests/exceptions.py", &format!("# moved\n{EXCEPTIONS}"));
+    let r = search(false);
+    assert_eq!(r["results"][0]["stale"], true, "{r}");
+    let out = s.run(&[
+        "--no-model",
+        "search",
+        "StreamConsumedError",
+        "--no-refresh",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(changed since indexing)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Without a chat model, ask gives the context: its sources are stale too.
+    let a = s.json(&[
+        "--no-model",
+        "--backend",
+        "none",
+        "ask",
+        "--json",
+        "--no-refresh",
+        "What is StreamConsumedError?",
+    ]);
+    assert!(a["answer"].is_null(), "{a}");
+    assert_eq!(a["sources"][0]["stale"], true, "{a}");
+    assert!(
+        a["notices"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("stale: requests/exceptions.py")),
+        "{a}"
+    );
+    // A refresh brings it back in step.
+    assert_eq!(search(true)["results"][0]["stale"], false);
+}

@@ -38,24 +38,14 @@ pub struct Global {
     pub model: Option<String>,
     /// Embedding backend: llama (in this process), openai (an OpenAI-compatible
     /// /v1/embeddings server) or none.
-    #[arg(
-        long = "embed-backend",
-        global = true,
-        env = "SCRY_EMBED_BACKEND",
-        value_name = "KIND"
-    )]
+    #[arg(long, global = true, env = "SCRY_EMBED_BACKEND", value_name = "KIND")]
     pub embed_backend: Option<String>,
     /// Base URL of an OpenAI-compatible embeddings server (implies --embed-backend
     /// openai), e.g. http://127.0.0.1:8081/v1.
-    #[arg(
-        long = "embed-url",
-        global = true,
-        env = "SCRY_EMBED_URL",
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, env = "SCRY_EMBED_URL", value_name = "URL")]
     pub embed_url: Option<String>,
     /// Name of the environment variable that holds the embeddings server's API key.
-    #[arg(long = "embed-api-key-env", global = true, value_name = "VAR")]
+    #[arg(long, global = true, value_name = "VAR")]
     pub embed_api_key_env: Option<String>,
     /// Use no embedding model: BM25-only.
     #[arg(long, global = true, conflicts_with_all = ["model", "embed_url", "embed_backend"])]

@@ -7,24 +7,16 @@ use std::time::Instant;
 
 use scry_index::{Manifest, file_term_text};
 use scry_models::ModelError;
-use scry_paths::Roots;
 
 use crate::changes::{self, Change};
 use crate::discover::Discovery;
 use crate::report::DryRunReport;
-use crate::{EngineConfig, EngineError, SearchMode, default_index_dir};
+use crate::{EngineConfig, EngineError, SearchMode};
 
 /// Counts what indexing `config`'s roots would do now. Reads the existing index's
 /// manifest, if any, to leave out unchanged files and chunks that already have vectors.
 pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
-    if config.roots.is_empty() {
-        return Err(EngineError::NoRoots);
-    }
-    let roots = Roots::new(&config.roots)?;
-    let dir = match &config.index_dir {
-        Some(d) => d.clone(),
-        None => default_index_dir(roots.roots())?,
-    };
+    let (roots, dir) = crate::location::locate(config)?;
     let embedder = match &config.embedder {
         Some(spec) => spec.load(),
         None => Err(ModelError::Config(crate::open::NO_MODEL.into())),

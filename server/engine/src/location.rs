@@ -8,7 +8,22 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::EngineError;
+use scry_paths::Roots;
+
+use crate::{EngineConfig, EngineError};
+
+/// The configured roots, canonical, and the index directory that belongs to them.
+pub(crate) fn locate(config: &EngineConfig) -> Result<(Roots, PathBuf), EngineError> {
+    if config.roots.is_empty() {
+        return Err(EngineError::NoRoots);
+    }
+    let roots = Roots::new(&config.roots)?;
+    let dir = match &config.index_dir {
+        Some(d) => d.clone(),
+        None => default_index_dir(roots.roots())?,
+    };
+    Ok((roots, dir))
+}
 
 pub fn default_index_dir(roots: &[PathBuf]) -> Result<PathBuf, EngineError> {
     if let Some(dir) = std::env::var_os("SCRY_INDEX_DIR") {

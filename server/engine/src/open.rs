@@ -8,14 +8,13 @@ use std::sync::atomic::AtomicBool;
 use parking_lot::{Mutex, RwLock};
 use scry_index::SymbolCache;
 use scry_models::{Embedder, ModelError};
-use scry_paths::Roots;
 
 use crate::discover::Discovery;
 use crate::follow;
 use crate::snapshot::View;
 use crate::state::{Inner, Log, Model, Overlays, Role, Setup, WriterState};
 use crate::writer::Writer;
-use crate::{Engine, EngineConfig, EngineError, default_index_dir};
+use crate::{Engine, EngineConfig, EngineError};
 
 /// Said while an engine opened with [`Engine::open_lexical`] waits for its model.
 pub(crate) const MODEL_LOADING: &str = "the embedding model is loading";
@@ -26,14 +25,7 @@ pub(crate) fn open(
     config: EngineConfig,
     embedder: Option<Result<Arc<dyn Embedder>, ModelError>>,
 ) -> Result<Engine, EngineError> {
-    if config.roots.is_empty() {
-        return Err(EngineError::NoRoots);
-    }
-    let roots = Roots::new(&config.roots)?;
-    let dir = match &config.index_dir {
-        Some(d) => d.clone(),
-        None => default_index_dir(roots.roots())?,
-    };
+    let (roots, dir) = crate::location::locate(&config)?;
     std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
     let lock_path = dir.join("lock");
     let lock_file = std::fs::OpenOptions::new()

@@ -295,8 +295,10 @@ fn background(
     }
 }
 
+/// Reports the first pass's end, then lets [`Workspace::wait_indexed`] return: a caller
+/// that waited has heard everything the pass said.
 fn end_first_pass(life: &Lifecycle, result: Result<RefreshReport, String>) {
+    life.emit(WorkspaceEvent::Indexed(result));
     life.state.lock().indexing = false;
     life.indexed.notify_all();
-    life.emit(WorkspaceEvent::Indexed(result));
 }

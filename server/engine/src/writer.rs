@@ -79,6 +79,14 @@ pub(crate) struct Writer {
     vectors_dirty: bool,
 }
 
+/// A batch chunked but not yet embedded or committed.
+struct Staged {
+    files: BTreeMap<String, FileEntry>,
+    /// (vector key, text) of new chunks to embed.
+    pending: Vec<(u64, String)>,
+    stats: BatchStats,
+}
+
 /// Progress inside a batch: (chunks embedded so far, chunks to embed, tokens so far).
 pub(crate) type EmbedProgress<'a> = &'a mut dyn FnMut(usize, usize, usize, f64);
 
@@ -326,7 +334,14 @@ impl Writer {
         with: &EmbedWith,
         progress: EmbedProgress,
     ) -> Result<BatchStats, EngineError> {
-        let result = self.apply_inner(updates, how, chunk_opts, with, progress);
+        let embedder = with.embedder.filter(|_| how.embed);
+        let result = self
+            .stage(updates, chunk_opts, embedder.map(|_| with.document_prefix))
+            .and_then(|mut staged| {
+                self.embed_pending(staged.pending, embedder, &mut staged.stats, progress)?;
+                self.commit(staged.files, how.keep_dead_vectors)?;
+                Ok(staged.stats)
+            });
         if result.is_err() {
             let _ = self.lexical.rollback();
             self.rebuild_refcounts();
@@ -334,15 +349,14 @@ impl Writer {
         result
     }
 
-    fn apply_inner(
+    /// Chunks the updates into the (uncommitted) lexical index and the next file table;
+    /// with a document prefix (an embedder), collects the new chunks' texts to embed.
+    fn stage(
         &mut self,
         updates: Vec<FileUpdate>,
-        how: Apply,
         chunk_opts: &ChunkOptions,
-        with: &EmbedWith,
-        progress: EmbedProgress,
-    ) -> Result<BatchStats, EngineError> {
-        let embedder = with.embedder.filter(|_| how.embed);
+        embed_prefix: Option<&str>,
+    ) -> Result<Staged, EngineError> {
         let mut stats = BatchStats::default();
         let mut files = self.manifest.files.clone();
         let mut pending: Vec<(u64, String)> = Vec::new();
@@ -371,12 +385,11 @@ impl Writer {
                 let k = c.hash.key();
                 keys.push(k);
                 *self.refcounts.entry(k).or_default() += 1;
-                if embedder.is_some()
+                if let Some(prefix) = embed_prefix
                     && let Some(v) = &self.vectors
                     && !v.contains(k)
                     && pending_keys.insert(k)
                 {
-                    let prefix = with.document_prefix;
                     pending.push((k, format!("{prefix}{}", c.embedding_text())));
                 }
             }
@@ -402,9 +415,11 @@ impl Writer {
                 },
             );
         }
-        self.embed_pending(pending, embedder, &mut stats, progress)?;
-        self.commit(files, how.keep_dead_vectors)?;
-        Ok(stats)
+        Ok(Staged {
+            files,
+            pending,
+            stats,
+        })
     }
 
     /// Embeds chunks that are indexed but have no vector (indexed lexically first, or

@@ -421,3 +421,135 @@ fn secrets_inside_files_are_masked_in_the_index_and_in_results() {
     );
     assert!(found(&engine, "Zq8vN3kL0pR7tY2wX5cB9mD4fG6hJ1aS").is_empty());
 }
+
+/// psf/requests' exceptions: classes small enough to share one chunk.
+const EXCEPTIONS: &str = "class ContentDecodingError(RequestException, BaseHTTPError):\n    \"\"\"Failed to decode response content.\"\"\"\n\n\nclass StreamConsumedError(RequestException, TypeError):\n    \"\"\"The content for this response was already consumed.\"\"\"\n\n\nclass RetryError(RequestException):\n    \"\"\"Custom retries logic failed\"\"\"\n";
+
+#[test]
+fn a_hit_on_merged_small_definitions_names_the_one_asked_for() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    write(ws.path(), "requests/exceptions.py", EXCEPTIONS);
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    assert_eq!(engine.status().chunks, 1, "the three classes share a chunk");
+    let r = engine
+        .search(&SearchRequest::new("StreamConsumedError").mode(SearchMode::Lexical))
+        .unwrap();
+    let hit = &r.hits[0];
+    assert_eq!(hit.symbol.as_deref(), Some("StreamConsumedError"));
+    assert_eq!(hit.kind, "class");
+    let d = hit.definition.as_ref().expect("the matched definition");
+    assert_eq!(d.name, "StreamConsumedError");
+    assert_eq!((d.span.start_line, d.span.end_line), (5, 6));
+    assert_eq!(d.name_span.start_line, 5);
+    // The hit itself still shows the whole chunk.
+    assert_eq!((hit.span.start_line, hit.span.end_line), (1, 10));
+    let r = engine
+        .search(&SearchRequest::new("retry error").mode(SearchMode::Lexical))
+        .unwrap();
+    assert_eq!(r.hits[0].symbol.as_deref(), Some("RetryError"));
+
+    // Each one is a symbol of its own, at its own line.
+    let mut q = scry_engine::SymbolQuery::new("StreamConsumedError");
+    q.fuzzy = false;
+    let found = engine.symbols(&q).unwrap();
+    assert_eq!(found.hits.len(), 1);
+    let s = &found.hits[0];
+    assert_eq!(s.definition.kind, scry_engine::ChunkKind::Class);
+    assert_eq!(s.definition.name_span.start_line, 5);
+    assert!(!s.file.stale);
+}
+
+#[test]
+fn results_say_whether_their_file_still_holds_what_was_indexed() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    write(ws.path(), "requests/exceptions.py", EXCEPTIONS);
+    fixture(ws.path());
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    let stale_of = |engine: &scry_engine::Engine, q: &str| {
+        let r = engine
+            .search(&SearchRequest::new(q).mode(SearchMode::Lexical))
+            .unwrap();
+        let h = &r.hits[0];
+        let text = r.sources.indexed_text(&h.file);
+        (h.file.path.clone(), h.file.stale, text.is_some())
+    };
+    assert_eq!(
+        stale_of(&engine, "StreamConsumedError"),
+        ("requests/exceptions.py".into(), false, true)
+    );
+    // Changed on disk, not yet refreshed: stale, and its indexed text is gone.
+    write(
+        ws.path(),
+        "requests/exceptions.py",
+        &format!("# moved\n{EXCEPTIONS}"),
+    );
+    assert_eq!(
+        stale_of(&engine, "StreamConsumedError"),
+        ("requests/exceptions.py".into(), true, false)
+    );
+    let mut q = scry_engine::SymbolQuery::new("StreamConsumedError");
+    q.fuzzy = false;
+    assert!(engine.symbols(&q).unwrap().hits[0].file.stale);
+    assert!(!stale_of(&engine, "cartTotal").1, "other files stay fresh");
+    // An editor buffer is what the index holds then: fresh again, whatever the disk.
+    let buffer = format!("# edited\n{EXCEPTIONS}\n\nclass BufferOnlyError(Exception):\n    pass\n");
+    let path = ws.path().join("requests/exceptions.py");
+    engine
+        .set_overlay(&path.to_string_lossy(), &buffer)
+        .unwrap();
+    assert_eq!(
+        stale_of(&engine, "BufferOnlyError"),
+        ("requests/exceptions.py".into(), false, true)
+    );
+    // Closed: the disk is authoritative and was re-read.
+    engine.clear_overlay(&path.to_string_lossy()).unwrap();
+    assert!(!stale_of(&engine, "StreamConsumedError").1);
+    // Deleted: stale.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        stale_of(&engine, "StreamConsumedError"),
+        ("requests/exceptions.py".into(), true, false)
+    );
+}
+
+#[test]
+fn a_dry_run_plans_exactly_what_the_refresh_then_does() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    // A secret in a file: the dry run must chunk the masked text, as the writer does.
+    write(
+        ws.path(),
+        "src/keys.py",
+        "def client():\n    return Client(api_key=\"sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c\")\n",
+    );
+    let cfg = config(ws.path(), idx.path());
+    let plan = scry_engine::Engine::dry_run(&cfg).unwrap();
+    let engine = open_lexical(ws.path(), idx.path());
+    let done = refresh(&engine);
+    assert_eq!(plan.files_to_index, done.files_indexed);
+    assert_eq!(plan.chunks, done.chunks_indexed);
+    assert_eq!(plan.files_skipped, done.files_skipped);
+    assert_eq!(plan.files, done.files_seen);
+    drop(engine);
+
+    // One file changed, one only touched, one new: the same count both ways.
+    write(ws.path(), "src/config.rs", "pub fn changed_config() {}\n");
+    let server = std::fs::read_to_string(ws.path().join("src/server.rs")).unwrap();
+    write(ws.path(), "src/server.rs", &server);
+    write(ws.path(), "src/new.rs", "pub fn brand_new() {}\n");
+    let plan = scry_engine::Engine::dry_run(&cfg).unwrap();
+    assert_eq!((plan.files_to_index, plan.chunks), (2, 2));
+    let engine = open_lexical(ws.path(), idx.path());
+    let done = refresh(&engine);
+    assert_eq!(
+        (done.files_indexed, done.chunks_indexed),
+        (plan.files_to_index, plan.chunks)
+    );
+    let plan = scry_engine::Engine::dry_run(&cfg).unwrap();
+    assert_eq!(plan.files_to_index, 0, "nothing left to do");
+}

@@ -23,7 +23,7 @@ async fn ready_client(fx: &Fixture) -> TestClient {
 }
 
 fn hash(text: &str) -> String {
-    blake3::hash(text.as_bytes()).to_hex()[..32].to_owned()
+    scry_engine::FileHash::of(text.as_bytes()).to_string()
 }
 
 // ---- 1, 2: framing -------------------------------------------------------------------
@@ -513,6 +513,28 @@ async fn a_file_changed_on_disk_after_indexing_is_flagged_stale() {
         .call("scry/search", json!({"query": "parse_config"}))
         .await;
     assert_eq!(r["hits"][0]["stale"], true, "{r}");
+    // Context and answers say so the same way: per source, and in a notice.
+    let stale_notice = |r: &Value| {
+        r["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("stale: src/lib.rs"))
+    };
+    let ctx = c
+        .call("scry/context", json!({"query": "parse_config"}))
+        .await;
+    assert_eq!(ctx["sources"][0]["stale"], true, "{ctx}");
+    assert!(stale_notice(&ctx), "{ctx}");
+    let ask = c
+        .call(
+            "scry/ask",
+            json!({"question": "What does parse_config return?"}),
+        )
+        .await;
+    assert!(ask["answer"].is_null(), "no chat model here: {ask}");
+    assert_eq!(ask["sources"][0]["stale"], true, "{ask}");
+    assert!(stale_notice(&ask), "{ask}");
     c.call(
         "workspace/executeCommand",
         json!({"command": "scry.reindex"}),
@@ -529,6 +551,11 @@ async fn a_file_changed_on_disk_after_indexing_is_flagged_stale() {
             .contains("// moved"),
         "{r}"
     );
+    let ctx = c
+        .call("scry/context", json!({"query": "parse_config"}))
+        .await;
+    assert_eq!(ctx["sources"][0]["stale"], false, "{ctx}");
+    assert!(!stale_notice(&ctx), "{ctx}");
 }
 
 #[tokio::test]
@@ -879,4 +906,36 @@ async fn secrets_in_files_never_reach_the_editor() {
             "a secret reached the client: {out}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_hit_on_merged_definitions_names_the_one_asked_for() {
+    // psf/requests' exceptions: three classes small enough to share one chunk.
+    let exceptions = "class ContentDecodingError(RequestException, BaseHTTPError):\n    \"\"\"Failed to decode response content.\"\"\"\n\n\nclass StreamConsumedError(RequestException, TypeError):\n    \"\"\"The content for this response was already consumed.\"\"\"\n\n\nclass RetryError(RequestException):\n    \"\"\"Custom retries logic failed\"\"\"\n";
+    let fx = Fixture::new(&[("requests/exceptions.py", exceptions)]);
+    let mut c = ready_client(&fx).await;
+    let r = c
+        .call("scry/search", json!({"query": "StreamConsumedError"}))
+        .await;
+    let h = &r["hits"][0];
+    assert_eq!(h["symbol"], "StreamConsumedError", "{r}");
+    assert_eq!(h["kind"], "class");
+    assert_eq!(h["range"]["start"]["line"], 0, "the hit is the whole chunk");
+    let d = &h["definition"];
+    assert_eq!(d["name"], "StreamConsumedError");
+    assert_eq!(d["kind"], "class");
+    assert_eq!(
+        d["range"],
+        json!({"start": {"line": 4, "character": 0}, "end": {"line": 5, "character": 61}})
+    );
+    assert_eq!(
+        d["selectionRange"],
+        json!({"start": {"line": 4, "character": 6}, "end": {"line": 4, "character": 25}})
+    );
+    // workspace/symbol lists each one at its own place.
+    let s = c
+        .call("workspace/symbol", json!({"query": "RetryError"}))
+        .await;
+    assert_eq!(s[0]["name"], "RetryError", "{s}");
+    assert_eq!(s[0]["location"]["range"]["start"]["line"], 8, "{s}");
 }

@@ -352,6 +352,14 @@ async fn a_file_changed_since_indexing_is_stale_and_read_range_reads_the_disk() 
             .find(|s| s["path"] == "src/config.rs")
             .unwrap();
         assert_eq!(src["stale"], true);
+        assert!(
+            ctx["notices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with("stale: src/config.rs")),
+            "{ctx}"
+        );
         let sym = ok(
             &client,
             "find_symbol",
@@ -359,6 +367,29 @@ async fn a_file_changed_since_indexing_is_stale_and_read_range_reads_the_disk() 
         )
         .await;
         assert_eq!(sym["symbols"][0]["stale"], true);
+        // Without a chat model, ask gives the context: the same sources, as stale.
+        let ask = ok(
+            &client,
+            "ask",
+            json!({"question": "What does parse_config return?"}),
+        )
+        .await;
+        assert_eq!(ask["answered"], false);
+        let src = ask["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"] == "src/config.rs")
+            .unwrap();
+        assert_eq!(src["stale"], true, "{ask}");
+        assert!(
+            ask["notices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with("stale: src/config.rs")),
+            "{ask}"
+        );
     }
 }
 
@@ -582,3 +613,49 @@ async fn bad_calls_are_tool_errors_and_unknown_tools_protocol_errors() {
 /// Keeps `Value` in scope for helpers used by some tests only.
 #[allow(dead_code)]
 fn _unused(_: Value) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hit_on_merged_definitions_names_the_one_asked_for() {
+    let fx = Fixture::new();
+    // psf/requests' exceptions: three classes small enough to share one chunk.
+    write(
+        &fx.ws(),
+        "requests/exceptions.py",
+        "class ContentDecodingError(RequestException, BaseHTTPError):\n    \"\"\"Failed to decode response content.\"\"\"\n\n\nclass StreamConsumedError(RequestException, TypeError):\n    \"\"\"The content for this response was already consumed.\"\"\"\n\n\nclass RetryError(RequestException):\n    \"\"\"Custom retries logic failed\"\"\"\n",
+    );
+    let shared = fx.start(no_models(), false).await;
+    let (client, _g) = connect(shared.clone(), Transport::Stdio, Recorder::default()).await;
+    let r = ok(
+        &client,
+        "search_code",
+        json!({"query": "StreamConsumedError"}),
+    )
+    .await;
+    let h = &r["hits"][0];
+    assert_eq!(h["path"], "requests/exceptions.py", "{r}");
+    assert_eq!(h["symbol"], "StreamConsumedError");
+    assert_eq!(
+        (h["start_line"].clone(), h["end_line"].clone()),
+        (json!(1), json!(10))
+    );
+    assert_eq!(
+        h["definition"],
+        json!({"name": "StreamConsumedError", "kind": "class", "container": null,
+               "start_line": 5, "end_line": 6, "line": 5})
+    );
+    let s = ok(
+        &client,
+        "find_symbol",
+        json!({"name": "RetryError", "fuzzy": false}),
+    )
+    .await;
+    let d = &s["symbols"][0];
+    assert_eq!(
+        (d["kind"].clone(), d["line"].clone()),
+        (json!("class"), json!(9))
+    );
+    assert_eq!(
+        (d["start_line"].clone(), d["end_line"].clone()),
+        (json!(9), json!(10))
+    );
+}

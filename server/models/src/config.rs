@@ -265,7 +265,8 @@ pub fn embedding_spec(
         })),
         "llama" | "auto" => {
             let model = match &config.model {
-                Some(name) => resolve_model_path(name)?,
+                // Not found: kept as given, so loading says clearly what is missing.
+                Some(name) => resolve_model_path(name).unwrap_or_else(|_| PathBuf::from(name)),
                 None => match resolve_model_path(DEFAULT_EMBED_MODEL) {
                     Ok(p) => p,
                     Err(_) => return Ok(None),
@@ -339,5 +340,84 @@ impl RoleConfig {
             self.api_key_env = Some(v);
         }
         any.then_some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_embedding_section_becomes_a_spec_like_a_chat_role() {
+        let remote = EmbeddingConfig {
+            backend: Some("openai".into()),
+            url: Some("http://127.0.0.1:8081/v1".into()),
+            model: Some("bge-small".into()),
+            api_key_env: Some("EMBED_KEY".into()),
+            ..EmbeddingConfig::default()
+        };
+        match embedding_spec(&remote, 2).unwrap() {
+            Some(EmbedderSpec::OpenAi { http, max_tokens }) => {
+                assert_eq!(http.base_url, "http://127.0.0.1:8081/v1");
+                assert_eq!(http.model, "bge-small");
+                assert_eq!(http.api_key_env.as_deref(), Some("EMBED_KEY"));
+                assert_eq!(max_tokens, crate::DEFAULT_REMOTE_MAX_TOKENS);
+            }
+            other => panic!("{other:?}"),
+        }
+        let none = EmbeddingConfig {
+            backend: Some("none".into()),
+            ..EmbeddingConfig::default()
+        };
+        assert!(embedding_spec(&none, 2).unwrap().is_none());
+        // A named file that is not there is kept as a path: loading it later fails with
+        // a clear "does not exist", and search stays BM25-only.
+        let missing = EmbeddingConfig {
+            model: Some("/no/such/model.gguf".into()),
+            ..EmbeddingConfig::default()
+        };
+        match embedding_spec(&missing, 3).unwrap() {
+            Some(EmbedderSpec::Llama { model, options }) => {
+                assert_eq!(model, PathBuf::from("/no/such/model.gguf"));
+                assert_eq!(options.threads, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_remote_embedder_without_a_url_or_an_unknown_backend_is_a_config_error() {
+        let no_url = EmbeddingConfig {
+            backend: Some("openai".into()),
+            ..EmbeddingConfig::default()
+        };
+        let e = embedding_spec(&no_url, 2).unwrap_err();
+        assert!(
+            matches!(e, ModelError::Config(ref m) if m.contains("url")),
+            "{e}"
+        );
+        let odd = EmbeddingConfig {
+            backend: Some("tpu".into()),
+            ..EmbeddingConfig::default()
+        };
+        let e = embedding_spec(&odd, 2).unwrap_err();
+        assert!(e.to_string().contains("unknown embedding backend"), "{e}");
+    }
+
+    #[test]
+    fn the_embedding_section_is_read_from_the_workspace_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("scry.toml"),
+            "[embedding]\nbackend = \"openai\"\nurl = \"http://h/v1\"\nquery_prefix = \"q: \"\n",
+        )
+        .unwrap();
+        let f = ConfigFile::load(Some(dir.path()), None).unwrap();
+        let e = f.embedding.unwrap();
+        assert_eq!(e.url.as_deref(), Some("http://h/v1"));
+        assert_eq!(e.query_prefix.as_deref(), Some("q: "));
+        std::fs::write(dir.path().join("scry.toml"), "[embedding]\nmodle = \"x\"\n").unwrap();
+        let err = ConfigFile::load(Some(dir.path()), None).unwrap_err();
+        assert!(err.to_string().contains("modle"), "{err}");
     }
 }

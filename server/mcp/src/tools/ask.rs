@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use scry_answer::{AskOptions, MAX_QUESTION_BYTES};
 use serde::{Deserialize, Serialize};
 
+use super::get_context::SourceOut;
 use super::{Call, Output, ToolError, define};
 use crate::state::Shared;
 
@@ -56,24 +57,13 @@ pub struct AskOutput {
     pub answer: Option<String>,
     /// The model that answered.
     pub model: Option<String>,
-    pub sources: Vec<AskSource>,
+    pub sources: Vec<SourceOut>,
     /// The packed context, when no model answered.
     pub context: Option<String>,
     pub tokens_in: usize,
     pub tokens_out: usize,
     pub generation: u64,
     pub notices: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct AskSource {
-    pub path: String,
-    pub root: String,
-    pub start_line: u32,
-    pub end_line: u32,
-    pub symbol: Option<String>,
-    /// The file changed on disk since it was indexed: the answer saw the indexed text.
-    pub stale: bool,
 }
 
 /// Sets the flag when the call's future is dropped (the client cancelled): the
@@ -145,18 +135,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
         model: outcome.model.map(|m| m.name),
         context: (!answered).then_some(outcome.context),
         answer: outcome.answer,
-        sources: outcome
-            .sources
-            .iter()
-            .map(|p| AskSource {
-                path: p.file.path.clone(),
-                root: p.file.root.display().to_string(),
-                start_line: p.start_line,
-                end_line: p.end_line,
-                symbol: p.symbol.clone(),
-                stale: p.file.stale,
-            })
-            .collect(),
+        sources: outcome.sources.iter().map(SourceOut::of).collect(),
         tokens_in: outcome.tokens_in,
         tokens_out: outcome.tokens_out,
         generation: outcome.generation,
@@ -177,17 +156,7 @@ impl Output for AskOutput {
         }
         s.push_str("\n\nsources:\n");
         for src in &self.sources {
-            s.push_str(&format!(
-                "- {}:{}-{}{}{}\n",
-                src.path,
-                src.start_line,
-                src.end_line,
-                src.symbol
-                    .as_deref()
-                    .map(|x| format!(" {x}"))
-                    .unwrap_or_default(),
-                if src.stale { " STALE" } else { "" }
-            ));
+            s.push_str(&src.line());
         }
         s
     }

@@ -81,6 +81,22 @@ pub struct SourceOut {
 }
 
 impl SourceOut {
+    /// One line of a text rendering: `- path:lines symbol (tier) STALE`.
+    pub fn line(&self) -> String {
+        format!(
+            "- {}:{}-{}{} ({}){}\n",
+            self.path,
+            self.start_line,
+            self.end_line,
+            self.symbol
+                .as_deref()
+                .map(|x| format!(" {x}"))
+                .unwrap_or_default(),
+            self.tier,
+            if self.stale { " STALE" } else { "" }
+        )
+    }
+
     pub fn of(p: &scry_answer::Piece) -> SourceOut {
         SourceOut {
             path: p.file.path.clone(),
@@ -186,18 +202,7 @@ impl Output for ContextOutput {
             self.tokens, self.budget
         ));
         for src in &self.sources {
-            s.push_str(&format!(
-                "- {}:{}-{}{} ({}){}\n",
-                src.path,
-                src.start_line,
-                src.end_line,
-                src.symbol
-                    .as_deref()
-                    .map(|x| format!(" {x}"))
-                    .unwrap_or_default(),
-                src.tier,
-                if src.stale { " STALE" } else { "" }
-            ));
+            s.push_str(&src.line());
         }
         if let Some(c) = &self.next_cursor {
             s.push_str(&format!("next_cursor: {c}\n"));

@@ -128,3 +128,16 @@ impl Embedder for HttpEmbedder {
         Ok(estimate_tokens(text))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn inputs_are_cut_at_a_character_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("abcdef", 4), "abcd");
+        // "é" is two bytes: a cut inside it backs off to before it.
+        assert_eq!(truncate("aé", 2), "a");
+    }
+}
