@@ -74,36 +74,7 @@ pub(crate) fn refresh(
     let mut touched = false;
     for batch in batches {
         let mut updates = std::mem::take(&mut removals);
-        for c in batch {
-            let key = file_term_text(c.root, &c.rel);
-            let known = state.writer.file(&key).cloned();
-            match changes::read(&inner.discovery, c, known.as_ref()) {
-                Err(reason) => {
-                    *report.files_skipped.entry(reason.as_str()).or_default() += 1;
-                    if known.is_some() {
-                        updates.push(FileUpdate {
-                            root: c.root,
-                            rel: c.rel.clone(),
-                            content: None,
-                        });
-                    }
-                }
-                Ok(Change::Same) => {
-                    touched |= state.writer.touch(&key, c.size, c.mtime_ns);
-                    report.files_unchanged += 1;
-                }
-                Ok(Change::Content(bytes)) => updates.push(FileUpdate {
-                    root: c.root,
-                    rel: c.rel.clone(),
-                    content: Some(FileContent {
-                        bytes,
-                        size: c.size,
-                        mtime_ns: c.mtime_ns,
-                        overlay: false,
-                    }),
-                }),
-            }
-        }
+        read_batch(inner, state, batch, &mut updates, &mut report, &mut touched);
         p.files_done += batch.len();
         if !updates.is_empty() {
             let stats = state.writer.apply(
@@ -144,6 +115,48 @@ pub(crate) fn refresh(
     p.phase = Phase::Done;
     progress(&p);
     Ok(report)
+}
+
+/// Reads one batch of planned files: new or changed content becomes an update, the
+/// same content only a new stamp (`touched`), a file that can no longer be indexed a
+/// removal.
+fn read_batch(
+    inner: &crate::state::Inner,
+    state: &mut crate::state::WriterState,
+    batch: &[Candidate],
+    updates: &mut Vec<FileUpdate>,
+    report: &mut RefreshReport,
+    touched: &mut bool,
+) {
+    for c in batch {
+        let key = file_term_text(c.root, &c.rel);
+        let known = state.writer.file(&key).cloned();
+        let content = match changes::read(&inner.discovery, c, known.as_ref()) {
+            Ok(Change::Content(bytes)) => Some(FileContent {
+                bytes,
+                size: c.size,
+                mtime_ns: c.mtime_ns,
+                overlay: false,
+            }),
+            Ok(Change::Same) => {
+                *touched |= state.writer.touch(&key, c.size, c.mtime_ns);
+                report.files_unchanged += 1;
+                continue;
+            }
+            Err(reason) => {
+                *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+                if known.is_none() {
+                    continue;
+                }
+                None
+            }
+        };
+        updates.push(FileUpdate {
+            root: c.root,
+            rel: c.rel.clone(),
+            content,
+        });
+    }
 }
 
 /// Embeds the chunks waiting for a vector (an editor's buffers, indexed lexically) and

@@ -171,23 +171,9 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
             query.len()
         )));
     }
-    let inner = &snap.setup;
     let view = &snap.view;
     let k = req.k.min(MAX_K);
-    let glob = match &req.path_glob {
-        Some(g) => Some(
-            GlobBuilder::new(g)
-                .literal_separator(false)
-                .build()
-                .map_err(|e| EngineError::InvalidRequest(format!("bad path glob {g:?}: {e}")))?
-                .compile_matcher(),
-        ),
-        None => None,
-    };
-    let within = match &req.within {
-        Some(dir) => Some(inner.roots.resolve(dir)?),
-        None => None,
-    };
+    let filter = Filter::new(snap, req)?;
     let model = view.embedder();
     let (mode, notice) = match (req.mode, model) {
         (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
@@ -200,90 +186,23 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
             )),
         ),
     };
-    let filtered = glob.is_some() || within.is_some();
-    let n = if filtered {
+    // Filters drop candidates after retrieval: retrieve more when they narrow.
+    let n = if filter.narrows() {
         (k * 20).max(400)
     } else {
         (k * 4).max(40)
     };
-    let keep = |c: &StoredChunk| -> bool {
-        if let Some(w) = &within
-            && (c.root != w.root
-                || !(w.rel.is_empty()
-                    || c.path == w.rel
-                    || c.path.starts_with(&format!("{}/", w.rel))))
-        {
-            return false;
-        }
-        if let Some(g) = &glob
-            && !matches_glob(g, &c.path)
-        {
-            return false;
-        }
-        req.language.as_ref().is_none_or(|l| *l == c.language)
-            && req.kind.as_ref().is_none_or(|kd| *kd == c.kind)
-    };
-
-    let mut fused: HashMap<(u32, String, usize), Candidate> = HashMap::new();
-    let rrf_k = f64::from(inner.config.rrf_k);
+    let mut fused = Fused::new(f64::from(snap.setup.config.rrf_k));
     if mode != SearchMode::Vector {
-        let filter = LexicalFilter {
-            language: req.language.clone(),
-            kind: req.kind.clone(),
-        };
-        let mut rank = 0u32;
-        for (_, addr) in view.lexical.search(query, n, &filter)? {
-            let chunk = view.lexical.load(addr)?;
-            if !keep(&chunk) {
-                continue;
-            }
-            rank += 1;
-            fuse(&mut fused, chunk, Retriever::Lexical, rank, rrf_k);
-        }
+        lexical_candidates(snap, req, query, n, &filter, &mut fused)?;
     }
-    if mode != SearchMode::Lexical
-        && let (Some(embedder), Some(store)) = (model, &view.vectors)
-    {
-        let qv = match &req.query_embedding {
-            Some(v) => v.clone(),
-            None => embed(embedder.as_ref(), &inner.config.query_prefix, query)?,
-        };
-        let live = &view.live_keys;
-        let mut rank = 0u32;
-        for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
-            for addr in view.lexical.docs_with_key(key)? {
-                let chunk = view.lexical.load(addr)?;
-                if !keep(&chunk) {
-                    continue;
-                }
-                rank += 1;
-                fuse(&mut fused, chunk, Retriever::Vector, rank, rrf_k);
-            }
-        }
+    if mode != SearchMode::Lexical {
+        vector_candidates(snap, req, query, n, &filter, &mut fused)?;
     }
-
-    // A chunk waiting for its vector (an edit not yet embedded) cannot place in the
-    // vector list; in a hybrid search it counts as placing there where it placed
-    // lexically, so a fresh edit is not outranked for lack of an embedding.
-    if mode == SearchMode::Hybrid
-        && let (Some(_), Some(store)) = (model, &view.vectors)
-    {
-        for c in fused.values_mut() {
-            if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
-                && !store.contains(c.chunk.vec_key)
-            {
-                c.score += 1.0 / (rrf_k + f64::from(rank));
-            }
-        }
+    if mode == SearchMode::Hybrid {
+        fused.credit_chunks_waiting_for_vectors(snap);
     }
-    let mut ranked: Vec<Candidate> = fused.into_values().collect();
-    ranked.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.chunk.path.cmp(&b.chunk.path))
-            .then_with(|| a.chunk.span.byte_start.cmp(&b.chunk.span.byte_start))
-    });
-    let merged = merge_overlapping(ranked, k);
+    let merged = merge_overlapping(fused.ranked(), k);
     let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
     let sources = snap.sources();
     let hits = merged
@@ -298,6 +217,113 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         hits,
         sources,
     })
+}
+
+/// Which chunks a request admits: under a directory, matching a glob, of a language
+/// and a kind.
+struct Filter<'r> {
+    within: Option<scry_paths::Resolved>,
+    glob: Option<GlobMatcher>,
+    req: &'r SearchRequest,
+}
+
+impl<'r> Filter<'r> {
+    fn new(snap: &Snapshot, req: &'r SearchRequest) -> Result<Filter<'r>, EngineError> {
+        let glob = match &req.path_glob {
+            Some(g) => Some(
+                GlobBuilder::new(g)
+                    .literal_separator(false)
+                    .build()
+                    .map_err(|e| EngineError::InvalidRequest(format!("bad path glob {g:?}: {e}")))?
+                    .compile_matcher(),
+            ),
+            None => None,
+        };
+        let within = match &req.within {
+            Some(dir) => Some(snap.setup.roots.resolve(dir)?),
+            None => None,
+        };
+        Ok(Filter { within, glob, req })
+    }
+
+    /// Whether the filter drops chunks retrieval cannot drop itself.
+    fn narrows(&self) -> bool {
+        self.glob.is_some() || self.within.is_some()
+    }
+
+    fn keeps(&self, c: &StoredChunk) -> bool {
+        if let Some(w) = &self.within
+            && (c.root != w.root
+                || !(w.rel.is_empty()
+                    || c.path == w.rel
+                    || c.path.starts_with(&format!("{}/", w.rel))))
+        {
+            return false;
+        }
+        if let Some(g) = &self.glob
+            && !matches_glob(g, &c.path)
+        {
+            return false;
+        }
+        self.req.language.as_ref().is_none_or(|l| *l == c.language)
+            && self.req.kind.as_ref().is_none_or(|kd| *kd == c.kind)
+    }
+}
+
+/// BM25's top `n`, ranked into `fused`.
+fn lexical_candidates(
+    snap: &Snapshot,
+    req: &SearchRequest,
+    query: &str,
+    n: usize,
+    filter: &Filter,
+    fused: &mut Fused,
+) -> Result<(), EngineError> {
+    let view = &snap.view;
+    let lexical_filter = LexicalFilter {
+        language: req.language.clone(),
+        kind: req.kind.clone(),
+    };
+    let mut rank = 0u32;
+    for (_, addr) in view.lexical.search(query, n, &lexical_filter)? {
+        let chunk = view.lexical.load(addr)?;
+        if filter.keeps(&chunk) {
+            rank += 1;
+            fused.add(chunk, Retriever::Lexical, rank);
+        }
+    }
+    Ok(())
+}
+
+/// The vector index's top `n` (live keys of this generation only), ranked into `fused`.
+fn vector_candidates(
+    snap: &Snapshot,
+    req: &SearchRequest,
+    query: &str,
+    n: usize,
+    filter: &Filter,
+    fused: &mut Fused,
+) -> Result<(), EngineError> {
+    let view = &snap.view;
+    let (Some(embedder), Some(store)) = (view.embedder(), &view.vectors) else {
+        return Ok(());
+    };
+    let qv = match &req.query_embedding {
+        Some(v) => v.clone(),
+        None => embed(embedder.as_ref(), &snap.setup.config.query_prefix, query)?,
+    };
+    let live = &view.live_keys;
+    let mut rank = 0u32;
+    for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
+        for addr in view.lexical.docs_with_key(key)? {
+            let chunk = view.lexical.load(addr)?;
+            if filter.keeps(&chunk) {
+                rank += 1;
+                fused.add(chunk, Retriever::Vector, rank);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn hit(c: Candidate, terms: &HashSet<String>, sources: &Sources, generation: u64) -> Hit {
@@ -360,28 +386,68 @@ enum Retriever {
     Vector,
 }
 
-/// Adds one retriever's rank for a chunk to the fused results (its first rank wins).
-fn fuse(
-    fused: &mut HashMap<(u32, String, usize), Candidate>,
-    chunk: StoredChunk,
-    retriever: Retriever,
-    rank: u32,
+/// Reciprocal Rank Fusion: each chunk scores Σ 1/(k + rank) over the retrievers that
+/// found it.
+struct Fused {
     rrf_k: f64,
-) {
-    let e = fused
-        .entry((chunk.root, chunk.path.clone(), chunk.span.byte_start))
-        .or_insert_with(|| Candidate {
-            chunk,
-            ranks: Ranks::default(),
-            score: 0.0,
+    by_chunk: HashMap<(u32, String, usize), Candidate>,
+}
+
+impl Fused {
+    fn new(rrf_k: f64) -> Fused {
+        Fused {
+            rrf_k,
+            by_chunk: HashMap::new(),
+        }
+    }
+
+    /// Adds one retriever's rank for a chunk (its first rank wins).
+    fn add(&mut self, chunk: StoredChunk, retriever: Retriever, rank: u32) {
+        let e = self
+            .by_chunk
+            .entry((chunk.root, chunk.path.clone(), chunk.span.byte_start))
+            .or_insert_with(|| Candidate {
+                chunk,
+                ranks: Ranks::default(),
+                score: 0.0,
+            });
+        let slot = match retriever {
+            Retriever::Lexical => &mut e.ranks.lexical,
+            Retriever::Vector => &mut e.ranks.vector,
+        };
+        if slot.is_none() {
+            *slot = Some(rank);
+            e.score += 1.0 / (self.rrf_k + f64::from(rank));
+        }
+    }
+
+    /// A chunk waiting for its vector (an edit not yet embedded) cannot place in the
+    /// vector list; in a hybrid search it counts as placing there where it placed
+    /// lexically, so a fresh edit is not outranked for lack of an embedding.
+    fn credit_chunks_waiting_for_vectors(&mut self, snap: &Snapshot) {
+        let view = &snap.view;
+        let (Some(_), Some(store)) = (view.embedder(), &view.vectors) else {
+            return;
+        };
+        for c in self.by_chunk.values_mut() {
+            if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
+                && !store.contains(c.chunk.vec_key)
+            {
+                c.score += 1.0 / (self.rrf_k + f64::from(rank));
+            }
+        }
+    }
+
+    /// Best first; ties by path and position, so results are stable.
+    fn ranked(self) -> Vec<Candidate> {
+        let mut ranked: Vec<Candidate> = self.by_chunk.into_values().collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.chunk.path.cmp(&b.chunk.path))
+                .then_with(|| a.chunk.span.byte_start.cmp(&b.chunk.span.byte_start))
         });
-    let slot = match retriever {
-        Retriever::Lexical => &mut e.ranks.lexical,
-        Retriever::Vector => &mut e.ranks.vector,
-    };
-    if slot.is_none() {
-        *slot = Some(rank);
-        e.score += 1.0 / (rrf_k + f64::from(rank));
+        ranked
     }
 }
 
