@@ -134,10 +134,6 @@ impl Engine {
         &self.inner.dir
     }
 
-    pub fn config(&self) -> &EngineConfig {
-        &self.inner.config
-    }
-
     /// The generation searches see now. A follower first picks up the generation the
     /// writer committed last (unless another thread is already doing so).
     pub fn snapshot(&self) -> Snapshot {

@@ -937,5 +937,9 @@ async fn a_hit_on_merged_definitions_names_the_one_asked_for() {
         .call("workspace/symbol", json!({"query": "RetryError"}))
         .await;
     assert_eq!(s[0]["name"], "RetryError", "{s}");
-    assert_eq!(s[0]["location"]["range"]["start"]["line"], 8, "{s}");
+    assert_eq!(
+        s[0]["location"]["range"],
+        json!({"start": {"line": 8, "character": 0}, "end": {"line": 9, "character": 37}}),
+        "{s}"
+    );
 }

@@ -70,7 +70,7 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
                     kind: d.kind.as_str(),
                     scope: d.scope.clone(),
                     range: ranges.range(&h.file, d.span, ""),
-                    selection_range: ranges.range(&h.file, d.name_span, &d.name),
+                    selection_range: ranges.range(&h.file, d.name_span, ""),
                 });
                 SearchHit {
                     uri: file_uri(&h.file),

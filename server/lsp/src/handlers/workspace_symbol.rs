@@ -32,6 +32,8 @@ pub async fn symbol(
             .into_iter()
             .map(|s| {
                 let d = s.definition;
+                // The whole definition, as LSP's SymbolInformation asks ("usually spans
+                // more than the actual symbol's name").
                 let range = ranges.range(&s.file, d.span, "");
                 SymbolInformation {
                     name: d.name,
