@@ -192,12 +192,19 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     } else {
         (k * 4).max(40)
     };
+    let retrieval = Retrieval {
+        snap,
+        req,
+        query,
+        n,
+        filter,
+    };
     let mut fused = Fused::new(f64::from(snap.setup.config.rrf_k));
     if mode != SearchMode::Vector {
-        lexical_candidates(snap, req, query, n, &filter, &mut fused)?;
+        retrieval.lexical(&mut fused)?;
     }
     if mode != SearchMode::Lexical {
-        vector_candidates(snap, req, query, n, &filter, &mut fused)?;
+        retrieval.vectors(&mut fused)?;
     }
     if mode == SearchMode::Hybrid {
         fused.credit_chunks_waiting_for_vectors(snap);
@@ -270,60 +277,62 @@ impl<'r> Filter<'r> {
     }
 }
 
-/// BM25's top `n`, ranked into `fused`.
-fn lexical_candidates(
-    snap: &Snapshot,
-    req: &SearchRequest,
-    query: &str,
+/// One request's retrieval: what to look for, how many candidates, which chunks count.
+struct Retrieval<'a> {
+    snap: &'a Snapshot,
+    req: &'a SearchRequest,
+    query: &'a str,
     n: usize,
-    filter: &Filter,
-    fused: &mut Fused,
-) -> Result<(), EngineError> {
-    let view = &snap.view;
-    let lexical_filter = LexicalFilter {
-        language: req.language.clone(),
-        kind: req.kind.clone(),
-    };
-    let mut rank = 0u32;
-    for (_, addr) in view.lexical.search(query, n, &lexical_filter)? {
-        let chunk = view.lexical.load(addr)?;
-        if filter.keeps(&chunk) {
-            rank += 1;
-            fused.add(chunk, Retriever::Lexical, rank);
-        }
-    }
-    Ok(())
+    filter: Filter<'a>,
 }
 
-/// The vector index's top `n` (live keys of this generation only), ranked into `fused`.
-fn vector_candidates(
-    snap: &Snapshot,
-    req: &SearchRequest,
-    query: &str,
-    n: usize,
-    filter: &Filter,
-    fused: &mut Fused,
-) -> Result<(), EngineError> {
-    let view = &snap.view;
-    let (Some(embedder), Some(store)) = (view.embedder(), &view.vectors) else {
-        return Ok(());
-    };
-    let qv = match &req.query_embedding {
-        Some(v) => v.clone(),
-        None => embed(embedder.as_ref(), &snap.setup.config.query_prefix, query)?,
-    };
-    let live = &view.live_keys;
-    let mut rank = 0u32;
-    for (key, _distance) in store.search(&qv, n, |key| live.contains(&key))? {
-        for addr in view.lexical.docs_with_key(key)? {
+impl Retrieval<'_> {
+    /// BM25's top `n`, ranked into `fused`.
+    fn lexical(&self, fused: &mut Fused) -> Result<(), EngineError> {
+        let view = &self.snap.view;
+        let lexical_filter = LexicalFilter {
+            language: self.req.language.clone(),
+            kind: self.req.kind.clone(),
+        };
+        let mut rank = 0u32;
+        for (_, addr) in view.lexical.search(self.query, self.n, &lexical_filter)? {
             let chunk = view.lexical.load(addr)?;
-            if filter.keeps(&chunk) {
+            if self.filter.keeps(&chunk) {
                 rank += 1;
-                fused.add(chunk, Retriever::Vector, rank);
+                fused.add(chunk, Retriever::Lexical, rank);
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// The vector index's top `n` (live keys of this generation only), ranked into
+    /// `fused`.
+    fn vectors(&self, fused: &mut Fused) -> Result<(), EngineError> {
+        let view = &self.snap.view;
+        let (Some(embedder), Some(store)) = (view.embedder(), &view.vectors) else {
+            return Ok(());
+        };
+        let qv = match &self.req.query_embedding {
+            Some(v) => v.clone(),
+            None => embed(
+                embedder.as_ref(),
+                &self.snap.setup.config.query_prefix,
+                self.query,
+            )?,
+        };
+        let live = &view.live_keys;
+        let mut rank = 0u32;
+        for (key, _distance) in store.search(&qv, self.n, |key| live.contains(&key))? {
+            for addr in view.lexical.docs_with_key(key)? {
+                let chunk = view.lexical.load(addr)?;
+                if self.filter.keeps(&chunk) {
+                    rank += 1;
+                    fused.add(chunk, Retriever::Vector, rank);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn hit(c: Candidate, terms: &HashSet<String>, sources: &Sources, generation: u64) -> Hit {

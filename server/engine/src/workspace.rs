@@ -97,8 +97,18 @@ impl Lifecycle {
         }
     }
 
-    /// Records a finished pass.
+    /// Records (and logs) a finished pass: the first, or one the watcher ran.
     fn finished(&self, result: &Result<RefreshReport, EngineError>) {
+        match result {
+            Ok(r) if r.changed() => tracing::info!(
+                "index generation {}: {} files indexed, {} removed",
+                r.generation,
+                r.files_indexed,
+                r.files_removed
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("indexing failed: {e}"),
+        }
         let mut st = self.state.lock();
         st.last_finished = Some(SystemTime::now());
         match result {
@@ -249,16 +259,6 @@ fn background(
         life.emit(WorkspaceEvent::Indexing(p.clone()));
     });
     life.finished(&result);
-    match &result {
-        Ok(r) if r.changed() => tracing::info!(
-            "index generation {}: {} files indexed, {} removed",
-            r.generation,
-            r.files_indexed,
-            r.files_removed
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!("indexing failed: {e}"),
-    }
     end_first_pass(&life, result.map_err(|e| e.to_string()));
     if !watch || life.closed.load(Ordering::SeqCst) {
         return;
@@ -267,16 +267,6 @@ fn background(
     let watcher = engine.watch(move |r| {
         let Some(life) = l.upgrade() else { return };
         life.finished(&r);
-        match &r {
-            Ok(report) if report.changed() => tracing::info!(
-                "index updated: {} files indexed, {} removed (generation {})",
-                report.files_indexed,
-                report.files_removed,
-                report.generation
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("updating the index failed: {e}"),
-        }
         life.emit(WorkspaceEvent::Updated(r.map_err(|e| e.to_string())));
     });
     match watcher {
