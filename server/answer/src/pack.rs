@@ -306,12 +306,12 @@ fn assemble(pieces: &[Piece]) -> String {
 
 /// The notice every face gives when packed sources changed since they were indexed.
 pub fn stale_notice(pieces: &[Piece]) -> Option<String> {
-    let mut files: Vec<&str> = pieces
-        .iter()
-        .filter(|p| p.file.stale)
-        .map(|p| p.file.path.as_str())
-        .collect();
-    files.dedup();
+    let mut files: Vec<&str> = Vec::new();
+    for p in pieces.iter().filter(|p| p.file.stale) {
+        if !files.contains(&p.file.path.as_str()) {
+            files.push(&p.file.path);
+        }
+    }
     (!files.is_empty()).then(|| {
         format!(
             "stale: {} changed since indexing; the context shows the indexed text (read the \

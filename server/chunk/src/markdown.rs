@@ -24,8 +24,14 @@ pub(crate) fn chunk_markdown(
         } else if fence.is_none()
             && let Some((level, title)) = atx_heading(trimmed)
         {
-            let text = String::from_utf8_lossy(line);
-            let at = text.find(title.as_str()).filter(|_| !title.is_empty());
+            // The title's bytes in the line (a title with invalid UTF-8 is not found
+            // verbatim: then the whole line is the name).
+            let at = (!title.is_empty())
+                .then(|| {
+                    line.windows(title.len())
+                        .position(|w| w == title.as_bytes())
+                })
+                .flatten();
             let name = match at {
                 Some(i) => (offset + i, offset + i + title.len()),
                 None => (offset, offset + line.len()),

@@ -62,11 +62,6 @@ impl Sources {
         }
     }
 
-    /// The snapshot these sources are read against.
-    pub fn snapshot(&self) -> &Snapshot {
-        &self.snapshot
-    }
-
     /// The reference to a file of root `root` (its index) that this snapshot indexed as
     /// `hash`, with its freshness.
     pub(crate) fn file_ref(&self, root: u32, path: &str, hash: FileHash) -> FileRef {
@@ -95,18 +90,16 @@ impl Sources {
             .roots()
             .iter()
             .position(|r| *r == file.root)? as u32;
-        let key = (root, file.path.clone());
-        let known = self.read.lock().texts.get(&key).cloned();
-        if let Some(t) = known {
-            return (self.now(root, &file.path)?.hash == file.hash).then_some(t);
-        }
         let now = self.now(root, &file.path)?;
         if now.hash != file.hash {
             return None;
         }
-        let text: Arc<str> = String::from_utf8_lossy(&crate::redact::redact(&now.bytes)).into();
-        self.read.lock().texts.insert(key, text.clone());
-        Some(text)
+        let mut read = self.read.lock();
+        let text = read
+            .texts
+            .entry((root, file.path.clone()))
+            .or_insert_with(|| String::from_utf8_lossy(&crate::redact::redact(&now.bytes)).into());
+        Some(text.clone())
     }
 
     fn now(&self, root: u32, path: &str) -> Option<Current> {
@@ -128,9 +121,9 @@ impl Sources {
             });
         }
         // Through the path gate: an indexed path is confined like a client's.
-        let inner = &self.snapshot.setup;
-        let abs = inner.roots.root(root)?.join(path);
-        let resolved = inner.roots.resolve(&abs.to_string_lossy()).ok()?;
+        let roots = &self.snapshot.setup.roots;
+        let abs = roots.root(root)?.join(path);
+        let resolved = roots.resolve(&abs.to_string_lossy()).ok()?;
         let bytes: Arc<[u8]> = std::fs::read(resolved.abs).ok()?.into();
         Some(Current {
             hash: FileHash::of(&bytes),

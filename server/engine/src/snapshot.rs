@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use scry_index::{FileEntry, LexicalSnapshot, VectorStore};
+use scry_index::{FileTable, LexicalSnapshot, VectorStore};
 use scry_models::Embedder;
 
 use crate::state::{Model, Overlays};
@@ -22,8 +22,9 @@ pub(crate) struct View {
     pub vectors: Option<Arc<VectorStore>>,
     /// The embedding model when the view was published (or why there was none).
     pub model: Model,
-    /// The manifest's file table: what was indexed for each file, by file key.
-    pub files: Arc<BTreeMap<String, FileEntry>>,
+    /// The manifest's file table: what was indexed for each file, by file key. The
+    /// writer's own, shared, not a copy.
+    pub files: Arc<FileTable>,
     /// The editor buffers this generation indexed.
     pub overlays: Overlays,
     missing_vectors: usize,
@@ -35,7 +36,7 @@ impl View {
     pub fn new(
         generation: u64,
         lexical: LexicalSnapshot,
-        files: BTreeMap<String, FileEntry>,
+        files: Arc<FileTable>,
         vectors: Option<Arc<VectorStore>>,
         overlays: Overlays,
         model: Model,
@@ -66,7 +67,7 @@ impl View {
             live_keys,
             vectors,
             model,
-            files: Arc::new(files),
+            files,
             overlays,
             missing_vectors,
             languages,
@@ -79,7 +80,7 @@ impl View {
         View::new(
             0,
             LexicalSnapshot::empty(),
-            BTreeMap::new(),
+            Arc::default(),
             None,
             Overlays::default(),
             model,

@@ -2,15 +2,15 @@
 //! generation at a time (vectors file, then tantivy with the generation as payload, then
 //! the manifest, which is the commit point).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use scry_chunk::{ChunkOptions, chunk_file};
 use scry_index::{
-    FORMAT, FileEntry, FileHash, Lexical, LexicalSnapshot, MANIFEST_FILE, Manifest, SCHEMA_VERSION,
-    VectorStore, VectorsEntry, file_term_text,
+    FORMAT, FileEntry, FileHash, FileTable, Lexical, LexicalSnapshot, MANIFEST_FILE, Manifest,
+    SCHEMA_VERSION, VectorStore, VectorsEntry, file_term_text,
 };
 use scry_models::Embedder;
 
@@ -81,7 +81,7 @@ pub(crate) struct Writer {
 
 /// A batch chunked but not yet embedded or committed.
 struct Staged {
-    files: BTreeMap<String, FileEntry>,
+    files: FileTable,
     /// (vector key, text) of new chunks to embed.
     pending: Vec<(u64, String)>,
     stats: BatchStats,
@@ -129,7 +129,7 @@ impl Writer {
                 Err(e) => {
                     notices.push(format!("{e}; rebuilding the lexical index"));
                     let _ = std::fs::remove_dir_all(&lexical_dir);
-                    manifest.files.clear();
+                    manifest.files = Default::default();
                     Lexical::open(&lexical_dir)?
                 }
             };
@@ -144,7 +144,7 @@ impl Writer {
                 manifest.generation
             ));
             lexical.delete_all()?;
-            manifest.files.clear();
+            manifest.files = Default::default();
         }
 
         let mut w = Writer {
@@ -160,7 +160,7 @@ impl Writer {
         w.attach_model(embedder, notices)?;
         if mismatch {
             // Commit the repair now, so no reader ever sees the orphaned lexical commit.
-            w.commit(BTreeMap::new(), false)?;
+            w.commit(Arc::default(), false)?;
         }
         w.remove_leftovers();
         Ok(w)
@@ -265,8 +265,8 @@ impl Writer {
         self.manifest.generation
     }
 
-    /// The committed file table, by file key.
-    pub fn files(&self) -> &BTreeMap<String, FileEntry> {
+    /// The committed file table, by file key (shared, not copied).
+    pub fn files(&self) -> &Arc<FileTable> {
         &self.manifest.files
     }
 
@@ -307,14 +307,17 @@ impl Writer {
     /// Records a new size and mtime for files whose content did not change; committed
     /// with the next batch or by [`Writer::commit_stamps`].
     pub fn touch(&mut self, key: &str, size: u64, mtime_ns: i128) -> bool {
-        match self.manifest.files.get_mut(key) {
-            Some(e) if e.size != size || e.mtime_ns != mtime_ns => {
-                e.size = size;
-                e.mtime_ns = mtime_ns;
-                true
-            }
-            _ => false,
+        let moved = self
+            .manifest
+            .files
+            .get(key)
+            .is_some_and(|e| e.size != size || e.mtime_ns != mtime_ns);
+        // Copied (from the table snapshots share) only when a stamp really moved.
+        if moved && let Some(e) = Arc::make_mut(&mut self.manifest.files).get_mut(key) {
+            e.size = size;
+            e.mtime_ns = mtime_ns;
         }
+        moved
     }
 
     /// Commits the new sizes and mtimes [`Writer::touch`] recorded.
@@ -339,7 +342,7 @@ impl Writer {
             .stage(updates, chunk_opts, embedder.map(|_| with.document_prefix))
             .and_then(|mut staged| {
                 self.embed_pending(staged.pending, embedder, &mut staged.stats, progress)?;
-                self.commit(staged.files, how.keep_dead_vectors)?;
+                self.commit(Arc::new(staged.files), how.keep_dead_vectors)?;
                 Ok(staged.stats)
             });
         if result.is_err() {
@@ -358,7 +361,7 @@ impl Writer {
         embed_prefix: Option<&str>,
     ) -> Result<Staged, EngineError> {
         let mut stats = BatchStats::default();
-        let mut files = self.manifest.files.clone();
+        let mut files = FileTable::clone(&self.manifest.files);
         let mut pending: Vec<(u64, String)> = Vec::new();
         let mut pending_keys = HashSet::new();
         for u in updates {
@@ -513,7 +516,7 @@ impl Writer {
     /// Writes one generation: vectors (if changed), tantivy, then the manifest.
     fn commit(
         &mut self,
-        files: BTreeMap<String, FileEntry>,
+        files: Arc<FileTable>,
         keep_dead_vectors: bool,
     ) -> Result<(), EngineError> {
         let generation = self.manifest.generation + 1;
@@ -597,7 +600,7 @@ impl Writer {
                 .or_default()
                 .push(c.vec_key);
         }
-        for (key, entry) in &self.manifest.files {
+        for (key, entry) in self.manifest.files.iter() {
             let mut want = entry.keys.clone();
             want.sort_unstable();
             let mut have = by_file.remove(key).unwrap_or_default();

@@ -14,8 +14,7 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
-use scry_chunk::{ChunkKind, Definition, Span};
-use serde::{Deserialize, Serialize};
+use scry_chunk::{Definition, Span};
 
 use crate::tokenizer::{CodeTokenizer, tokenize};
 use crate::{FileHash, IndexError, StoredChunk};
@@ -190,9 +189,16 @@ impl Lexical {
             doc.add_text(f.definitions, encode_definitions(&c.definitions));
         }
         // The names BM25 boosts: the chunk's label (a part of a split definition is
-        // found by its owner's name too), every definition in it, and its scope.
-        let mut names: Vec<&str> = c.symbol.iter().map(String::as_str).collect();
-        names.extend(c.definitions.iter().map(|d| d.name.as_str()));
+        // found by its owner's name too), once, then the other definitions in it, and
+        // its scope.
+        let label = c.symbol.as_deref();
+        let mut names: Vec<&str> = label.into_iter().collect();
+        names.extend(
+            c.definitions
+                .iter()
+                .map(|d| d.name.as_str())
+                .filter(|n| Some(*n) != label),
+        );
         names.extend(c.scope.as_deref());
         doc.add_text(f.symbols_text, names.join(" "));
         if let Some(s) = &c.scope {
@@ -310,66 +316,16 @@ pub struct SymbolEntry {
     pub definition: Definition,
 }
 
-/// How definitions are stored: compact JSON, one object per definition.
-#[derive(Serialize, Deserialize)]
-struct StoredDefinition {
-    #[serde(rename = "n")]
-    name: String,
-    #[serde(rename = "k")]
-    kind: ChunkKind,
-    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    /// byte start, byte end, start line, end line.
-    #[serde(rename = "a")]
-    span: [u64; 4],
-    #[serde(rename = "b")]
-    name_span: [u64; 4],
-}
-
-fn span_to_array(s: Span) -> [u64; 4] {
-    [
-        s.byte_start as u64,
-        s.byte_end as u64,
-        u64::from(s.start_line),
-        u64::from(s.end_line),
-    ]
-}
-
-fn span_from_array(a: [u64; 4]) -> Span {
-    Span::new(a[0] as usize, a[1] as usize, a[2] as u32, a[3] as u32)
-}
-
+/// Definitions are stored as JSON (the doc store compresses the field names away).
 fn encode_definitions(defs: &[Definition]) -> String {
-    let stored: Vec<StoredDefinition> = defs
-        .iter()
-        .map(|d| StoredDefinition {
-            name: d.name.clone(),
-            kind: d.kind,
-            scope: d.scope.clone(),
-            span: span_to_array(d.span),
-            name_span: span_to_array(d.name_span),
-        })
-        .collect();
-    serde_json::to_string(&stored).unwrap_or_default()
+    serde_json::to_string(defs).unwrap_or_default()
 }
 
 /// The definitions stored with a chunk; none when the field is absent or unreadable
 /// (the chunk itself stays searchable).
 fn decode_definitions(text: Option<&str>) -> Vec<Definition> {
-    let Some(text) = text else {
-        return Vec::new();
-    };
-    let stored: Vec<StoredDefinition> = serde_json::from_str(text).unwrap_or_default();
-    stored
-        .into_iter()
-        .map(|d| Definition {
-            name: d.name,
-            kind: d.kind,
-            scope: d.scope,
-            span: span_from_array(d.span),
-            name_span: span_from_array(d.name_span),
-        })
-        .collect()
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
 }
 
 /// The symbols of one segment, by document id.

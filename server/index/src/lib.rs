@@ -20,7 +20,7 @@ pub use lexical::{
     Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, SCHEMA_VERSION, SymbolCache,
     SymbolEntry, file_term_text,
 };
-pub use manifest::{FORMAT, FileEntry, MANIFEST_FILE, Manifest, VectorsEntry};
+pub use manifest::{FORMAT, FileEntry, FileTable, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
 pub use tokenizer::{CodeTokenizer, tokenize};
 pub use vectors::VectorStore;

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{FileHash, IndexError, fsync_dir};
 
@@ -21,8 +22,26 @@ pub struct Manifest {
     pub generation: u64,
     pub roots: Vec<String>,
     pub vectors: Option<VectorsEntry>,
-    /// Keyed by `root\u{1f}path`.
-    pub files: BTreeMap<String, FileEntry>,
+    /// Keyed by `root\u{1f}path`. Shared: every snapshot of this generation holds the
+    /// same table, and the writer copies it only to change it.
+    #[serde(with = "shared_table")]
+    pub files: Arc<FileTable>,
+}
+
+/// Every indexed file, by file key.
+pub type FileTable = BTreeMap<String, FileEntry>;
+
+/// `Arc<FileTable>` as a plain JSON object.
+mod shared_table {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(files: &Arc<FileTable>, s: S) -> Result<S::Ok, S::Error> {
+        files.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<FileTable>, D::Error> {
+        FileTable::deserialize(d).map(Arc::new)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -32,7 +32,7 @@ pub async fn refresh_with_token(
         .then(|| session.next_progress_token("index"));
     let work = WorkDone::begin(client, token, create, title, None).await;
     let (tx, mut rx) = tokio::sync::watch::channel::<Option<Progress>>(None);
-    let engine = ws.engine.clone();
+    let engine = ws.engine().clone();
     let job = blocking(move || {
         engine
             .refresh(&HashSet::new(), &mut |p| {

@@ -21,19 +21,20 @@ use crate::overlay::OverlayQueue;
 /// watcher), and the queue that feeds it the editor's buffers.
 pub struct Workspace {
     pub lifecycle: scry_engine::Workspace,
-    pub engine: Engine,
     pub overlays: Arc<OverlayQueue>,
 }
 
 impl Workspace {
     fn new(lifecycle: scry_engine::Workspace) -> Workspace {
-        let engine = lifecycle.engine().clone();
-        let overlays = OverlayQueue::start(engine.clone());
+        let overlays = OverlayQueue::start(lifecycle.engine().clone());
         Workspace {
             lifecycle,
-            engine,
             overlays,
         }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        self.lifecycle.engine()
     }
 
     /// The first pass over the files is still running.

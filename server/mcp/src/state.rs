@@ -39,7 +39,6 @@ impl McpOptions {
 pub struct Shared {
     /// The engine's workspace: the index, its model, its first pass and its watcher.
     pub workspace: Workspace,
-    pub engine: Engine,
     pub models: Arc<ModelManager>,
     pub ask_budget: usize,
     pub started: Instant,
@@ -50,6 +49,10 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn engine(&self) -> &Engine {
+        self.workspace.engine()
+    }
+
     /// Opens the workspace (or follows the process that writes its index); the model,
     /// the first pass and the watcher run in the background.
     pub(crate) fn start(opts: McpOptions) -> Result<Arc<Shared>, McpError> {
@@ -64,13 +67,11 @@ impl Shared {
             },
             |_| {},
         )?;
-        let engine = workspace.engine().clone();
-        for n in engine.status().notices {
+        for n in workspace.engine().status().notices {
             tracing::info!("{n}");
         }
         Ok(Arc::new(Shared {
             workspace,
-            engine,
             models: opts.models,
             ask_budget: opts.ask_budget,
             started: Instant::now(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::http::{HttpConfig, HttpEmbedder};
-use crate::{BackendKind, Embedder, EmbedderOptions, LlamaEmbedder, ModelError};
+use crate::{Embedder, EmbedderOptions, LlamaEmbedder, ModelError};
 
 /// Longest input of a remote embedding model, when the configuration does not say:
 /// what BERT-sized embedders (MiniLM, bge-small) take.
@@ -34,33 +34,6 @@ impl EmbedderSpec {
         EmbedderSpec::Llama {
             model: model.into(),
             options: EmbedderOptions::default(),
-        }
-    }
-
-    pub fn kind(&self) -> BackendKind {
-        match self {
-            EmbedderSpec::Llama { .. } => BackendKind::Llama,
-            EmbedderSpec::OpenAi { .. } => BackendKind::OpenAi,
-        }
-    }
-
-    /// A short human description (no credentials).
-    pub fn describe(&self) -> String {
-        match self {
-            EmbedderSpec::Llama { model, .. } => format!(
-                "llama.cpp {}",
-                model.file_name().map_or_else(
-                    || model.display().to_string(),
-                    |n| n.to_string_lossy().into_owned()
-                )
-            ),
-            EmbedderSpec::OpenAi { http, .. } => {
-                format!(
-                    "{} at {}",
-                    http.model,
-                    crate::http::redact_url(&http.base_url)
-                )
-            }
         }
     }
 

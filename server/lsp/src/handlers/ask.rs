@@ -60,7 +60,7 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
     let flag: Arc<AtomicBool> = cancel.flag();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let models = b.session.opts.models.clone();
-    let engine = ws.engine.clone();
+    let engine = ws.engine().clone();
     let question = p.question;
     let job = blocking(move || {
         let mut on_text = |t: &str| {

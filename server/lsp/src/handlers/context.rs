@@ -48,7 +48,7 @@ async fn context(b: &Backend, p: ContextParams) -> Result<ContextResult> {
     ws.overlays.flushed(FLUSH_WAIT).await;
     let enc = b.session.encoding();
     blocking(move || {
-        let out = scry_answer::context(&ws.engine, &p.query, &opts, None).map_err(answer_error)?;
+        let out = scry_answer::context(ws.engine(), &p.query, &opts, None).map_err(answer_error)?;
         Ok(ContextResult {
             context: out.context,
             tokens: out.tokens,

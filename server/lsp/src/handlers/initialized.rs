@@ -52,7 +52,7 @@ pub async fn after_open(client: &Client, session: &Arc<Session>) {
         return;
     };
     let mut shown = 0;
-    shown += show_notices(client, &ws.engine, shown).await;
+    shown += show_notices(client, ws.engine(), shown).await;
     let state = ws.lifecycle.state();
     if state.model == ModelState::NotConfigured {
         bm25_only(client, "no embedding model is configured").await;
@@ -70,10 +70,10 @@ pub async fn after_open(client: &Client, session: &Arc<Session>) {
         match event {
             WorkspaceEvent::Model(ModelState::Failed(why)) => {
                 bm25_only(client, &why).await;
-                shown += show_notices(client, &ws.engine, shown).await;
+                shown += show_notices(client, ws.engine(), shown).await;
             }
             WorkspaceEvent::Model(_) => {
-                shown += show_notices(client, &ws.engine, shown).await;
+                shown += show_notices(client, ws.engine(), shown).await;
             }
             WorkspaceEvent::Indexing(p) => {
                 // At most every REPORT_EVERY; the latest state wins.

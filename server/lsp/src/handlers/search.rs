@@ -56,7 +56,7 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
     let cancel = CancelOnDrop::new();
     let flag = cancel.flag();
     blocking(move || {
-        let results = ws.engine.search(&req).map_err(engine_error)?;
+        let results = ws.engine().search(&req).map_err(engine_error)?;
         if flag.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(tower_lsp_server::jsonrpc::Error::request_cancelled());
         }

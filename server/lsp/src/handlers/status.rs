@@ -58,7 +58,7 @@ pub fn status(b: &Backend) -> StatusResult {
             out.error = Some(why);
         }
         Slot::Ready(ws) => {
-            let st = ws.engine.status();
+            let st = ws.engine().status();
             out.state = if ws.indexing() { "indexing" } else { "ready" };
             out.index_dir = Some(st.index_dir.display().to_string());
             out.generation = st.generation;

@@ -24,7 +24,7 @@ pub async fn symbol(
     blocking(move || {
         let mut q = SymbolQuery::new(params.query);
         q.limit = LIMIT;
-        let found = ws.engine.symbols(&q).map_err(engine_error)?;
+        let found = ws.engine().symbols(&q).map_err(engine_error)?;
         let mut ranges = RangeMaker::new(&found.sources, enc);
         #[allow(deprecated)] // `deprecated` is a required field of SymbolInformation.
         let list = found

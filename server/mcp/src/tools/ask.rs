@@ -106,7 +106,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
             let _ = tx.send(t.to_owned());
         };
         Ok(scry_answer::ask(
-            &s.engine,
+            s.engine(),
             &s.models,
             &question,
             &opts,

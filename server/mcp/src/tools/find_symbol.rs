@@ -109,7 +109,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SymbolsOutput, ToolErr
     call.first_index(None).await;
     call.blocking(move |s| {
         let end = (state.offset + state.limit as usize).min(MAX_SYMBOLS);
-        let found = s.engine.symbols(&SymbolQuery {
+        let found = s.engine().symbols(&SymbolQuery {
             name: state.name.trim().to_owned(),
             kind: state.kind.clone(),
             fuzzy: state.fuzzy,

@@ -77,7 +77,7 @@ pub struct ProblemOut {
 
 pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolError> {
     call.blocking(|s| {
-        let st = s.engine.status();
+        let st = s.engine().status();
         let ix = s.workspace.state();
         let (files_done, files_total) = ix
             .progress
@@ -101,7 +101,7 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
             embedding_model: st.model.map(|m| m.id),
             embedding_problem: st.model_problem,
             chat_models,
-            role: if s.engine.is_writer() {
+            role: if s.engine().is_writer() {
                 "writer"
             } else {
                 "follower"

@@ -191,7 +191,7 @@ impl Call<'_> {
         let shared = self.shared();
         let limit = Instant::now() + FIRST_INDEX_WAIT;
         let until = deadline.map_or(limit, |d| d.min(limit));
-        while shared.engine.generation() == 0 && shared.workspace.state().indexing {
+        while shared.engine().generation() == 0 && shared.workspace.state().indexing {
             if Instant::now() >= until || self.ctx.ct.is_cancelled() {
                 break;
             }
@@ -218,7 +218,7 @@ impl Call<'_> {
     ) -> Result<(SearchResults, bool), ToolError> {
         let full = {
             let request = request.clone();
-            self.blocking_until(deadline, move |s| Ok(s.engine.search(&request)?))
+            self.blocking_until(deadline, move |s| Ok(s.engine().search(&request)?))
                 .await?
         };
         match full {
@@ -226,7 +226,7 @@ impl Call<'_> {
             None => {
                 let lexical = request.mode(SearchMode::Lexical);
                 let r = self
-                    .blocking(move |s| Ok(s.engine.search(&lexical)?))
+                    .blocking(move |s| Ok(s.engine().search(&lexical)?))
                     .await?;
                 Ok((r, true))
             }

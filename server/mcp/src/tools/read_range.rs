@@ -84,7 +84,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<RangeOutput, ToolError
     let end = asked_end.min(start.saturating_add(MAX_LINES - 1));
     let path = input.path;
     call.blocking(move |s| {
-        let file = s.engine.read_file(&path)?;
+        let file = s.engine().read_file(&path)?;
         let lines: Vec<&str> = file.text.split_inclusive('\n').collect();
         let total = lines.len() as u64;
         if start > total.max(1) {
