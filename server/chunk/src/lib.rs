@@ -45,7 +45,34 @@ pub fn warm_up() {
 /// Chunks one file. `path` (relative or absolute) is used only to pick the language.
 pub fn chunk_file(path: &str, bytes: &[u8], opts: &ChunkOptions) -> Chunked {
     let language = detect_language(path, bytes);
-    chunk_with_language(language, bytes, opts)
+    chunk_source(language, SourceText::new(bytes), opts)
+}
+
+/// Chunks one file by its real text, `bytes`, while every text the chunks carry (their
+/// text, labels, signatures) is taken from `shown`: the same bytes with secrets masked,
+/// same length. Parsing the real text is what keeps a masked value from breaking the
+/// syntax tree; `shown` of another length is ignored (a bug upstream), with a problem.
+///
+/// ```
+/// use scry_chunk::{chunk_masked, ChunkOptions};
+/// let src = b"def connect():\n    return db(password=\"hunter22\")\n";
+/// let masked = b"def connect():\n    return db(password=\"********\")\n";
+/// let out = chunk_masked("db.py", src, masked, &ChunkOptions::default());
+/// assert_eq!(out.chunks[0].symbol.as_deref(), Some("connect"));
+/// assert!(out.chunks[0].text.contains("********") && !out.chunks[0].text.contains("hunter22"));
+/// ```
+pub fn chunk_masked(path: &str, bytes: &[u8], shown: &[u8], opts: &ChunkOptions) -> Chunked {
+    let language = detect_language(path, bytes);
+    if shown.len() != bytes.len() {
+        // Never show the unmasked text: chunk what may be shown, as text.
+        let mut out = chunk_source(None, SourceText::new(shown), opts);
+        out.problems.push(Problem::new(
+            ProblemKind::Internal,
+            "the masked text differs in length from the file; it was indexed as line windows",
+        ));
+        return out;
+    }
+    chunk_source(language, SourceText::masked(bytes, shown), opts)
 }
 
 /// Chunks bytes as the given language (`None`: unknown text, line windows).
@@ -54,8 +81,15 @@ pub fn chunk_with_language(
     bytes: &[u8],
     opts: &ChunkOptions,
 ) -> Chunked {
+    chunk_source(language, SourceText::new(bytes), opts)
+}
+
+fn chunk_source(
+    language: Option<&'static Language>,
+    src: SourceText,
+    opts: &ChunkOptions,
+) -> Chunked {
     let deadline = Instant::now() + opts.time_budget;
-    let src = SourceText::new(bytes);
     let mut problems = Vec::new();
     if src.lossy {
         problems.push(Problem::new(

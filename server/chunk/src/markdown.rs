@@ -13,7 +13,7 @@ pub(crate) fn chunk_markdown(
     let mut headings = Vec::new();
     let mut fence: Option<(u8, usize)> = None;
     let mut offset = 0;
-    for line in src.bytes.split_inclusive(|b| *b == b'\n') {
+    for line in src.shown.split_inclusive(|b| *b == b'\n') {
         let trimmed = trim_indent(line);
         if let Some((ch, n)) = fence_marker(trimmed) {
             match fence {

@@ -497,7 +497,7 @@ fn node_label(src: &SourceText, node: Node, max: usize) -> String {
 fn signature(src: &SourceText, node: Node) -> String {
     let a = node.start_byte();
     let b = node.end_byte().min(a + 300);
-    let bytes = &src.bytes[a..b];
+    let bytes = &src.shown[a..b];
     let brace = bytes.iter().position(|c| *c == b'{');
     let colon_eol = bytes.windows(2).position(|w| w == b":\n" || w == b":\r");
     let newline = bytes.iter().position(|c| *c == b'\n');

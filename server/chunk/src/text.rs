@@ -1,7 +1,10 @@
 //! The source bytes with a line index: byte offsets to 1-based lines, and lossy text.
 
 pub(crate) struct SourceText<'a> {
+    /// What is parsed: the file's real bytes.
     pub bytes: &'a [u8],
+    /// What chunks carry: `bytes` with secrets masked, same length (or `bytes` itself).
+    pub shown: &'a [u8],
     /// Byte offset of the start of each line.
     line_starts: Vec<usize>,
     pub lossy: bool,
@@ -9,11 +12,18 @@ pub(crate) struct SourceText<'a> {
 
 impl<'a> SourceText<'a> {
     pub fn new(bytes: &'a [u8]) -> SourceText<'a> {
+        SourceText::masked(bytes, bytes)
+    }
+
+    /// `shown` must have the length of `bytes`.
+    pub fn masked(bytes: &'a [u8], shown: &'a [u8]) -> SourceText<'a> {
+        debug_assert_eq!(bytes.len(), shown.len());
         let mut line_starts = vec![0];
         line_starts.extend(memchr_iter(b'\n', bytes).map(|i| i + 1));
         let lossy = std::str::from_utf8(bytes).is_err();
         SourceText {
             bytes,
+            shown,
             line_starts,
             lossy,
         }
@@ -127,7 +137,7 @@ impl<'a> SourceText<'a> {
     }
 
     pub fn text(&self, a: usize, b: usize) -> String {
-        String::from_utf8_lossy(&self.bytes[a..b]).into_owned()
+        String::from_utf8_lossy(&self.shown[a..b]).into_owned()
     }
 
     /// The nearest byte offset at or before `i` that does not split a UTF-8 sequence.

@@ -79,8 +79,8 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
             }
         };
         report.files_to_index += 1;
-        // As the writer chunks it: secrets masked first.
-        let chunked = scry_chunk::chunk_file(&c.rel, &crate::redact::redact(&bytes), &config.chunk);
+        // As the writer chunks it.
+        let chunked = crate::redact::chunk(&c.rel, &bytes, &config.chunk);
         report.chunks += chunked.chunks.len();
         for ch in &chunked.chunks {
             let key = ch.hash.key();

@@ -98,7 +98,7 @@ impl Sources {
         let text = read
             .texts
             .entry((root, file.path.clone()))
-            .or_insert_with(|| String::from_utf8_lossy(&crate::redact::redact(&now.bytes)).into());
+            .or_insert_with(|| crate::redact::text(&file.path, &now.bytes).into());
         Some(text.clone())
     }
 

@@ -59,7 +59,6 @@ pub use follow::FollowEvent;
 pub use freshness::{FileRef, Sources};
 pub use location::default_index_dir;
 pub use read::FileText;
-pub use redact::redact;
 pub use report::{BatchStats, DryRunReport, Phase, Progress, RefreshReport};
 pub use scry_chunk::{ChunkKind, Definition, Span};
 pub use scry_index::FileHash;

@@ -61,8 +61,8 @@ pub(crate) fn read_file(snap: &Snapshot, path: &str) -> Result<FileText, EngineE
     let root = inner.roots.roots()[r.root as usize].clone();
     Ok(FileText {
         root,
+        text: redact::text(&r.rel, &bytes),
         path: r.rel,
-        text: String::from_utf8_lossy(&redact::redact(&bytes)).into_owned(),
         disk_hash,
         indexed_hash,
     })

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use scry_chunk::{ChunkOptions, chunk_file};
+use scry_chunk::ChunkOptions;
 use scry_index::{
     FORMAT, FileEntry, FileHash, FileTable, Lexical, LexicalSnapshot, MANIFEST_FILE, Manifest,
     SCHEMA_VERSION, VectorStore, VectorsEntry, file_term_text,
@@ -378,8 +378,8 @@ impl Writer {
                 stats.files_removed += 1;
                 continue;
             };
-            // Secrets are masked (same length) before anything is stored or embedded.
-            let chunked = chunk_file(&u.rel, &crate::redact::redact(&content.bytes), chunk_opts);
+            // Secrets are masked in every text before anything is stored or embedded.
+            let chunked = crate::redact::chunk(&u.rel, &content.bytes, chunk_opts);
             let file_hash = FileHash::of(&content.bytes);
             let mut keys = Vec::with_capacity(chunked.chunks.len());
             for c in &chunked.chunks {

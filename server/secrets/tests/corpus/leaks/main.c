@@ -1,0 +1,1 @@
+#define API_KEY "c0ffee072014b3ce107f80e222f828"
