@@ -1,8 +1,10 @@
 //! Context packing: ranked hits into a prompt that fits an exact token budget.
 //!
 //! Tier by tier: full bodies of the best hits (hits of one file that overlap or touch are
-//! merged into one piece), then signatures of the next hits, then bare paths. Every piece
-//! is labelled with its path and line range. Tokens are counted with the generating
+//! merged into one piece; a merged piece too big for what is left is split back into its
+//! hits, and the best of them keep their full bodies), then signatures of what did not
+//! fit, best first, then bare paths. Every piece is labelled with the path, lines and
+//! symbols of the text it holds. Tokens are counted with the generating
 //! model's own tokenizer over the whole rendered prompt (template and question included),
 //! and the final prompt is re-counted and trimmed, so the budget is never exceeded.
 
@@ -96,15 +98,26 @@ impl TokenCounter for ModelCounter<'_> {
     }
 }
 
+/// One hit inside a group.
+#[derive(Clone)]
+struct Part {
+    start_line: u32,
+    end_line: u32,
+    text: String,
+    symbol: Option<String>,
+    /// The hit's position in the ranking (0 = best).
+    rank: usize,
+}
+
 /// Hits of one file that overlap or touch, merged.
+#[derive(Clone)]
 struct Group {
     file: FileRef,
     language: String,
     start_line: u32,
     end_line: u32,
-    symbol: Option<String>,
-    /// (start_line, end_line, text) of each member, in line order.
-    parts: Vec<(u32, u32, String)>,
+    /// Its hits, in line order.
+    parts: Vec<Part>,
     /// The whole file, when it is verified to be what was indexed.
     text: Option<Arc<str>>,
 }
@@ -114,6 +127,23 @@ struct Group {
 const MAX_GAP_LINES: u32 = 3;
 
 impl Group {
+    fn of(h: &Hit, rank: usize, text: Option<Arc<str>>) -> Group {
+        Group {
+            file: h.file.clone(),
+            language: h.language.clone(),
+            start_line: h.span.start_line,
+            end_line: h.span.end_line,
+            parts: vec![Part {
+                start_line: h.span.start_line,
+                end_line: h.span.end_line,
+                text: h.text.clone(),
+                symbol: h.symbol.clone(),
+                rank,
+            }],
+            text,
+        }
+    }
+
     fn touches(&self, h: &Hit) -> bool {
         let gap = if self.text.is_some() {
             MAX_GAP_LINES + 1
@@ -126,12 +156,45 @@ impl Group {
             && h.span.end_line + gap >= self.start_line
     }
 
-    fn add(&mut self, h: &Hit) {
-        self.start_line = self.start_line.min(h.span.start_line);
-        self.end_line = self.end_line.max(h.span.end_line);
+    fn absorb(&mut self, parts: Vec<Part>) {
+        for p in parts {
+            self.start_line = self.start_line.min(p.start_line);
+            self.end_line = self.end_line.max(p.end_line);
+            self.parts.push(p);
+        }
+        self.parts.sort_by_key(|p| (p.start_line, p.end_line));
+    }
+
+    /// The best rank among its hits: where the group stands in the ranking.
+    fn rank(&self) -> usize {
         self.parts
-            .push((h.span.start_line, h.span.end_line, h.text.clone()));
-        self.parts.sort_by_key(|p| (p.0, p.1));
+            .iter()
+            .map(|p| p.rank)
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The group made of one of its hits alone.
+    fn only(&self, part: &Part) -> Group {
+        Group {
+            start_line: part.start_line,
+            end_line: part.end_line,
+            parts: vec![part.clone()],
+            ..self.clone()
+        }
+    }
+
+    /// Its hits' symbols, in line order, each once: the label of what it holds.
+    fn symbols(&self) -> Option<String> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.parts {
+            if let Some(s) = p.symbol.as_deref()
+                && !names.contains(&s)
+            {
+                names.push(s);
+            }
+        }
+        (!names.is_empty()).then(|| names.join(", "))
     }
 
     /// The merged text: the file's own lines when it is verified, else each member's
@@ -149,9 +212,9 @@ impl Group {
         }
         let mut out: Vec<&str> = Vec::new();
         let mut covered_to = 0u32;
-        for (start, _end, text) in &self.parts {
-            for (i, line) in text.lines().enumerate() {
-                let n = start + i as u32;
+        for p in &self.parts {
+            for (i, line) in p.text.lines().enumerate() {
+                let n = p.start_line + i as u32;
                 if n > covered_to {
                     out.push(line);
                     covered_to = n;
@@ -164,33 +227,20 @@ impl Group {
 
 fn group_hits(hits: &[Hit], sources: &Sources) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    for h in hits {
-        let text = sources.indexed_text(&h.file);
+    for (rank, h) in hits.iter().enumerate() {
         // Merge into the best-ranked group it touches; a later hit can bridge two groups,
         // which then merge too.
         let touching: Vec<usize> = (0..groups.len())
             .filter(|&i| groups[i].touches(h))
             .collect();
         match touching.first() {
-            None => groups.push(Group {
-                file: h.file.clone(),
-                language: h.language.clone(),
-                start_line: h.span.start_line,
-                end_line: h.span.end_line,
-                symbol: h.symbol.clone(),
-                parts: vec![(h.span.start_line, h.span.end_line, h.text.clone())],
-                text,
-            }),
+            None => groups.push(Group::of(h, rank, sources.indexed_text(&h.file))),
             Some(&first) => {
-                groups[first].add(h);
+                let one = Group::of(h, rank, None);
+                groups[first].absorb(one.parts);
                 for &other in touching[1..].iter().rev() {
                     let g = groups.remove(other);
-                    for (s, e, t) in g.parts {
-                        groups[first].start_line = groups[first].start_line.min(s);
-                        groups[first].end_line = groups[first].end_line.max(e);
-                        groups[first].parts.push((s, e, t));
-                    }
-                    groups[first].parts.sort_by_key(|p| (p.0, p.1));
+                    groups[first].absorb(g.parts);
                 }
             }
         }
@@ -213,13 +263,17 @@ fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
-fn label(g: &Group) -> String {
-    let lines = if g.start_line == g.end_line {
-        format!("{}", g.start_line)
+fn lines_label(start: u32, end: u32) -> String {
+    if start == end {
+        format!("{start}")
     } else {
-        format!("{}-{}", g.start_line, g.end_line)
-    };
-    match &g.symbol {
+        format!("{start}-{end}")
+    }
+}
+
+fn label(g: &Group) -> String {
+    let lines = lines_label(g.start_line, g.end_line);
+    match g.symbols() {
         Some(s) => format!("{}:{lines} ({s})", g.file.path),
         None => format!("{}:{lines}", g.file.path),
     }
@@ -234,6 +288,11 @@ fn render_full(g: &Group) -> String {
 /// The declaration line(s) of a chunk: from the line naming the symbol (or the first
 /// line that is not a comment) to where the body opens, at most three lines.
 pub fn signature_of(text: &str, symbol: Option<&str>) -> String {
+    signature_lines(text, symbol).1
+}
+
+/// [`signature_of`], with the 0-based line of the chunk where it starts.
+fn signature_lines(text: &str, symbol: Option<&str>) -> (u32, String) {
     let lines: Vec<&str> = text.lines().collect();
     let is_comment = |l: &str| {
         let t = l.trim_start();
@@ -261,18 +320,27 @@ pub fn signature_of(text: &str, symbol: Option<&str>) -> String {
             break;
         }
     }
-    sig.join("\n").trim().to_owned()
+    (start as u32, sig.join("\n").trim().to_owned())
 }
 
-fn render_signature(g: &Group) -> String {
-    let (start, _, text) = &g.parts[0];
-    let sig = signature_of(text, g.symbol.as_deref());
+/// A one-hit group's signature, labelled with that hit's own symbol and the lines the
+/// signature is on.
+fn render_signature(g: &Group) -> (String, u32, u32) {
+    let part = &g.parts[0];
+    let (offset, sig) = signature_lines(&part.text, part.symbol.as_deref());
+    let start = part.start_line + offset;
+    let end = (start + sig.lines().count().max(1) as u32 - 1).min(part.end_line.max(start));
     let fence = fence_for(&sig);
-    let label = match &g.symbol {
-        Some(s) => format!("{}:{start} ({s}, signature only)", g.file.path),
-        None => format!("{}:{start} (signature only)", g.file.path),
+    let lines = lines_label(start, end);
+    let label = match &part.symbol {
+        Some(s) => format!("{}:{lines} ({s}, signature only)", g.file.path),
+        None => format!("{}:{lines} (signature only)", g.file.path),
     };
-    format!("### {label}\n{fence}{}\n{sig}\n{fence}", g.language)
+    (
+        format!("### {label}\n{fence}{}\n{sig}\n{fence}", g.language),
+        start,
+        end,
+    )
 }
 
 fn render_path(g: &Group) -> String {
@@ -326,6 +394,74 @@ pub fn stale_notice(pieces: &[Piece]) -> Option<String> {
 const FULL_SHARE: f64 = 0.85;
 const SIGNATURE_SHARE: f64 = 0.97;
 
+/// Pieces chosen so far and the tokens they cost.
+struct Packer<'a> {
+    counter: &'a dyn TokenCounter,
+    budget: usize,
+    used: usize,
+    base: usize,
+    pieces: Vec<Piece>,
+}
+
+impl Packer<'_> {
+    /// Adds a piece if it fits under `limit`.
+    fn push(
+        &mut self,
+        g: &Group,
+        tier: Tier,
+        rendered: String,
+        lines: (u32, u32),
+        limit: usize,
+    ) -> bool {
+        // Separators between pieces ("\n\n") cost about a token each.
+        let cost = self.counter.count_text(&rendered).get() + 2;
+        if self.used + cost > limit.max(self.base) {
+            return false;
+        }
+        self.used += cost;
+        let symbol = match tier {
+            Tier::Signature => g.parts[0].symbol.clone(),
+            _ => g.symbols(),
+        };
+        self.pieces.push(Piece {
+            file: g.file.clone(),
+            start_line: lines.0,
+            end_line: lines.1,
+            symbol,
+            tier,
+            hits: g.parts.len(),
+            rendered,
+        });
+        true
+    }
+
+    fn try_full(&mut self, g: &Group, limit: usize) -> bool {
+        self.push(
+            g,
+            Tier::Full,
+            render_full(g),
+            (g.start_line, g.end_line),
+            limit,
+        )
+    }
+
+    fn try_signature(&mut self, g: &Group, limit: usize) -> bool {
+        let (rendered, start, end) = render_signature(g);
+        self.push(g, Tier::Signature, rendered, (start, end), limit)
+    }
+
+    fn try_path(&mut self, g: &Group) -> bool {
+        let budget = self.budget;
+        self.push(
+            g,
+            Tier::Path,
+            render_path(g),
+            (g.start_line, g.end_line),
+            budget,
+        )
+    }
+}
+
 /// Packs `hits` (best first) for `question` under `template` into `budget` tokens.
 /// `sources` gives a hit's whole file when it is still what was indexed (the search's
 /// [`scry_engine::SearchResults::sources`]); merged pieces are then cut from it.
@@ -350,53 +486,50 @@ pub fn pack(
         )));
     }
     let groups = group_hits(hits, sources);
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut used = base;
-    let mut tier = Tier::Full;
-    let mut omitted = 0;
+    let mut packer = Packer {
+        counter,
+        budget,
+        used: base,
+        base,
+        pieces: Vec::new(),
+    };
+    // Tier by tier. Full bodies first, best group first; a group too big for what is
+    // left is split into its hits, and the best of them keep their full bodies.
+    let mut leftovers: Vec<Group> = Vec::new();
+    let full_limit = (budget as f64 * FULL_SHARE) as usize;
     for g in &groups {
-        loop {
-            let (rendered, limit) = match tier {
-                Tier::Full => (render_full(g), (budget as f64 * FULL_SHARE) as usize),
-                Tier::Signature => (
-                    render_signature(g),
-                    (budget as f64 * SIGNATURE_SHARE) as usize,
-                ),
-                Tier::Path => (render_path(g), budget),
-            };
-            // Separators between pieces ("\n\n") cost about a token each.
-            let cost = counter.count_text(&rendered).get() + 2;
-            if used + cost <= limit.max(base) {
-                used += cost;
-                pieces.push(Piece {
-                    file: g.file.clone(),
-                    start_line: if tier == Tier::Signature {
-                        g.parts[0].0
-                    } else {
-                        g.start_line
-                    },
-                    end_line: if tier == Tier::Signature {
-                        g.parts[0].0
-                    } else {
-                        g.end_line
-                    },
-                    symbol: g.symbol.clone(),
-                    tier,
-                    hits: g.parts.len(),
-                    rendered,
-                });
-                break;
+        if packer.try_full(g, full_limit) {
+            continue;
+        }
+        if g.parts.len() == 1 {
+            leftovers.push(g.clone());
+            continue;
+        }
+        let mut by_rank: Vec<&Part> = g.parts.iter().collect();
+        by_rank.sort_by_key(|p| p.rank);
+        for part in by_rank {
+            let one = g.only(part);
+            if !packer.try_full(&one, full_limit) {
+                leftovers.push(one);
             }
-            tier = match tier {
-                Tier::Full => Tier::Signature,
-                Tier::Signature => Tier::Path,
-                Tier::Path => {
-                    omitted += g.parts.len();
-                    break;
-                }
-            };
         }
     }
+    // Then signatures of what did not fit, best first, then bare paths.
+    leftovers.sort_by_key(Group::rank);
+    let signature_limit = (budget as f64 * SIGNATURE_SHARE) as usize;
+    let mut paths: Vec<Group> = Vec::new();
+    for g in leftovers {
+        if !packer.try_signature(&g, signature_limit) {
+            paths.push(g);
+        }
+    }
+    let mut omitted = 0;
+    for g in paths {
+        if !packer.try_path(&g) {
+            omitted += g.parts.len();
+        }
+    }
+    let mut pieces = packer.pieces;
     // The exact check over the whole rendered prompt: drop pieces from the end until it
     // fits (boundary effects of tokenizers make sums of parts approximate).
     loop {

@@ -148,3 +148,114 @@ fn a_question_over_the_budget_is_a_clear_error() {
     .unwrap_err();
     assert!(err.to_string().contains("over the budget of 300"), "{err}");
 }
+
+/// A class whose every method matches the question: its hits touch and merge into one
+/// group far larger than the budget.
+fn big_class(root: &std::path::Path) {
+    let mut py = String::from(
+        "class Session:\n    \"\"\"A session that redirects and authenticates.\"\"\"\n\n",
+    );
+    for i in 0..24 {
+        py.push_str(&format!(
+            "    def rebuild_step_{i}(self, prepared_request, response):\n        \
+             \"\"\"Decides whether redirect step {i} must rebuild authentication.\"\"\"\n        \
+             headers = prepared_request.headers\n        url = prepared_request.url\n        \
+             if \"Authorization\" in headers and self.should_strip_auth(response.request.url, url):\n            \
+             del headers[\"Authorization\"]\n        new_auth = get_netrc_auth(url) if self.trust_env else None\n        \
+             if new_auth is not None:\n            prepared_request.prepare_auth(new_auth)\n        \
+             return {i}\n\n"
+        ));
+    }
+    common::write(root, "sessions.py", &py);
+}
+
+#[test]
+fn an_oversized_group_keeps_full_bodies_for_its_best_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, idx) = (dir.path().join("ws"), dir.path().join("idx"));
+    big_class(&root);
+    let e = common::engine(&root, &idx);
+    let g = common::generator();
+    let found = search(&e, "redirect rebuild authentication");
+    assert!(found.hits.len() >= 10, "{}", found.hits.len());
+    let p = pack(
+        &found.hits,
+        &found.sources,
+        "Where does the session decide whether to rebuild authentication on redirect?",
+        &PromptTemplate::ask(),
+        &[],
+        2000,
+        &ModelCounter(g.as_ref()),
+    )
+    .unwrap();
+    let full: Vec<_> = p.pieces.iter().filter(|x| x.tier == Tier::Full).collect();
+    assert!(full.len() >= 3, "{:#?}", p.pieces);
+    let best = &found.hits[0];
+    assert!(
+        full.iter()
+            .any(|x| x.start_line <= best.span.start_line && best.span.end_line <= x.end_line),
+        "the best hit has no full body: {:#?}",
+        p.pieces
+    );
+    assert!(p.tokens > 1500, "only {} of 2000 tokens used", p.tokens);
+}
+
+#[test]
+fn every_piece_is_labelled_with_the_symbol_and_lines_of_the_text_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, idx) = (dir.path().join("ws"), dir.path().join("idx"));
+    big_class(&root);
+    common::fixture(&root);
+    let e = common::engine(&root, &idx);
+    let g = common::generator();
+    let mut tiers = std::collections::BTreeSet::new();
+    for (q, budget) in [
+        ("redirect rebuild authentication", 900),
+        ("limiter rate refill burst", 600),
+    ] {
+        let found = search(&e, q);
+        let p = pack(
+            &found.hits,
+            &found.sources,
+            q,
+            &PromptTemplate::ask(),
+            &[],
+            budget,
+            &ModelCounter(g.as_ref()),
+        )
+        .unwrap();
+        for piece in &p.pieces {
+            tiers.insert(piece.tier.as_str());
+            let file = std::fs::read_to_string(root.join(&piece.file.path)).unwrap();
+            let lines: Vec<&str> = file.lines().collect();
+            let held = &lines[piece.start_line as usize - 1..piece.end_line as usize];
+            let range = if piece.start_line == piece.end_line {
+                piece.start_line.to_string()
+            } else {
+                format!("{}-{}", piece.start_line, piece.end_line)
+            };
+            assert!(
+                piece
+                    .rendered
+                    .contains(&format!("{}:{range}", piece.file.path)),
+                "{piece:#?}"
+            );
+            match piece.tier {
+                Tier::Full => assert!(piece.rendered.contains(&held.join("\n")), "{piece:#?}"),
+                Tier::Signature => {
+                    let first = piece.rendered.lines().nth(2).unwrap();
+                    assert!(held[0].trim().starts_with(first.trim()), "{piece:#?}");
+                }
+                Tier::Path => {}
+            }
+            // Every symbol named is defined in the lines shown.
+            for s in piece.symbol.iter().flat_map(|s| s.split(", ")) {
+                assert!(
+                    held.iter().any(|l| l.contains(s)),
+                    "{s} is not in {piece:#?}"
+                );
+            }
+        }
+    }
+    assert!(tiers.contains("signature"), "{tiers:?}");
+}
