@@ -1,7 +1,6 @@
 //! Which files are indexed: a walk of the roots that honours .gitignore, .ignore, git's
 //! global excludes and `.scryignore`, and skips binaries, huge files and secrets.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -90,6 +89,8 @@ pub enum SkipReason {
     TooLarge,
     Binary,
     NotUtf8Name,
+    /// A FIFO, socket or device: reading it could block forever.
+    NotRegular,
     Unreadable,
 }
 
@@ -100,6 +101,7 @@ impl SkipReason {
             SkipReason::TooLarge => "too-large",
             SkipReason::Binary => "binary",
             SkipReason::NotUtf8Name => "non-utf8-name",
+            SkipReason::NotRegular => "not-a-regular-file",
             SkipReason::Unreadable => "unreadable",
         }
     }
@@ -151,32 +153,55 @@ impl Discovery {
             .is_some_and(|n| self.secrets.is_match(Path::new(n)))
     }
 
+    /// The walk of one root, with every ignore rule; `keep` prunes further.
+    fn builder(
+        &self,
+        root: &Path,
+        keep: impl Fn(&Path) -> bool + Send + Sync + 'static,
+    ) -> WalkBuilder {
+        let mut wb = WalkBuilder::new(root);
+        wb.hidden(!self.include_hidden)
+            .git_ignore(true)
+            .git_global(true)
+            .git_exclude(true)
+            .ignore(true)
+            .parents(true)
+            .require_git(false)
+            .follow_links(false)
+            .add_custom_ignore_filename(".scryignore")
+            .sort_by_file_name(|a, b| a.cmp(b));
+        if !self.exclude.is_empty() {
+            let mut ob = OverrideBuilder::new(root);
+            for g in &self.exclude {
+                let _ = ob.add(&format!("!{g}"));
+            }
+            if let Ok(o) = ob.build() {
+                wb.overrides(o);
+            }
+        }
+        let index_dir = self.index_dir.clone();
+        wb.filter_entry(move |e| {
+            !e.path().starts_with(&index_dir) && e.file_name() != ".git" && keep(e.path())
+        });
+        wb
+    }
+
+    /// Whether the walk of `root` reaches `abs` (a file inside it): not hidden, ignored,
+    /// excluded or inside the index. Only the directories on the way are listed.
+    pub fn walk_reaches(&self, root: &Path, abs: &Path) -> bool {
+        let target = abs.to_owned();
+        let on_the_way = move |p: &Path| target.starts_with(p);
+        self.builder(root, on_the_way)
+            .build()
+            .filter_map(Result::ok)
+            .any(|e| e.path() == abs)
+    }
+
     /// Walks every root. Files are returned in a stable order.
     pub fn walk(&self, roots: &Roots) -> Walked {
         let mut out = Walked::default();
         for (i, root) in roots.roots().iter().enumerate() {
-            let mut wb = WalkBuilder::new(root);
-            wb.hidden(!self.include_hidden)
-                .git_ignore(true)
-                .git_global(true)
-                .git_exclude(true)
-                .ignore(true)
-                .parents(true)
-                .require_git(false)
-                .follow_links(false)
-                .add_custom_ignore_filename(".scryignore")
-                .sort_by_file_name(|a, b| a.cmp(b));
-            if !self.exclude.is_empty() {
-                let mut ob = OverrideBuilder::new(root);
-                for g in &self.exclude {
-                    let _ = ob.add(&format!("!{g}"));
-                }
-                if let Ok(o) = ob.build() {
-                    wb.overrides(o);
-                }
-            }
-            let index_dir = self.index_dir.clone();
-            wb.filter_entry(move |e| !e.path().starts_with(&index_dir) && e.file_name() != ".git");
+            let wb = self.builder(root, |_| true);
             for entry in wb.build() {
                 let Ok(entry) = entry else { continue };
                 if !entry.file_type().is_some_and(|t| t.is_file()) {
@@ -211,6 +236,9 @@ impl Discovery {
             return Err(SkipReason::Secret);
         }
         let meta = std::fs::metadata(path).map_err(|_| SkipReason::Unreadable)?;
+        if !meta.is_file() {
+            return Err(SkipReason::NotRegular);
+        }
         if meta.len() > self.max_file_bytes {
             return Err(SkipReason::TooLarge);
         }
@@ -226,11 +254,13 @@ impl Discovery {
 
     /// Reads a file that passed the walk: `Err` when it is binary, too large or unreadable.
     pub fn read(&self, path: &Path) -> Result<Vec<u8>, SkipReason> {
-        let f = std::fs::File::open(path).map_err(|_| SkipReason::Unreadable)?;
-        let mut bytes = Vec::new();
-        f.take(self.max_file_bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|_| SkipReason::Unreadable)?;
+        let bytes = scry_paths::read_regular(path, self.max_file_bytes).map_err(|e| {
+            if scry_paths::is_not_regular(&e) {
+                SkipReason::NotRegular
+            } else {
+                SkipReason::Unreadable
+            }
+        })?;
         if bytes.len() as u64 > self.max_file_bytes {
             return Err(SkipReason::TooLarge);
         }

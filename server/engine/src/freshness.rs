@@ -124,7 +124,10 @@ impl Sources {
         let roots = &self.snapshot.setup.roots;
         let abs = roots.root(root)?.join(path);
         let resolved = roots.resolve(&abs.to_string_lossy()).ok()?;
-        let bytes: Arc<[u8]> = std::fs::read(resolved.abs).ok()?.into();
+        // Never blocks: an indexed file replaced by a FIFO reads as gone (stale).
+        let bytes: Arc<[u8]> = scry_paths::read_regular(&resolved.abs, u64::MAX - 1)
+            .ok()?
+            .into();
         Some(Current {
             hash: FileHash::of(&bytes),
             bytes,

@@ -43,6 +43,12 @@ pub(crate) fn read_file(snap: &Snapshot, path: &str) -> Result<FileText, EngineE
     if r.abs.is_dir() {
         return refuse("is a directory");
     }
+    // What the index would never hold is not served either: hidden, git-ignored,
+    // `.scryignore`d or excluded files (`.docker/config.json`, build output).
+    let root = &inner.roots.roots()[r.root as usize];
+    if r.abs.exists() && !inner.discovery.walk_reaches(root, &r.abs) {
+        return refuse("hidden, ignored or excluded files are not indexed and not served");
+    }
     let bytes = match inner.discovery.read(&r.abs) {
         Ok(b) => b,
         Err(SkipReason::TooLarge) => {
@@ -52,6 +58,9 @@ pub(crate) fn read_file(snap: &Snapshot, path: &str) -> Result<FileText, EngineE
             ));
         }
         Err(SkipReason::Binary) => return refuse("binary file"),
+        Err(SkipReason::NotRegular) => {
+            return refuse("not a regular file (a FIFO, socket or device)");
+        }
         Err(_) if !r.abs.exists() => return refuse("no such file"),
         Err(_) => return refuse("cannot be read"),
     };

@@ -553,3 +553,43 @@ fn a_dry_run_plans_exactly_what_the_refresh_then_does() {
     let plan = scry_engine::Engine::dry_run(&cfg).unwrap();
     assert_eq!(plan.files_to_index, 0, "nothing left to do");
 }
+
+/// `read_range` once served `.docker/config.json` and git-ignored build output, which
+/// the index never holds.
+#[test]
+fn reads_serve_only_what_the_index_would_index() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    write(ws.path(), ".gitignore", "build/\n*.log\n");
+    write(ws.path(), ".scryignore", "generated/\n");
+    write(ws.path(), "src/lib.rs", "pub fn served() {}\n");
+    write(ws.path(), "docs/guide.md", "# Guide\n");
+    write(ws.path(), "build/out.js", "NOT SERVED build output\n");
+    write(ws.path(), "server.log", "NOT SERVED log\n");
+    write(ws.path(), "generated/api.rs", "NOT SERVED generated\n");
+    write(
+        ws.path(),
+        ".docker/config.json",
+        "{\"auths\": \"NOT SERVED\"}\n",
+    );
+    write(ws.path(), "src/.hidden.rs", "NOT SERVED hidden\n");
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    for ok in ["src/lib.rs", "docs/guide.md"] {
+        assert!(engine.read_file(ok).is_ok(), "{ok}");
+    }
+    for refused in [
+        "build/out.js",
+        "server.log",
+        "generated/api.rs",
+        ".docker/config.json",
+        "src/.hidden.rs",
+        ".gitignore",
+    ] {
+        let err = engine.read_file(refused).unwrap_err().to_string();
+        assert!(
+            err.contains("not indexed and not served"),
+            "{refused}: {err}"
+        );
+    }
+}

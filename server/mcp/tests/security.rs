@@ -474,3 +474,39 @@ async fn no_secret_of_the_leak_corpus_is_returned_by_any_tool() {
         .collect();
     assert!(leaked.is_empty(), "returned in clear: {leaked:#?}");
 }
+
+/// A FIFO once hung `read_range` forever, and after two such calls no tool call was
+/// answered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fifo_never_hangs_read_range_or_the_server() {
+    let fx = Fixture::new();
+    let fifo = fx.ws().join("src/pipe.rs");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let shared = fx.start(no_models(), false).await;
+    for t in BOTH {
+        let (client, _g) = connect(shared.clone(), t, Recorder::default()).await;
+        for _ in 0..3 {
+            let r = tokio::time::timeout(
+                Duration::from_secs(10),
+                call(&client, "read_range", json!({"path": "src/pipe.rs"})),
+            )
+            .await
+            .expect("read_range answered");
+            assert_eq!(r.is_error, Some(true), "{r:?}");
+            assert!(
+                text_of(&r).contains("not a regular file"),
+                "{}",
+                text_of(&r)
+            );
+        }
+        let s = ok(&client, "search_code", json!({"query": "parse_config"})).await;
+        assert!(
+            paths(&s, "hits").iter().any(|p| p == "src/config.rs"),
+            "{s}"
+        );
+    }
+}

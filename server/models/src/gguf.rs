@@ -18,7 +18,7 @@ pub fn read_gguf_header(path: &Path) -> Result<GgufHeader, ModelError> {
         path: path.to_owned(),
         detail: detail.to_owned(),
     };
-    let mut f = std::fs::File::open(path).map_err(|e| match e.kind() {
+    let mut f = scry_paths::open_regular(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ModelError::NotFound(path.to_owned()),
         _ => bad(&e.to_string()),
     })?;
@@ -73,7 +73,7 @@ pub fn read_gguf_metadata(path: &Path) -> Result<GgufMetadata, ModelError> {
         path: path.to_owned(),
         detail,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let file = scry_paths::open_regular(path).map_err(|e| bad(e.to_string()))?;
     let mut r = BufReader::with_capacity(1 << 16, file);
     r.seek_relative(24).map_err(|e| bad(e.to_string()))?;
     let mut meta = GgufMetadata {
@@ -248,7 +248,7 @@ pub fn file_type_name(ft: u64) -> &'static str {
 /// A cheap fingerprint of a model file: its size and the blake3 of its first and last MiB.
 pub(crate) fn fingerprint(path: &Path, size: u64) -> Result<String, std::io::Error> {
     use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
+    let mut f = scry_paths::open_regular(path)?;
     let mut h = blake3::Hasher::new();
     h.update(&size.to_le_bytes());
     let mut buf = vec![0u8; 1 << 20];
@@ -260,4 +260,22 @@ pub(crate) fn fingerprint(path: &Path, size: u64) -> Result<String, std::io::Err
         h.update(&buf[..n]);
     }
     Ok(h.finalize().to_hex()[..16].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_given_as_a_model_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.gguf");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let t0 = std::time::Instant::now();
+        let e = read_gguf_metadata(&fifo).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+    }
 }

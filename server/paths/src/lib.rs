@@ -5,6 +5,13 @@
 //! is not inside `/repo`. A path that does not exist yet is resolved through its nearest
 //! existing ancestor, so a new file under a symlink that points outside is refused too.
 //! Nothing else in Scry joins a client path onto the filesystem.
+//!
+//! [`open_regular`] is how every part opens a file it will read: only regular files,
+//! and never blocking on a FIFO or a device.
+
+mod regular;
+
+pub use regular::{is_not_regular, open_regular, read_regular};
 
 use std::path::{Component, Path, PathBuf};
 
