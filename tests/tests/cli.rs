@@ -338,3 +338,63 @@ fn search_json_names_the_matched_definition_and_flags_files_changed_since_indexi
     // A refresh brings it back in step.
     assert_eq!(search(true)["results"][0]["stale"], false);
 }
+
+#[test]
+fn small_mistakes_in_arguments_get_a_clear_error() {
+    let s = Sandbox::new();
+    fixture(&s);
+    // Before any index: say so and what to run, not `files: 0 ()`.
+    let out = s.run(&["status"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nothing is indexed yet; run `scry index`"),
+        "{text}"
+    );
+    assert_eq!(s.json(&["status", "--json"])["indexed"], false);
+    for (args, expect) in [
+        (&["search", "x", "-k", "0"][..], "0 is not in 1.."),
+        (
+            &["search", "x", "--rrf-k", "NaN"][..],
+            "must be a finite number above 0",
+        ),
+        (
+            &["search", "x", "--rrf-k=-5"][..],
+            "must be a finite number above 0",
+        ),
+    ] {
+        let out = s.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    let file = s.dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = s.run(&["--index-dir", file.to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+}
+
+#[test]
+fn llama_cpp_log_lines_stay_off_stderr_unless_asked() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let m = model_arg();
+    let out = s.run(&["index", "--embed-model", &m]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let noisy: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains("llama"))
+        .collect();
+    assert!(noisy.is_empty(), "{noisy:#?}");
+    // They are there to be had: -vv shows llama.cpp's own lines.
+    let out = s.run(&["-vv", "search", "config", "--embed-model", &m]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("module=\"llama.cpp"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+}

@@ -85,7 +85,7 @@ pub struct Global {
     pub include_secrets: bool,
     /// The k of Reciprocal Rank Fusion: score = sum of 1/(k + rank). Larger k flattens
     /// the advantage of top ranks.
-    #[arg(long, global = true, default_value_t = 60.0, value_name = "K")]
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "K", value_parser = positive_finite)]
     pub rrf_k: f32,
     /// More logging on stderr (-v info, -vv debug). SCRY_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -171,7 +171,7 @@ pub struct AskArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Hits retrieved before packing.
-    #[arg(short, default_value_t = 40)]
+    #[arg(short, default_value_t = 40, value_parser = at_least_one())]
     pub k: usize,
     /// Longest answer, in tokens.
     #[arg(long, default_value_t = 512)]
@@ -244,7 +244,7 @@ pub struct IndexArgs {
 pub struct SearchArgs {
     pub query: String,
     /// Number of results.
-    #[arg(short, default_value_t = 10)]
+    #[arg(short, default_value_t = 10, value_parser = at_least_one())]
     pub k: usize,
     #[arg(long, default_value = "hybrid", value_parser = ["hybrid", "lexical", "vector"])]
     pub mode: String,
@@ -269,4 +269,19 @@ pub struct SearchArgs {
 pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
+}
+
+/// `-k 0` asks for nothing: refused rather than answered with "no results".
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// `--rrf-k NaN`, `inf`, `0` or `-5` would silently rank nothing sensibly.
+fn positive_finite(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be a finite number above 0"))
+    }
 }

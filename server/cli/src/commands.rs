@@ -273,6 +273,12 @@ fn config_for(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
         .exclude(global.exclude.clone())
         .rrf_k(global.rrf_k);
     if let Some(dir) = &global.index_dir {
+        if dir.exists() && !dir.is_dir() {
+            anyhow::bail!(
+                "--index-dir {}: is a file, not a directory; give a directory (it is created if missing)",
+                dir.display()
+            );
+        }
         b = b.index_dir(dir);
     }
     if global.include_secrets {

@@ -28,9 +28,12 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (and to `log_file` when given); stdout is for results and protocol.
 fn init_tracing(verbose: u8, log_file: Option<&std::path::Path>) {
+    // llama.cpp's own log lines (target `llama-cpp-2`: hundreds of `WARN`s per run about
+    // padding tokens and graph reuse) are its internals, not the user's business: they
+    // show at `-vv` (or through SCRY_LOG), never by default. Its errors still show.
     let default = match verbose {
-        0 => "warn",
-        1 => "info,llama_cpp_2=warn",
+        0 => "warn,llama-cpp-2=error",
+        1 => "info,llama-cpp-2=error",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCRY_LOG")

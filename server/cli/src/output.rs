@@ -317,6 +317,7 @@ pub fn status(s: &Status, json: bool) -> Result<()> {
                 "id": m.id, "path": m.path, "architecture": m.architecture, "dims": m.dims, "max_tokens": m.max_tokens,
             })),
             "model_problem": s.model_problem,
+            "indexed": s.generation > 0,
             "languages": s.languages,
             "notices": s.notices,
             "problems": s.problems.iter().map(|p| json!({"path": p.path, "problems": p.problems})).collect::<Vec<_>>(),
@@ -331,6 +332,13 @@ pub fn status(s: &Status, json: bool) -> Result<()> {
         s.index_dir.display(),
         s.generation
     )?;
+    if s.generation == 0 {
+        writeln!(
+            out,
+            "files:       nothing is indexed yet; run `scry index` (or start `scry watch`, `scry lsp` or `scry mcp`)"
+        )?;
+        return Ok(());
+    }
     let langs: Vec<String> = s
         .languages
         .iter()

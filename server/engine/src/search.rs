@@ -177,6 +177,8 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     let model = view.embedder();
     let (mode, notice) = match (req.mode, model) {
         (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
+        // Vector-only search sees only chunks that have vectors: say so while some wait.
+        (SearchMode::Vector, Some(_)) => (SearchMode::Vector, vectors_incomplete(view)),
         (m, Some(_)) => (m, None),
         (_, None) => (
             SearchMode::Lexical,
@@ -533,6 +535,18 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
         (x, None) => x,
         (None, y) => y,
     }
+}
+
+/// The notice a vector-only search gives while chunks still wait for their vectors.
+fn vectors_incomplete(view: &crate::snapshot::View) -> Option<String> {
+    let missing = view.missing_vectors();
+    (missing > 0).then(|| {
+        format!(
+            "vectors are incomplete: {missing} of {} chunks have none yet (being embedded), \
+             and vector search cannot find them; hybrid or lexical search covers every chunk",
+            view.lexical.num_chunks()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -349,6 +349,15 @@ fn buffers_are_indexed_lexically_at_once_and_embedded_when_asked() {
     assert_eq!(found(&engine, "celsius_to_fahrenheit"), ["src/units.rs"]);
     assert_eq!(engine.missing_vectors(), 1);
     assert_eq!(engine.status().vectors, vectors_before);
+    // Vector-only search cannot see it yet, and says so instead of returning less.
+    let v = engine
+        .search(&scry_engine::SearchRequest::new("celsius").mode(SearchMode::Vector))
+        .unwrap();
+    let notice = v.notice.expect("a notice while vectors are missing");
+    assert!(
+        notice.contains("1 of") && notice.contains("hybrid or lexical"),
+        "{notice}"
+    );
     // A hybrid search still ranks it first: waiting for a vector is no penalty.
     assert_eq!(
         paths(&engine, "celsius_to_fahrenheit", SearchMode::Hybrid)[0],
