@@ -18,6 +18,7 @@ mod server;
 mod state;
 mod stdio;
 mod tools;
+mod wire;
 
 use std::sync::Arc;
 

@@ -253,3 +253,59 @@ async fn http_rejects_foreign_origins_and_hosts_and_requires_the_token_when_set(
     let r = ok(&client, "find_symbol", json!({"name": "rtreq"})).await;
     assert_eq!(r["symbols"][0]["name"], "route_request");
 }
+
+/// `params: []` once got an error without an `id` (the caller waited forever),
+/// `arguments: [1]` got -32601, and `{not json}` got no reply at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_messages_get_json_rpc_errors_with_their_id() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    let mut raw = Raw::start(shared).await;
+    raw.send_line("{not json}").await;
+    let r = raw
+        .next(Duration::from_secs(10))
+        .await
+        .expect("a parse error");
+    assert_eq!(
+        (r["error"]["code"].as_i64(), &r["id"]),
+        (Some(-32700), &Value::Null),
+        "{r}"
+    );
+    raw.send_line("[1,2,3]").await;
+    let r = raw
+        .next(Duration::from_secs(10))
+        .await
+        .expect("an invalid request");
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+    for (id, msg) in [
+        (
+            11,
+            json!({"jsonrpc": "2.0", "id": 11, "method": "tools/list", "params": []}),
+        ),
+        (
+            12,
+            json!({"jsonrpc": "2.0", "id": 12, "method": "tools/call", "params": {"name": "find_symbol", "arguments": [1]}}),
+        ),
+        (
+            13,
+            json!({"jsonrpc": "2.0", "id": 13, "method": "tools/call", "params": {"name": 5}}),
+        ),
+    ] {
+        raw.send(msg).await;
+        let r = raw
+            .until_id(id, Duration::from_secs(10))
+            .await
+            .expect("an answer with the id");
+        assert_eq!(r["error"]["code"], -32602, "{r}");
+    }
+    // A malformed notification gets nothing; the next request is served.
+    raw.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized", "params": [1]}))
+        .await;
+    raw.send(json!({"jsonrpc": "2.0", "id": 14, "method": "tools/call", "params": {"name": "find_symbol", "arguments": {"name": "route_request"}}})).await;
+    let r = raw.next(Duration::from_secs(10)).await.expect("served");
+    assert_eq!(r["id"], 14, "{r}");
+    assert_eq!(
+        r["result"]["structuredContent"]["symbols"][0]["name"], "route_request",
+        "{r}"
+    );
+}
