@@ -184,17 +184,48 @@ impl Group {
         }
     }
 
-    /// Its hits' symbols, in line order, each once: the label of what it holds.
+    /// The symbols its text declares, in line order, each once.
     fn symbols(&self) -> Option<String> {
-        let mut names: Vec<&str> = Vec::new();
+        let names: Vec<&str> = self
+            .names()
+            .into_iter()
+            .filter(|(_, declared)| *declared)
+            .map(|(n, _)| n)
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    }
+
+    /// What the label says it holds: the symbols it declares, and `part of X` for a
+    /// part of a split definition whose name is not in its text.
+    fn label_symbols(&self) -> Option<String> {
+        let names: Vec<String> = self
+            .names()
+            .into_iter()
+            .map(|(n, declared)| {
+                if declared {
+                    n.to_owned()
+                } else {
+                    format!("part of {n}")
+                }
+            })
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    }
+
+    /// Each hit's symbol once, in line order, with whether its text names it.
+    fn names(&self) -> Vec<(&str, bool)> {
+        let mut out: Vec<(&str, bool)> = Vec::new();
         for p in &self.parts {
-            if let Some(s) = p.symbol.as_deref()
-                && !names.contains(&s)
-            {
-                names.push(s);
+            let Some(s) = p.symbol.as_deref() else {
+                continue;
+            };
+            let declared = p.text.contains(s);
+            match out.iter_mut().find(|(n, _)| *n == s) {
+                Some(seen) => seen.1 |= declared,
+                None => out.push((s, declared)),
             }
         }
-        (!names.is_empty()).then(|| names.join(", "))
+        out
     }
 
     /// The merged text: the file's own lines when it is verified, else each member's
@@ -273,7 +304,7 @@ fn lines_label(start: u32, end: u32) -> String {
 
 fn label(g: &Group) -> String {
     let lines = lines_label(g.start_line, g.end_line);
-    match g.symbols() {
+    match g.label_symbols() {
         Some(s) => format!("{}:{lines} ({s})", g.file.path),
         None => format!("{}:{lines}", g.file.path),
     }
@@ -332,9 +363,11 @@ fn render_signature(g: &Group) -> (String, u32, u32) {
     let end = (start + sig.lines().count().max(1) as u32 - 1).min(part.end_line.max(start));
     let fence = fence_for(&sig);
     let lines = lines_label(start, end);
-    let label = match &part.symbol {
-        Some(s) => format!("{}:{lines} ({s}, signature only)", g.file.path),
-        None => format!("{}:{lines} (signature only)", g.file.path),
+    let label = match (&part.symbol, g.symbols()) {
+        (Some(s), Some(_)) => format!("{}:{lines} ({s}, signature only)", g.file.path),
+        // A part of a split definition: its first lines, not a signature.
+        (Some(s), None) => format!("{}:{lines} (part of {s}, first lines only)", g.file.path),
+        (None, _) => format!("{}:{lines} (signature only)", g.file.path),
     };
     (
         format!("### {label}\n{fence}{}\n{sig}\n{fence}", g.language),
@@ -419,10 +452,7 @@ impl Packer<'_> {
             return false;
         }
         self.used += cost;
-        let symbol = match tier {
-            Tier::Signature => g.parts[0].symbol.clone(),
-            _ => g.symbols(),
-        };
+        let symbol = g.symbols();
         self.pieces.push(Piece {
             file: g.file.clone(),
             start_line: lines.0,
