@@ -263,6 +263,25 @@ fn watch_keeps_the_index_current_until_interrupted() {
     std::thread::sleep(Duration::from_secs(1));
     s.write("src/added.rs", "pub fn added_while_watching() {}\n");
     std::thread::sleep(Duration::from_secs(3));
+    // Read-only commands follow the writer instead of failing: "being written by another
+    // scry process" once made `status` and `search --no-refresh` exit 1.
+    for args in [
+        &["status"][..],
+        &["search", "added_while_watching", "--no-refresh"][..],
+        &["search", "added_while_watching"][..],
+    ] {
+        let out = s.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("is writing this index; reading its last commit"),
+            "{args:?}: {err}"
+        );
+        if args[0] == "search" {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("src/added.rs"), "{args:?}: {text}");
+        }
+    }
     // SIGINT, as Ctrl-C would.
     let pid = child.id().to_string();
     std::process::Command::new("kill")

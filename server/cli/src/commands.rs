@@ -115,6 +115,9 @@ fn model_manager(
 }
 
 fn refresh_quietly(engine: &Engine) -> Result<()> {
+    if !engine.is_writer() {
+        return Ok(());
+    }
     let bar = output::ProgressBar::new();
     engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
     bar.finish();
@@ -125,7 +128,7 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, forced, configured_budget) = model_manager(global, &roots, args.model.as_deref())?;
-    let engine = open(global, roots)?;
+    let engine = open_reader(global, roots)?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
@@ -172,7 +175,7 @@ fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, _, _) = model_manager(global, &roots, None)?;
-    let engine = open(global, roots)?;
+    let engine = open_reader(global, roots)?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
@@ -327,6 +330,26 @@ fn locked_message(e: EngineError) -> anyhow::Error {
     }
 }
 
+/// Opens the index for a read-only command (`search`, `ask`, `plan`, `status`): when
+/// another scry process writes it (an editor's server, `scry watch`), this one reads the
+/// writer's last commit instead of failing, as the faces do, and says so.
+fn open_reader(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
+    let mut cfg = config(global, roots)?;
+    cfg.follow_when_locked = true;
+    let engine = Engine::open(cfg)?;
+    if !engine.is_writer() {
+        output::notice(&format!(
+            "another scry process (an editor's server or `scry watch`) is writing this index; \
+             reading its last commit (generation {}) without refreshing",
+            engine.status().generation
+        ));
+    }
+    for n in engine.status().notices {
+        output::notice(&n);
+    }
+    Ok(engine)
+}
+
 fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
     let cfg = config(global, roots)?;
     let engine = Engine::open(cfg).map_err(locked_message)?;
@@ -360,8 +383,8 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open(global, roots)?;
-    if !args.no_refresh {
+    let engine = open_reader(global, roots)?;
+    if !args.no_refresh && engine.is_writer() {
         let bar = output::ProgressBar::new();
         let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
         bar.finish();
@@ -391,7 +414,7 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
 
 fn status(global: &Global, args: StatusArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open(global, roots)?;
+    let engine = open_reader(global, roots)?;
     output::status(&engine.status(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
