@@ -134,6 +134,12 @@ pub struct McpArgs {
     /// Also accept requests from this browser origin (repeatable, e.g. https://app.example:443).
     #[arg(long, value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
+    /// Most HTTP sessions open at once; past it a new session gets 503 and Retry-After.
+    #[arg(long, value_name = "N", default_value_t = scry_mcp::DEFAULT_MAX_SESSIONS, value_parser = at_least_one())]
+    pub max_sessions: usize,
+    /// Close an HTTP session after this many seconds without a request.
+    #[arg(long, value_name = "SECONDS", default_value_t = scry_mcp::DEFAULT_SESSION_IDLE.as_secs())]
+    pub session_idle: u64,
     /// Also write the log to this file (it always goes to stderr).
     #[arg(long, env = "SCRY_LOG_FILE", value_name = "FILE")]
     pub log_file: Option<PathBuf>,

@@ -510,6 +510,8 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     http.token = token;
     http.allowed_hosts = args.allow_host;
     http.allowed_origins = args.allow_origin;
+    http.max_sessions = args.max_sessions;
+    http.session_idle = std::time::Duration::from_secs(args.session_idle.max(1));
     let shutdown = http.shutdown.clone();
     ctrlc::set_handler(move || shutdown.cancel()).context("cannot handle Ctrl-C")?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -5,6 +5,11 @@
 //! loopback origin (or one the user allowed); clients that send no `Origin` (agents,
 //! CLIs) pass. With a token configured, every request must carry
 //! `Authorization: Bearer <token>`, compared in constant time.
+//!
+//! Sessions are bounded: at most `max_sessions` live at once (a new `initialize` past
+//! the cap gets `503` with `Retry-After` and a message that says why), and a session idle
+//! for `session_idle` is closed, so clients that never send `DELETE` cannot grow memory
+//! without end.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,9 +40,18 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// Extra browser origins to accept besides loopback ones.
     pub allowed_origins: Vec<String>,
+    /// Most sessions open at once; past it, new sessions are refused with 503.
+    pub max_sessions: usize,
+    /// A session with no request for this long is closed.
+    pub session_idle: std::time::Duration,
     /// Stops the server.
     pub shutdown: CancellationToken,
 }
+
+/// Default cap on open sessions: ~50 KB each, so well under 100 MB at the cap.
+pub const DEFAULT_MAX_SESSIONS: usize = 512;
+/// Default idle time after which a session is closed.
+pub const DEFAULT_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl HttpOptions {
     pub fn new(addr: SocketAddr) -> HttpOptions {
@@ -46,6 +60,8 @@ impl HttpOptions {
             token: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle: DEFAULT_SESSION_IDLE,
             shutdown: CancellationToken::new(),
         }
     }
@@ -86,14 +102,22 @@ pub async fn serve_http(
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_cancellation_token(opts.shutdown.child_token());
     let factory_shared = shared.clone();
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(opts.session_idle);
+    let sessions = Arc::new(sessions);
     let service = StreamableHttpService::new(
         move || Ok(ScryMcp::new(factory_shared.clone())),
-        Arc::new(LocalSessionManager::default()),
+        sessions.clone(),
         config,
     );
     let token: Option<Arc<str>> = opts.token.as_deref().map(Arc::from);
+    let cap = SessionCap {
+        sessions,
+        max: opts.max_sessions.max(1),
+    };
     let app = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .layer(middleware::from_fn_with_state(token, require_token));
     tracing::info!("serving MCP at http://{bound}/mcp");
     on_bound(bound);
@@ -102,6 +126,39 @@ pub async fn serve_http(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(|e| McpError::io("the HTTP server failed", e))
+}
+
+#[derive(Clone)]
+struct SessionCap {
+    sessions: Arc<LocalSessionManager>,
+    max: usize,
+}
+
+/// Refuses a request that would open a session (a POST without `Mcp-Session-Id`) while
+/// `max` sessions are open.
+async fn cap_sessions(State(cap): State<SessionCap>, req: Request, next: Next) -> Response {
+    let opens_session =
+        req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    if opens_session {
+        let open = cap.sessions.sessions.read().await.len();
+        if open >= cap.max {
+            tracing::warn!(
+                "refused a new MCP session: {open} are open, the cap is {}",
+                cap.max
+            );
+            let body = format!(
+                "too many open MCP sessions ({open}, the cap is {}): close sessions you no longer \
+                 use (HTTP DELETE with their Mcp-Session-Id) or retry later; idle sessions close \
+                 by themselves\n",
+                cap.max
+            );
+            let mut r = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return r;
+        }
+    }
+    next.run(req).await
 }
 
 async fn require_token(

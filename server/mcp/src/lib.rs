@@ -22,7 +22,7 @@ mod wire;
 
 use std::sync::Arc;
 
-pub use http::{HttpOptions, serve_http};
+pub use http::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, serve_http};
 pub use server::{INSTRUCTIONS, ScryMcp};
 pub use state::{McpOptions, Shared};
 pub use stdio::{run_stdio, serve_io};

@@ -309,3 +309,41 @@ async fn malformed_messages_get_json_rpc_errors_with_their_id() {
         "{r}"
     );
 }
+
+/// 2,000 `initialize` calls without DELETE once added 113 MB in 3 s: sessions are capped,
+/// a new one past the cap gets a clear, retryable 503, and idle ones expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http_sessions_are_capped_and_idle_ones_expire() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    let mut opts = scry_mcp::HttpOptions::new("127.0.0.1:0".parse().unwrap());
+    opts.max_sessions = 3;
+    opts.session_idle = Duration::from_secs(2);
+    let (addr, _g) = http_server(shared, opts).await;
+    for i in 0..3 {
+        let r = post(addr, &[]).await;
+        assert!(r.status().is_success(), "session {i}: {}", r.status());
+        assert!(r.headers().contains_key("mcp-session-id"));
+    }
+    let r = post(addr, &[]).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("too many open MCP sessions (3, the cap is 3)"),
+        "{body}"
+    );
+    // Idle sessions close by themselves; then there is room again.
+    let t0 = Instant::now();
+    loop {
+        let r = post(addr, &[]).await;
+        if r.status().is_success() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "idle sessions never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
