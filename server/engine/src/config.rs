@@ -56,6 +56,9 @@ pub struct EngineConfig {
     pub watch_debounce: Duration,
     /// Files per commit while indexing, so an interrupted run keeps its progress.
     pub files_per_commit: usize,
+    /// With an embedding model, source bytes per commit too: embedding is the slow part
+    /// (64 KiB is about a minute on two laptop cores), so a kill loses at most that.
+    pub embed_bytes_per_commit: u64,
     /// When another process writes the index: follow it (read each generation it
     /// commits, take over when it exits) instead of failing with `Locked`.
     pub follow_when_locked: bool,
@@ -81,6 +84,7 @@ impl EngineConfig {
                 chunk: ChunkOptions::default(),
                 watch_debounce: Duration::from_millis(150),
                 files_per_commit: 400,
+                embed_bytes_per_commit: 64 << 10,
                 follow_when_locked: false,
             },
         }
@@ -155,6 +159,11 @@ impl EngineConfigBuilder {
         self.config.files_per_commit = n.max(1);
         self
     }
+    pub fn embed_bytes_per_commit(mut self, n: u64) -> Self {
+        self.config.embed_bytes_per_commit = n.max(1);
+        self
+    }
+
     pub fn build(self) -> EngineConfig {
         self.config
     }

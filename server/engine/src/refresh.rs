@@ -66,8 +66,14 @@ pub(crate) fn refresh(
             content: None,
         })
         .collect();
-    let mut batches: Vec<&[Candidate]> =
-        plan.to_read.chunks(inner.config.files_per_commit).collect();
+    let bytes_per_commit = embedder
+        .is_some()
+        .then_some(inner.config.embed_bytes_per_commit);
+    let mut batches = batches(
+        &plan.to_read,
+        inner.config.files_per_commit,
+        bytes_per_commit,
+    );
     if batches.is_empty() && !removals.is_empty() {
         batches.push(&[]);
     }
@@ -98,6 +104,7 @@ pub(crate) fn refresh(
         state.writer.commit_stamps()?;
         report.commits += 1;
     }
+    state.writer.finish_rebuild()?;
     if state.writer.has_missing_vectors() {
         let stats = state
             .writer
@@ -203,5 +210,60 @@ pub(crate) fn embed_progress<'a>(
         p.embed_tokens = base.1 + tokens;
         p.embed_seconds = base.2 + secs;
         progress(p);
+    }
+}
+
+/// The files of each commit: at most `files` of them and, when given, about `bytes` of
+/// source (a file larger than that is a batch of its own).
+fn batches(files_in: &[Candidate], files: usize, bytes: Option<u64>) -> Vec<&[Candidate]> {
+    let files = files.max(1);
+    let bytes = bytes.unwrap_or(u64::MAX).max(1);
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0u64);
+    for (i, c) in files_in.iter().enumerate() {
+        if i > start && (i - start >= files || size + c.size > bytes) {
+            out.push(&files_in[start..i]);
+            (start, size) = (i, 0);
+        }
+        size += c.size;
+    }
+    if start < files_in.len() {
+        out.push(&files_in[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(sizes: &[u64]) -> Vec<Candidate> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Candidate {
+                root: 0,
+                rel: format!("f{i}"),
+                abs: PathBuf::from(format!("/w/f{i}")),
+                size: *s,
+                mtime_ns: 0,
+            })
+            .collect()
+    }
+
+    fn shape(b: Vec<&[Candidate]>) -> Vec<usize> {
+        b.iter().map(|x| x.len()).collect()
+    }
+
+    #[test]
+    fn embedding_commits_every_few_kilobytes_not_once_per_400_files() {
+        let f = files(&[10, 10, 10, 10, 10]);
+        assert_eq!(shape(batches(&f, 400, None)), [5]);
+        assert_eq!(shape(batches(&f, 2, None)), [2, 2, 1]);
+        assert_eq!(shape(batches(&f, 400, Some(25))), [2, 2, 1]);
+        // A file over the byte budget is a batch of its own.
+        let f = files(&[5, 100, 5]);
+        assert_eq!(shape(batches(&f, 400, Some(20))), [1, 1, 1]);
+        assert!(batches(&[], 400, Some(20)).is_empty());
     }
 }

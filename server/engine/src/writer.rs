@@ -77,6 +77,10 @@ pub(crate) struct Writer {
     model_id: Option<String>,
     refcounts: HashMap<u64, u32>,
     vectors_dirty: bool,
+    /// Set while the file table is being rebuilt (a new index, or a repair after an
+    /// interrupted commit): vectors no file refers to yet are kept for the re-chunked
+    /// files, until [`Writer::finish_rebuild`].
+    keep_unreferenced_vectors: bool,
 }
 
 /// A batch chunked but not yet embedded or committed.
@@ -155,8 +159,13 @@ impl Writer {
             model_id: None,
             refcounts: HashMap::new(),
             vectors_dirty: false,
+            keep_unreferenced_vectors: false,
         };
         w.rebuild_refcounts();
+        // After a repair the file table is empty, so every vector would look orphaned;
+        // they are kept instead: re-chunking the same files finds them by content hash,
+        // and nothing is embedded twice.
+        w.keep_unreferenced_vectors = mismatch || w.manifest.files.is_empty();
         w.attach_model(embedder, notices)?;
         if mismatch {
             // Commit the repair now, so no reader ever sees the orphaned lexical commit.
@@ -227,6 +236,9 @@ impl Writer {
         let Some(store) = &self.vectors else {
             return Ok(());
         };
+        if self.keep_unreferenced_vectors {
+            return Ok(());
+        }
         let live_present = self
             .refcounts
             .keys()
@@ -321,6 +333,20 @@ impl Writer {
     }
 
     /// Commits the new sizes and mtimes [`Writer::touch`] recorded.
+    /// After a full pass over the disk: vectors no file refers to now are dropped, and
+    /// the compaction committed.
+    pub fn finish_rebuild(&mut self) -> Result<(), EngineError> {
+        if !std::mem::take(&mut self.keep_unreferenced_vectors) {
+            return Ok(());
+        }
+        self.compact_vectors_if_needed()?;
+        if self.vectors_dirty {
+            let files = self.manifest.files.clone();
+            self.commit(files, false)?;
+        }
+        Ok(())
+    }
+
     pub fn commit_stamps(&mut self) -> Result<(), EngineError> {
         let files = self.manifest.files.clone();
         self.commit(files, false)
@@ -619,7 +645,13 @@ impl Writer {
                 "lexical index has chunks of {extra:?}, which the manifest does not list"
             ));
         }
-        if let Some(v) = &self.vectors {
+        // While the file table is rebuilt, vectors wait for their re-chunked files
+        // (searches only ever see the keys of live chunks).
+        if let Some(v) = self
+            .vectors
+            .as_ref()
+            .filter(|_| !self.keep_unreferenced_vectors)
+        {
             let live = self.live_keys();
             if v.len() != live.iter().filter(|k| v.contains(**k)).count() {
                 return Err(format!(

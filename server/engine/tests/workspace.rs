@@ -602,3 +602,32 @@ fn reads_serve_only_what_the_index_would_index() {
         );
     }
 }
+
+/// Indexing once committed only at the end under ~400 files, so a kill lost all the
+/// embedding work: with a model it now commits every `embed_bytes_per_commit` of source.
+#[test]
+fn embedding_commits_in_small_batches_so_a_kill_loses_little() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    for i in 0..12 {
+        let body = format!(
+            "/// Computes value number {i} for the report.\npub fn value_{i}() -> u64 {{ {i} }}\n"
+        )
+        .repeat(8);
+        write(ws.path(), &format!("src/v{i}.rs"), &body);
+    }
+    let cfg = scry_engine::EngineConfig::builder([ws.path()])
+        .index_dir(idx.path())
+        .embed_threads(2)
+        .embed_bytes_per_commit(2048)
+        .build();
+    let model = Counting::load();
+    let engine = scry_engine::Engine::open_with_embedder(
+        cfg,
+        Ok(model.clone() as std::sync::Arc<dyn scry_models::Embedder>),
+    )
+    .unwrap();
+    let report = refresh(&engine);
+    assert!(report.commits >= 4, "{} commits", report.commits);
+    assert_eq!(engine.status().chunks_without_vectors, 0);
+}
