@@ -353,6 +353,9 @@ fn worker(
     }
 }
 
+/// How long reading one piece of a prompt may take before a cancel is looked at.
+const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Runs one request. `Ok(None)` when it was cancelled.
 #[allow(clippy::too_many_arguments)]
 fn run_job(
@@ -384,7 +387,12 @@ fn run_job(
 
     ctx.clear_kv_cache();
     let last = tokens.len() - 1;
-    for (c, piece) in tokens.chunks(chunk).enumerate() {
+    // The prompt is read in pieces sized to take about STOP_CHECK each, measured as it
+    // goes, so a cancel or a SIGTERM is honoured within that (a whole 512-token batch
+    // takes seconds on a laptop CPU) while batches stay large on fast machines.
+    let mut piece_len = chunk.min(32);
+    let mut start = 0;
+    while start < tokens.len() {
         if stop() {
             return if unloaded() {
                 Err(ModelError::Unloaded)
@@ -392,15 +400,19 @@ fn run_job(
                 Ok(None)
             };
         }
+        let end = (start + piece_len).min(tokens.len());
         batch.clear();
-        for (j, &t) in piece.iter().enumerate() {
-            let pos = c * chunk + j;
+        for (pos, &t) in tokens.iter().enumerate().take(end).skip(start) {
             batch
                 .add(t, pos as i32, &[0], pos == last)
                 .map_err(|e| ModelError::Generate(e.to_string()))?;
         }
+        let t0 = std::time::Instant::now();
         ctx.decode(batch)
             .map_err(|e| ModelError::Generate(format!("prompt decode failed: {e}")))?;
+        let per_token = t0.elapsed().as_secs_f64() / (end - start) as f64;
+        piece_len = ((STOP_CHECK.as_secs_f64() / per_token.max(1e-6)) as usize).clamp(8, chunk);
+        start = end;
     }
 
     let vocab = model.vocab();

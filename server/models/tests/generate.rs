@@ -245,3 +245,32 @@ fn bad_model_files_are_clear_errors() {
         .unwrap();
     assert!(matches!(err, ModelError::NotChat { .. }), "{err}");
 }
+
+/// SIGTERM 20 s into `scry ask` once took 8.4 s to act: the prompt was read in whole
+/// 512-token batches, each seconds long on a laptop CPU, with no cancel check between.
+#[test]
+fn cancelling_while_a_long_prompt_is_read_frees_the_model_within_a_second() {
+    let g = {
+        LlamaGenerator::load(
+            &common::chat_model(),
+            GeneratorOptions::default()
+                .with_threads(common::threads())
+                .with_context_tokens(4096)
+                .with_queue(4),
+        )
+        .expect("the chat model loads")
+    };
+    let prompt = "Summarize the following notes about rate limiting, caching and retries. ".repeat(160);
+    let long = g.generate(ask(&prompt, 50)).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    long.cancel_handle()
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let t0 = Instant::now();
+    // The one worker answers the next request only once it has let go of the long prompt.
+    let mut next = g.generate(ask("Hi", 1)).unwrap();
+    let first = next.next_timeout(Duration::from_secs(30)).unwrap();
+    let waited = t0.elapsed();
+    assert!(first.is_some());
+    assert!(waited < Duration::from_millis(1000), "the model was busy {waited:?} after a cancel");
+    drop(long);
+}
