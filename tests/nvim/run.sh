@@ -19,5 +19,10 @@ export XDG_STATE_HOME="$TMP/state" XDG_CACHE_HOME="$TMP/cache" XDG_CONFIG_HOME="
 "$NVIM" --headless -u NONE -i NONE +"helptags $PLUGIN_DIR/doc" +q
 cd "$TMP/ws"
 "$NVIM" --headless -u NONE -i NONE -l "$ROOT/tests/nvim/e2e.lua" "$(pwd -P)"
+# A file with no project marker above it (and a file that does not parse).
+mkdir -p "$TMP/loose"
+printf 'def loose_marker_function():\n    return 1\n' > "$TMP/loose/notes.py"
+printf 'def broken(:\n    return\n' > "$TMP/loose/broken.py"
+(cd "$TMP/loose" && "$NVIM" --headless -u NONE -i NONE -l "$ROOT/tests/nvim/loose.lua" "$(pwd -P)")
 # A server that exits at start.
 "$NVIM" --headless -u NONE -i NONE -l "$ROOT/tests/nvim/broken.lua" "$(pwd -P)"

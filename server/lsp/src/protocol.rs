@@ -205,12 +205,21 @@ pub struct StatusResult {
     pub chat_models: Vec<String>,
     pub open_documents: usize,
     pub problems: usize,
+    /// The first files with problems (at most 20), for `:checkhealth`.
+    pub problem_files: Vec<ProblemFile>,
     pub notices: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub position_encoding: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
+}
+
+/// A file with recorded chunking problems (parse errors, invalid UTF-8, too large…).
+#[derive(Debug, Serialize)]
+pub struct ProblemFile {
+    pub path: String,
+    pub problems: Vec<String>,
 }
 
 /// `scry.reindex`'s result.

@@ -25,7 +25,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &["ContextParams", "ContextResult", "Source"],
     ),
     ("`scry/ask`", &["AskParams", "AskPartial", "AskResult"]),
-    ("`scry/status`", &["StatusResult"]),
+    ("`scry/status`", &["StatusResult", "ProblemFile"]),
     ("`workspace/executeCommand`", &["ReindexResult"]),
 ];
 

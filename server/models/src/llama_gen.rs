@@ -411,6 +411,11 @@ fn run_job(
         ctx.decode(batch)
             .map_err(|e| ModelError::Generate(format!("prompt decode failed: {e}")))?;
         let per_token = t0.elapsed().as_secs_f64() / (end - start) as f64;
+        tracing::debug!(
+            "prompt tokens {start}..{end} of {} read in {:.0} ms",
+            tokens.len(),
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
         piece_len = ((STOP_CHECK.as_secs_f64() / per_token.max(1e-6)) as usize).clamp(8, chunk);
         start = end;
     }

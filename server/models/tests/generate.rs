@@ -260,7 +260,8 @@ fn cancelling_while_a_long_prompt_is_read_frees_the_model_within_a_second() {
         )
         .expect("the chat model loads")
     };
-    let prompt = "Summarize the following notes about rate limiting, caching and retries. ".repeat(160);
+    let prompt =
+        "Summarize the following notes about rate limiting, caching and retries. ".repeat(160);
     let long = g.generate(ask(&prompt, 50)).unwrap();
     std::thread::sleep(Duration::from_millis(700));
     long.cancel_handle()
@@ -271,6 +272,9 @@ fn cancelling_while_a_long_prompt_is_read_frees_the_model_within_a_second() {
     let first = next.next_timeout(Duration::from_secs(30)).unwrap();
     let waited = t0.elapsed();
     assert!(first.is_some());
-    assert!(waited < Duration::from_millis(1000), "the model was busy {waited:?} after a cancel");
+    assert!(
+        waited < Duration::from_millis(1000),
+        "the model was busy {waited:?} after a cancel"
+    );
     drop(long);
 }

@@ -53,6 +53,13 @@ function M.check()
       else
         h.error('index: ' .. (s.error or s.state))
       end
+      if (s.problems or 0) > 0 then
+        local lines = {}
+        for _, f in ipairs(s.problemFiles or {}) do
+          table.insert(lines, f.path .. ': ' .. table.concat(f.problems, '; '))
+        end
+        h.warn(('%d file(s) have chunking problems; where they fail to parse they are indexed as line windows, without definitions'):format(s.problems), lines)
+      end
       if s.mode == 'hybrid' then
         h.ok('embedding model: ' .. (s.embeddingModel or '?'))
       else

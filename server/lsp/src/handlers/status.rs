@@ -45,6 +45,7 @@ pub fn status(b: &Backend) -> StatusResult {
         chat_models,
         open_documents: s.documents.lock().len(),
         problems: 0,
+        problem_files: Vec::new(),
         notices: Vec::new(),
         error: None,
         position_encoding: s.encoding().as_str(),
@@ -69,6 +70,15 @@ pub fn status(b: &Backend) -> StatusResult {
             out.embedding_model = st.model.map(|m| m.id);
             out.model_problem = st.model_problem;
             out.problems = st.problems.len();
+            out.problem_files = st
+                .problems
+                .iter()
+                .take(20)
+                .map(|p| crate::protocol::ProblemFile {
+                    path: p.path.clone(),
+                    problems: p.problems.clone(),
+                })
+                .collect();
             out.notices = st.notices;
         }
     }
