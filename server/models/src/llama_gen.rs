@@ -480,6 +480,21 @@ fn build_sampler(
             ModelError::Generate(format!("the {} grammar is invalid: {e}", c.name))
         })?);
     }
+    // Small models on CPU fall into loops (one sentence nine times, a path repeated to
+    // the token limit). DRY penalizes a token that would extend a sequence already seen
+    // (four tokens are free, so identifiers and paths may recur), and a mild penalty
+    // covers recent tokens. Not under a grammar, whose output repeats keys by design.
+    if request.constraint.is_none() {
+        chain.push(LlamaSampler::penalties(model.n_vocab(), 256, 1.1, 0.0, 0.0));
+        chain.push(LlamaSampler::dry(
+            model,
+            0.8,
+            1.75,
+            4,
+            1024,
+            ["\n", ":", "\"", "*"],
+        ));
+    }
     if s.temperature <= 0.0 {
         chain.push(LlamaSampler::greedy());
     } else {

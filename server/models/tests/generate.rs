@@ -278,3 +278,33 @@ fn cancelling_while_a_long_prompt_is_read_frees_the_model_within_a_second() {
     );
     drop(long);
 }
+
+/// The longest run of one line or sentence repeated in `text`.
+fn most_repeated(text: &str) -> (usize, String) {
+    let mut counts = std::collections::HashMap::new();
+    for s in text
+        .split(['\n', '.'])
+        .map(str::trim)
+        .filter(|s| s.len() >= 12)
+    {
+        *counts.entry(s.to_owned()).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(s, n)| (n, s))
+        .max()
+        .unwrap_or_default()
+}
+
+/// `scry ask` on CPU once answered with one sentence nine times, and an invented path
+/// repeated to the token limit: greedy decoding of a small model loops. The sampler
+/// chain now penalizes repeated sequences (DRY) and recent tokens.
+#[test]
+fn answers_do_not_loop_on_one_sentence() {
+    let g = load(2);
+    // Without the penalties, SmolLM2 says one sentence 5 times here.
+    let prompt = "Where does requests decide whether to rebuild authentication on redirect? Answer with file paths.";
+    let out = g.generate(ask(prompt, 300)).unwrap().collect().unwrap();
+    let (n, line) = most_repeated(&out.text);
+    assert!(n <= 2, "{n} times: {line:?}\n{}", out.text);
+}
