@@ -109,6 +109,18 @@ struct Part {
     rank: usize,
 }
 
+impl Part {
+    fn of(h: &Hit, rank: usize) -> Part {
+        Part {
+            start_line: h.span.start_line,
+            end_line: h.span.end_line,
+            text: h.text.clone(),
+            symbol: h.symbol.clone(),
+            rank,
+        }
+    }
+}
+
 /// Hits of one file that overlap or touch, merged.
 #[derive(Clone)]
 struct Group {
@@ -133,13 +145,7 @@ impl Group {
             language: h.language.clone(),
             start_line: h.span.start_line,
             end_line: h.span.end_line,
-            parts: vec![Part {
-                start_line: h.span.start_line,
-                end_line: h.span.end_line,
-                text: h.text.clone(),
-                symbol: h.symbol.clone(),
-                rank,
-            }],
+            parts: vec![Part::of(h, rank)],
             text,
         }
     }
@@ -267,8 +273,7 @@ fn group_hits(hits: &[Hit], sources: &Sources) -> Vec<Group> {
         match touching.first() {
             None => groups.push(Group::of(h, rank, sources.indexed_text(&h.file))),
             Some(&first) => {
-                let one = Group::of(h, rank, None);
-                groups[first].absorb(one.parts);
+                groups[first].absorb(vec![Part::of(h, rank)]);
                 for &other in touching[1..].iter().rev() {
                     let g = groups.remove(other);
                     groups[first].absorb(g.parts);

@@ -334,26 +334,27 @@ fn locked_message(e: EngineError) -> anyhow::Error {
 /// another scry process writes it (an editor's server, `scry watch`), this one reads the
 /// writer's last commit instead of failing, as the faces do, and says so.
 fn open_reader(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
+    open_engine(global, roots, true)
+}
+
+/// Opens the index to write it; another writer is an error.
+fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
+    open_engine(global, roots, false)
+}
+
+fn open_engine(global: &Global, roots: Vec<PathBuf>, follow: bool) -> Result<Engine> {
     let mut cfg = config(global, roots)?;
-    cfg.follow_when_locked = true;
-    let engine = Engine::open(cfg)?;
+    cfg.follow_when_locked = follow;
+    let engine = Engine::open(cfg).map_err(locked_message)?;
+    let status = engine.status();
     if !engine.is_writer() {
         output::notice(&format!(
             "another scry process (an editor's server or `scry watch`) is writing this index; \
              reading its last commit (generation {}) without refreshing",
-            engine.status().generation
+            status.generation
         ));
     }
-    for n in engine.status().notices {
-        output::notice(&n);
-    }
-    Ok(engine)
-}
-
-fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
-    let cfg = config(global, roots)?;
-    let engine = Engine::open(cfg).map_err(locked_message)?;
-    for n in engine.status().notices {
+    for n in status.notices {
         output::notice(&n);
     }
     Ok(engine)

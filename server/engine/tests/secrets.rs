@@ -7,37 +7,22 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use scry_engine::{Engine, EngineConfig, SearchMode, SearchRequest, SymbolQuery};
+use scry_test_support::leak_corpus;
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../secrets/tests/corpus")
-}
-
-fn secrets() -> Vec<(String, String)> {
-    std::fs::read_to_string(corpus().join("secrets.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (f, s) = l.split_once('\t').unwrap();
-            (f.to_owned(), s.to_owned())
+/// The corpus files copied flat into `to`; their names.
+fn copy_corpus(to: &Path) -> Vec<String> {
+    leak_corpus::files()
+        .into_iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            std::fs::copy(&f, to.join(&name)).unwrap();
+            name
         })
         .collect()
-}
-
-/// Every file in `from`, hidden ones too, copied flat into `to`.
-fn copy_dir(from: &Path, to: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        std::fs::copy(e.path(), to.join(&name)).unwrap();
-        names.push(name);
-    }
-    names
 }
 
 /// An engine that indexes everything, secret-looking file names and hidden files too,
@@ -55,7 +40,7 @@ fn open_everything(root: &Path, index: &Path) -> Engine {
 fn no_secret_of_the_leak_corpus_leaves_the_engine() {
     let ws = tempfile::tempdir().unwrap();
     let idx = tempfile::tempdir().unwrap();
-    let names = copy_dir(&corpus().join("leaks"), ws.path());
+    let names = copy_corpus(ws.path());
     let engine = open_everything(ws.path(), idx.path());
     refresh(&engine);
     assert_eq!(
@@ -64,7 +49,7 @@ fn no_secret_of_the_leak_corpus_leaves_the_engine() {
         "every corpus file is indexed"
     );
 
-    let secrets = secrets();
+    let secrets = leak_corpus::secrets();
     let mut seen = String::new();
     for name in &names {
         seen.push_str(&engine.read_file(name).unwrap().text);
@@ -103,11 +88,7 @@ fn no_secret_of_the_leak_corpus_leaves_the_engine() {
         seen.push_str(&format!("{s:?}"));
     }
     assert!(hits > 100, "{hits} hits");
-    let leaked: Vec<&str> = secrets
-        .iter()
-        .filter(|(_, s)| seen.contains(s.as_str()))
-        .map(|(f, _)| f.as_str())
-        .collect();
+    let leaked = leak_corpus::leaked(&secrets, &seen);
     assert!(leaked.is_empty(), "returned in clear: {leaked:#?}");
 }
 

@@ -4,20 +4,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
 use scry_engine::{SearchMode, SearchRequest};
-
-fn mkfifo(path: &Path) {
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo runs");
-    assert!(ok.success());
-}
+use scry_test_support::mkfifo;
 
 /// Runs `f` on a thread and fails (instead of hanging) if it takes over 10 s.
 fn within_10s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {

@@ -139,7 +139,7 @@ async fn forward_lines(
                 if line.ends_with(b"\n") {
                     line.pop();
                 }
-                if lines.send(line.clone()).await.is_err() {
+                if lines.send(std::mem::take(&mut line)).await.is_err() {
                     break;
                 }
             }

@@ -412,25 +412,15 @@ async fn a_model_server_api_key_appears_in_no_output_and_no_argument_can_redirec
 /// copied into the workspace: no tool returns one of its secrets in clear.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_secret_of_the_leak_corpus_is_returned_by_any_tool() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../secrets/tests/corpus");
-    let secrets: Vec<(String, String)> = std::fs::read_to_string(corpus.join("secrets.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (f, s) = l.split_once('\t').unwrap();
-            (f.to_owned(), s.to_owned())
-        })
-        .collect();
+    let secrets = scry_test_support::leak_corpus::secrets();
     let fx = Fixture::new();
     let mut names = Vec::new();
-    for e in std::fs::read_dir(corpus.join("leaks")).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
+    for f in scry_test_support::leak_corpus::files() {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
         write(
             &fx.ws(),
             &format!("leaks/{name}"),
-            &std::fs::read_to_string(e.path()).unwrap(),
+            &std::fs::read_to_string(&f).unwrap(),
         );
         names.push(name);
     }
@@ -467,11 +457,7 @@ async fn no_secret_of_the_leak_corpus_is_returned_by_any_tool() {
         all.push_str(&everything(&r));
     }
     assert!(served >= 15, "only {served} corpus files were served");
-    let leaked: Vec<&str> = secrets
-        .iter()
-        .filter(|(_, s)| all.contains(s.as_str()))
-        .map(|(f, _)| f.as_str())
-        .collect();
+    let leaked = scry_test_support::leak_corpus::leaked(&secrets, &all);
     assert!(leaked.is_empty(), "returned in clear: {leaked:#?}");
 }
 

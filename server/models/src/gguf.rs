@@ -270,9 +270,7 @@ mod tests {
     fn a_fifo_given_as_a_model_is_refused_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe.gguf");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        scry_test_support::mkfifo(&fifo);
         let t0 = std::time::Instant::now();
         let e = read_gguf_metadata(&fifo).unwrap_err();
         assert!(e.to_string().contains("not a regular file"), "{e}");

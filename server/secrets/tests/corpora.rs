@@ -7,21 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
-}
-
-/// `(form, secret)` from `secrets.tsv`.
-fn listed_secrets() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(corpus().join("secrets.tsv")).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (form, secret) = l.split_once('\t').expect("form<TAB>secret");
-            (form.to_owned(), secret.to_owned())
-        })
-        .collect()
-}
+use scry_test_support::leak_corpus;
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     ignore::WalkBuilder::new(dir)
@@ -35,7 +21,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_secret_in_the_leak_corpus_is_masked() {
-    let secrets = listed_secrets();
+    let secrets = leak_corpus::secrets();
     let languages: BTreeSet<&str> = secrets
         .iter()
         .map(|(form, _)| form.split(':').next().unwrap())
@@ -44,7 +30,7 @@ fn every_secret_in_the_leak_corpus_is_masked() {
     assert!(languages.len() >= 8, "{languages:?}");
     let mut raw = String::new();
     let mut masked = String::new();
-    for path in files_under(&corpus().join("leaks")) {
+    for path in leak_corpus::files() {
         let bytes = std::fs::read(&path).unwrap();
         let out = scry_secrets::mask(&path.to_string_lossy(), &bytes);
         assert_eq!(out.len(), bytes.len(), "{}", path.display());
@@ -73,7 +59,7 @@ fn every_secret_in_the_leak_corpus_is_masked() {
 fn clean_trees() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut trees = vec![
-        corpus().join("clean"),
+        leak_corpus::dir().join("clean"),
         root.join("server"),
         root.join("editors"),
         root.join("docs"),

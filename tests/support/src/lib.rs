@@ -242,3 +242,54 @@ impl Default for Sandbox {
         Sandbox::new()
     }
 }
+
+/// The secret leak corpus of `server/secrets/tests/corpus`: files full of secrets in
+/// many languages and formats, and the list of what must never come back in clear.
+pub mod leak_corpus {
+    use std::path::{Path, PathBuf};
+
+    pub fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server/secrets/tests/corpus")
+    }
+
+    /// The corpus files (hidden ones included), by file name.
+    pub fn files() -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir().join("leaks"))
+            .expect("the leak corpus")
+            .map(|e| e.expect("a corpus entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// `(form, secret)` from `secrets.tsv`.
+    pub fn secrets() -> Vec<(String, String)> {
+        std::fs::read_to_string(dir().join("secrets.tsv"))
+            .expect("secrets.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                let (form, secret) = l.split_once('\t').expect("form<TAB>secret");
+                (form.to_owned(), secret.to_owned())
+            })
+            .collect()
+    }
+
+    /// The forms whose secret appears in `seen`.
+    pub fn leaked<'a>(secrets: &'a [(String, String)], seen: &str) -> Vec<&'a str> {
+        secrets
+            .iter()
+            .filter(|(_, s)| seen.contains(s.as_str()))
+            .map(|(f, _)| f.as_str())
+            .collect()
+    }
+}
+
+/// Makes a FIFO at `path` (with `mkfifo`, as a user would).
+pub fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
