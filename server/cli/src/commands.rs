@@ -39,12 +39,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// How long a command may take to wind down after Ctrl-C or SIGTERM before the process
+/// leaves anyway.
+const WIND_DOWN: Duration = Duration::from_millis(700);
+
 /// Set by Ctrl-C or SIGTERM; long commands stop, and models are freed on the way out.
+///
+/// Some work cannot stop between two steps (a refresh embedding a batch, a model being
+/// freed), so the process leaves after [`WIND_DOWN`] whatever it is doing. That is safe:
+/// an index generation is committed in one step and survives a kill at any point.
 fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("cannot handle Ctrl-C")?;
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // The handler runs on its own thread: waiting here leaves the main one its
+        // chance to stop cleanly.
+        std::thread::sleep(WIND_DOWN);
+        output::notice("interrupted");
+        output::flush_stdout();
+        // SAFETY: `_exit` ends the process without running destructors or atexit
+        // handlers, which could race llama.cpp threads still computing.
+        unsafe { libc::_exit(130) }
+    })
+    .context("cannot handle Ctrl-C")?;
     Ok(stop)
 }
 

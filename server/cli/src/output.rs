@@ -21,6 +21,11 @@ pub fn notice(msg: &str) {
     eprintln!("note: {msg}");
 }
 
+/// Writes out what stdout still buffers (before the process leaves without unwinding).
+pub fn flush_stdout() {
+    let _ = std::io::stdout().lock().flush();
+}
+
 fn print_json(v: &serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;
