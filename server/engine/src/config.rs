@@ -62,6 +62,10 @@ pub struct EngineConfig {
     /// When another process writes the index: follow it (read each generation it
     /// commits, take over when it exits) instead of failing with `Locked`.
     pub follow_when_locked: bool,
+    /// Never write: read the last commit as it is on disk, without taking the lock,
+    /// repairing what a crash left or creating the index directory (`scry status`,
+    /// `--no-refresh` commands). Implies following a writer.
+    pub read_only: bool,
 }
 
 impl EngineConfig {
@@ -86,6 +90,7 @@ impl EngineConfig {
                 files_per_commit: 400,
                 embed_bytes_per_commit: 64 << 10,
                 follow_when_locked: false,
+                read_only: false,
             },
         }
     }
@@ -152,6 +157,10 @@ impl EngineConfigBuilder {
     }
     pub fn follow_when_locked(mut self, yes: bool) -> Self {
         self.config.follow_when_locked = yes;
+        self
+    }
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.config.read_only = yes;
         self
     }
 

@@ -87,7 +87,9 @@ pub(crate) fn poll(engine: &Engine) -> Result<FollowEvent, EngineError> {
     let Role::Follower(follow) = &mut *role else {
         return Ok(FollowEvent::Writer);
     };
-    if try_lock(&inner.lock_file, &inner.dir.join("lock"))? {
+    if let Some(lock_file) = &inner.lock_file
+        && try_lock(lock_file, &inner.dir.join("lock"))?
+    {
         return take_over(engine, &mut role);
     }
     reload(engine, follow)
@@ -128,7 +130,9 @@ fn take_over(engine: &Engine, role: &mut Role) -> Result<FollowEvent, EngineErro
         Ok(w) => w,
         Err(e) => {
             // Stay a follower; let another process (or a later poll) try.
-            let _ = inner.lock_file.unlock();
+            if let Some(lock_file) = &inner.lock_file {
+                let _ = lock_file.unlock();
+            }
             return Err(e);
         }
     };
@@ -151,10 +155,40 @@ fn take_over(engine: &Engine, role: &mut Role) -> Result<FollowEvent, EngineErro
     Ok(FollowEvent::TookOver)
 }
 
+/// Reads the committed generation once, without waiting for a commit to complete:
+/// `Ok(false)` when its parts disagree (what a crash mid-commit leaves).
+pub(crate) fn read_once(engine: &Engine) -> Result<bool, EngineError> {
+    let mut role = engine.inner.role.lock();
+    let Role::Follower(follow) = &mut *role else {
+        return Ok(true);
+    };
+    let stamp = manifest_stamp(&engine.inner.dir);
+    let Some(view) = read_generation(engine, follow)? else {
+        return Ok(false);
+    };
+    *engine.inner.published.write() = Arc::new(view);
+    follow.manifest_stamp = stamp;
+    Ok(true)
+}
+
+/// The process that holds the index lock, if it is alive: read from the lock file
+/// without taking the lock (a reader must never make a writer wait or follow).
+pub(crate) fn live_writer(dir: &Path) -> Option<u32> {
+    let file = std::fs::File::open(dir.join("lock")).ok()?;
+    let pid = writer_pid(&file)?;
+    let pid_t = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: signal 0 only checks that the process exists (EPERM: it does, as
+    // another user's).
+    let alive = unsafe { libc::kill(pid_t, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    alive.then_some(pid)
+}
+
 fn reload(engine: &Engine, follow: &mut FollowState) -> Result<FollowEvent, EngineError> {
     let inner = &engine.inner;
     let stamp = manifest_stamp(&inner.dir);
-    if stamp.is_some() && stamp == follow.manifest_stamp {
+    // No manifest: nothing was ever committed, so there is nothing to read yet.
+    if stamp.is_none() || stamp == follow.manifest_stamp {
         return Ok(FollowEvent::Unchanged);
     }
     let deadline = Instant::now() + CONSISTENT_READ_TIMEOUT;

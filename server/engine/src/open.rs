@@ -10,11 +10,11 @@ use scry_index::SymbolCache;
 use scry_models::{Embedder, ModelError};
 
 use crate::discover::Discovery;
-use crate::follow;
 use crate::snapshot::View;
 use crate::state::{Inner, Log, Model, Overlays, Role, Setup, WriterState};
 use crate::writer::Writer;
 use crate::{Engine, EngineConfig, EngineError};
+use crate::{follow, read_only};
 
 /// Said while an engine opened with [`Engine::open_lexical`] waits for its model.
 pub(crate) const MODEL_LOADING: &str = "the embedding model is loading";
@@ -26,18 +26,16 @@ pub(crate) fn open(
     embedder: Option<Result<Arc<dyn Embedder>, ModelError>>,
 ) -> Result<Engine, EngineError> {
     let (roots, dir) = crate::location::locate(&config)?;
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
-    let lock_path = dir.join("lock");
-    let lock_file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| EngineError::io(&lock_path, e))?;
-    let writes = follow::try_lock(&lock_file, &lock_path)?;
-    if !writes && !config.follow_when_locked {
-        return Err(EngineError::Locked(dir));
-    }
+    let (lock_file, writes) = if config.read_only {
+        (None, false)
+    } else {
+        let lock_file = lock_file(&dir)?;
+        let writes = follow::try_lock(&lock_file, &dir.join("lock"))?;
+        if !writes && !config.follow_when_locked {
+            return Err(EngineError::Locked(dir));
+        }
+        (Some(lock_file), writes)
+    };
     let model = match embedder {
         Some(Ok(e)) => Model::Loaded(e),
         Some(Err(e)) => Model::Unavailable(e.to_string()),
@@ -61,8 +59,13 @@ pub(crate) fn open(
             overlays: Overlays::default(),
         };
         (Role::Writer(Box::new(state)), view)
+    } else if config.read_only {
+        (Role::Follower(Box::default()), View::empty(model.clone()))
     } else {
-        let pid = follow::writer_pid(&lock_file).map_or(String::new(), |p| format!(" (pid {p})"));
+        let pid = lock_file
+            .as_ref()
+            .and_then(follow::writer_pid)
+            .map_or(String::new(), |p| format!(" (pid {p})"));
         notices.push(format!(
             "{}{pid}{}",
             follow::FOLLOWING,
@@ -92,11 +95,25 @@ pub(crate) fn open(
             lock_file,
         }),
     };
-    if !writes {
+    if engine.inner.setup.config.read_only {
+        read_only::load(&engine);
+    } else if !writes {
         // The writer may have died in between: this takes over, or loads its index.
         engine.follow()?;
     }
     Ok(engine)
+}
+
+/// The index directory's lock file, created with the directory when missing.
+fn lock_file(dir: &std::path::Path) -> Result<std::fs::File, EngineError> {
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    let path = dir.join("lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::io(&path, e))
 }
 
 pub(crate) fn attach_embedder(

@@ -42,8 +42,9 @@ pub(crate) struct Inner {
     pub model: RwLock<Model>,
     pub published: RwLock<Arc<View>>,
     pub log: Mutex<Log>,
-    /// Locked (by the OS, for as long as this process lives) while this process writes.
-    pub lock_file: std::fs::File,
+    /// Locked (by the OS, for as long as this process lives) while this process writes;
+    /// `None` when opened read-only (it never writes, so never takes the lock).
+    pub lock_file: Option<std::fs::File>,
 }
 
 /// Who writes the index.

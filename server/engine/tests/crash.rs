@@ -170,6 +170,26 @@ fn a_crash_at_every_commit_step_is_recovered() {
                 std::thread::sleep(Duration::from_millis(20));
             };
             assert!(!status.success(), "{point}: the child did not crash");
+            // A read-only open (`scry status`) reads what is there and changes nothing:
+            // the repair is left to the next writer.
+            let before = digest(idx.path());
+            {
+                let mut cfg = child_config(root, idx.path(), None);
+                cfg.read_only = true;
+                let reader = Engine::open(cfg).unwrap();
+                let notices = reader.status().notices;
+                if *point == "commit-after-lexical" {
+                    assert!(
+                        notices.iter().any(|n| n.contains("interrupted")),
+                        "{point}: {notices:?}"
+                    );
+                }
+            }
+            assert_eq!(
+                before,
+                digest(idx.path()),
+                "{point}: a read-only open wrote"
+            );
             let e = Engine::open(child_config(root, idx.path(), model.clone())).unwrap();
             e.verify()
                 .unwrap_or_else(|err| panic!("{point} (model: {with_model}): {err}"));
@@ -195,6 +215,27 @@ fn a_crash_at_every_commit_step_is_recovered() {
             assert_eq!(inventory, fresh.chunk_inventory().unwrap(), "{point}");
         }
     }
+}
+
+/// Every file under `dir` with a hash of its bytes, to see that nothing changed.
+fn digest(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&path).unwrap().hash(&mut h);
+                out.push((path.strip_prefix(dir).unwrap().to_owned(), h.finish()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]

@@ -140,3 +140,51 @@ fn searches_on_a_follower_never_mix_generations_while_the_writer_commits() {
     assert!(searcher.join().unwrap() > 0);
     assert_eq!(reader.generation(), writer.generation());
 }
+
+fn read_only(ws: &std::path::Path, idx: &std::path::Path) -> Engine {
+    let mut cfg = config(ws, idx);
+    cfg.read_only = true;
+    Engine::open(cfg).expect("a read-only open")
+}
+
+/// `scry status` before any `scry index` once created the index directory (and, on a
+/// crashed index, repaired it): a command that only looks must leave no trace.
+#[test]
+fn a_read_only_open_creates_nothing_where_nothing_is_indexed() {
+    let ws = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let idx = parent.path().join("index");
+    fixture(ws.path());
+    let reader = read_only(ws.path(), &idx);
+    let st = reader.status();
+    assert_eq!((st.generation, st.files, st.chunks), (0, 0, 0));
+    assert!(!idx.exists(), "the index directory was created");
+    let report = reader.refresh(&Default::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.files_indexed, 0);
+    assert!(!idx.exists(), "a read-only refresh wrote");
+}
+
+#[test]
+fn a_read_only_reader_never_takes_the_lock_even_when_the_writer_exits() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    fixture(ws.path());
+    let writer = open_lexical(ws.path(), idx.path());
+    refresh(&writer);
+    let reader = read_only(ws.path(), idx.path());
+    assert!(!reader.is_writer());
+    assert_eq!(reader.generation(), writer.generation());
+    assert_eq!(reader.status().chunks, writer.status().chunks);
+    drop(writer);
+    assert_eq!(reader.follow().unwrap(), FollowEvent::Unchanged);
+    reader.refresh(&Default::default(), &mut |_| {}).unwrap();
+    assert!(
+        !reader.is_writer(),
+        "a read-only reader took over the writing"
+    );
+    // A writer can still start while it is open: it holds no lock.
+    let mut cfg = config(ws.path(), idx.path());
+    cfg.follow_when_locked = false;
+    let next = Engine::open(cfg).expect("the lock is free");
+    assert!(next.is_writer());
+}
