@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
-use scry_engine::{DryRunReport, Phase, Progress, RefreshReport, SearchResults, Status};
+use scry_engine::{
+    DryRunReport, Phase, Progress, RefreshReport, SearchResults, Status, human_secs,
+};
 use serde_json::json;
 
 pub fn error(e: &anyhow::Error) {
@@ -42,7 +44,7 @@ impl ProgressBar {
     pub fn new() -> ProgressBar {
         let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:>9} [{bar:30}] {pos}/{len} {msg}")
+            ProgressStyle::with_template("{spinner} {prefix:>9} [{bar:30}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
@@ -50,33 +52,17 @@ impl ProgressBar {
         ProgressBar { bar }
     }
 
+    /// The phase, a bar for the whole refresh (the phases alternate batch by batch),
+    /// and the counts, rate and time left.
     pub fn update(&self, p: &Progress) {
-        match p.phase {
-            Phase::Scanning => self.bar.set_prefix("scanning"),
-            Phase::Indexing => {
-                self.bar.set_prefix("files");
-                self.bar.set_length(p.files_total as u64);
-                self.bar.set_position(p.files_done as u64);
-                self.bar.set_message(format!("{} chunks", p.chunks));
-            }
-            Phase::Embedding => {
-                self.bar.set_prefix("embedding");
-                self.bar.set_length(p.to_embed as u64);
-                self.bar.set_position(p.embedded as u64);
-                let rate = p.embed_tokens as f64 / p.embed_seconds.max(1e-6);
-                let chunk_rate = p.embedded as f64 / p.embed_seconds.max(1e-6);
-                let left = p.to_embed.saturating_sub(p.embedded) as f64 / chunk_rate.max(1e-6);
-                self.bar.set_message(format!(
-                    "files {}/{} · {} chunks · {:.0} tok/s · ETA {}",
-                    p.files_done,
-                    p.files_total,
-                    p.chunks,
-                    rate,
-                    human_secs(left)
-                ));
-            }
-            Phase::Done => {}
+        if p.phase == Phase::Done {
+            return;
         }
+        self.bar.set_prefix(p.phase.as_str());
+        self.bar.set_length(1000);
+        self.bar
+            .set_position(p.fraction().map_or(0, |f| (f * 1000.0) as u64));
+        self.bar.set_message(p.summary());
     }
 
     pub fn finish(&self) {
@@ -84,17 +70,46 @@ impl ProgressBar {
     }
 }
 
-fn human_secs(s: f64) -> String {
-    if !s.is_finite() {
-        return "?".into();
+/// While the model reads the prompt: tokens read of the total, and how long is left
+/// (hidden when stderr is not a terminal, and gone with the first answer token).
+pub struct ReadingBar {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+}
+
+impl ReadingBar {
+    pub fn new() -> ReadingBar {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} reading the question and its context [{bar:30}] {pos}/{len} tokens {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        ReadingBar {
+            bar,
+            started: std::time::Instant::now(),
+        }
     }
-    let s = s.round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
+
+    pub fn update(&self, read: usize, total: usize) {
+        if self.bar.is_finished() {
+            return;
+        }
+        if self.bar.length() == Some(0) {
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
+        self.bar.set_length(total as u64);
+        self.bar.set_position(read as u64);
+        let rate = read as f64 / self.started.elapsed().as_secs_f64().max(1e-6);
+        let left = total.saturating_sub(read) as f64 / rate.max(1e-6);
+        self.bar
+            .set_message(format!("· {rate:.0} tok/s · ETA {}", human_secs(left)));
+    }
+
+    pub fn finish(&self) {
+        if !self.bar.is_finished() {
+            self.bar.finish_and_clear();
+        }
     }
 }
 

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use scry_index::{FileHash, file_term_text};
 
-use crate::refresh::embed_progress;
-use crate::report::{Phase, Progress, RefreshReport};
+use crate::report::RefreshReport;
 use crate::state::Role;
 use crate::writer::{Apply, EmbedWith, FileContent, FileUpdate};
 use crate::{Engine, EngineError};
@@ -71,13 +70,12 @@ pub(crate) fn set(engine: &Engine, path: &str, text: &str) -> Result<RefreshRepo
         embedder: embedder.as_deref(),
         document_prefix: &inner.config.document_prefix,
     };
-    let mut p = Progress::new(Phase::Indexing);
     let stats = state.writer.apply(
         vec![update],
         Apply::LEXICAL,
         &inner.config.chunk,
         &with,
-        &mut embed_progress(&mut p, &mut |_| {}),
+        &mut |_| {},
     )?;
     inner.publish(state)?;
     let mut report = RefreshReport::default();

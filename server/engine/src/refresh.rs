@@ -13,7 +13,7 @@ use crate::discover::Candidate;
 use crate::follow::FollowEvent;
 use crate::report::{Phase, Progress, RefreshReport};
 use crate::state::Role;
-use crate::writer::{Apply, EmbedWith, FileContent, FileUpdate};
+use crate::writer::{Apply, EmbedWith, FileContent, FileUpdate, Step};
 use crate::{Engine, EngineError};
 
 pub(crate) fn refresh(
@@ -27,8 +27,8 @@ pub(crate) fn refresh(
     if !inner.is_writer() && engine.follow()? != FollowEvent::TookOver {
         return Ok(RefreshReport::unchanged(engine.generation()));
     }
-    let mut p = Progress::new(Phase::Scanning);
-    progress(&p);
+    let mut track = Tracker::new(progress);
+    track.report();
     let walked = inner.discovery.walk(&inner.roots);
 
     let mut role = inner.role.lock();
@@ -48,11 +48,8 @@ pub(crate) fn refresh(
         files_skipped: plan.skipped,
         ..RefreshReport::default()
     };
-    p.phase = Phase::Indexing;
-    p.files_total = plan.to_read.len();
-    progress(&p);
-
     let embedder = inner.embedder();
+    track.start(&plan.to_read, embedder.is_some());
     let with = EmbedWith {
         embedder: embedder.as_deref(),
         document_prefix: &inner.config.document_prefix,
@@ -81,24 +78,21 @@ pub(crate) fn refresh(
     for batch in batches {
         let mut updates = std::mem::take(&mut removals);
         read_batch(inner, state, batch, &mut updates, &mut report, &mut touched);
-        p.files_done += batch.len();
+        track.batch(batch, &updates);
         if !updates.is_empty() {
-            let stats = state.writer.apply(
-                updates,
-                Apply::FULL,
-                &inner.config.chunk,
-                &with,
-                &mut embed_progress(&mut p, progress),
-            )?;
-            p.phase = Phase::Indexing;
+            let stats =
+                state
+                    .writer
+                    .apply(updates, Apply::FULL, &inner.config.chunk, &with, &mut |s| {
+                        track.step(s)
+                    })?;
             report.add(&stats);
             inner.log.lock().embedded += stats.chunks_embedded;
             // Searchable batch by batch.
             inner.publish(state)?;
             touched = false;
         }
-        p.chunks = report.chunks_indexed;
-        progress(&p);
+        track.batch_done();
     }
     if touched {
         state.writer.commit_stamps()?;
@@ -106,9 +100,8 @@ pub(crate) fn refresh(
     }
     state.writer.finish_rebuild()?;
     if state.writer.has_missing_vectors() {
-        let stats = state
-            .writer
-            .backfill(&with, &mut embed_progress(&mut p, progress))?;
+        track.backfill();
+        let stats = state.writer.backfill(&with, &mut |s| track.step(s))?;
         if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
             report.add(&stats);
             inner.log.lock().embedded += stats.chunks_embedded;
@@ -119,8 +112,7 @@ pub(crate) fn refresh(
     }
     report.generation = state.writer.generation();
     report.seconds = t0.elapsed().as_secs_f64();
-    p.phase = Phase::Done;
-    progress(&p);
+    track.done();
     Ok(report)
 }
 
@@ -181,10 +173,7 @@ pub(crate) fn embed_missing(engine: &Engine) -> Result<RefreshReport, EngineErro
         embedder: Some(embedder.as_ref()),
         document_prefix: &inner.config.document_prefix,
     };
-    let mut p = Progress::new(Phase::Indexing);
-    let stats = state
-        .writer
-        .backfill(&with, &mut embed_progress(&mut p, &mut |_| {}))?;
+    let stats = state.writer.backfill(&with, &mut |_| {})?;
     let mut report = RefreshReport::default();
     if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
         report.add(&stats);
@@ -197,19 +186,116 @@ pub(crate) fn embed_missing(engine: &Engine) -> Result<RefreshReport, EngineErro
     Ok(report)
 }
 
-/// Reports a batch's embedding progress on top of what earlier batches did.
-pub(crate) fn embed_progress<'a>(
-    p: &'a mut Progress,
-    progress: &'a mut dyn FnMut(&Progress),
-) -> impl FnMut(usize, usize, usize, f64) + 'a {
-    let base = (p.embedded, p.embed_tokens, p.embed_seconds);
-    move |done, total, tokens, secs| {
-        p.phase = Phase::Embedding;
-        p.embedded = base.0 + done;
-        p.to_embed = base.0 + total;
-        p.embed_tokens = base.1 + tokens;
-        p.embed_seconds = base.2 + secs;
-        progress(p);
+/// Turns the writer's steps, batch by batch, into progress over the whole refresh.
+struct Tracker<'a> {
+    p: Progress,
+    started: Instant,
+    /// With a model, a batch's bytes are done once its chunks are embedded.
+    embeds: bool,
+    /// Bytes of the batches finished before the one in hand.
+    settled: u64,
+    /// Bytes of the batch in hand that are to be chunked (and embedded).
+    batch_bytes: u64,
+    chunked_bytes: u64,
+    /// Embedding figures of the batches before the one in hand.
+    before: (usize, usize, f64),
+    out: &'a mut dyn FnMut(&Progress),
+}
+
+impl<'a> Tracker<'a> {
+    fn new(out: &'a mut dyn FnMut(&Progress)) -> Tracker<'a> {
+        Tracker {
+            p: Progress::new(Phase::Scanning),
+            started: Instant::now(),
+            embeds: false,
+            settled: 0,
+            batch_bytes: 0,
+            chunked_bytes: 0,
+            before: (0, 0, 0.0),
+            out,
+        }
+    }
+
+    fn report(&mut self) {
+        self.p.elapsed = self.started.elapsed().as_secs_f64();
+        (self.out)(&self.p);
+    }
+
+    fn start(&mut self, to_read: &[Candidate], embeds: bool) {
+        self.embeds = embeds;
+        self.p.phase = Phase::Chunking;
+        self.p.files_total = to_read.len();
+        self.p.bytes_total = to_read.iter().map(|c| c.size).sum();
+        self.report();
+    }
+
+    /// A batch was read: files found unchanged (or unreadable) are done at once.
+    fn batch(&mut self, batch: &[Candidate], updates: &[FileUpdate]) {
+        let batch_total: u64 = batch.iter().map(|c| c.size).sum();
+        let read: Vec<&FileUpdate> = updates.iter().filter(|u| u.content.is_some()).collect();
+        self.batch_bytes = read
+            .iter()
+            .filter_map(|u| u.content.as_ref())
+            .map(|c| c.size)
+            .sum::<u64>()
+            .min(batch_total);
+        self.settled += batch_total - self.batch_bytes;
+        self.chunked_bytes = 0;
+        self.p.files_done += batch.len().saturating_sub(read.len());
+        self.p.phase = Phase::Chunking;
+        self.p.bytes_done = self.settled;
+        self.report();
+    }
+
+    fn step(&mut self, s: Step) {
+        match s {
+            Step::Chunked { chunks, bytes } => {
+                self.p.phase = Phase::Chunking;
+                self.p.files_done += 1;
+                self.p.chunks += chunks;
+                self.chunked_bytes += bytes;
+                if !self.embeds {
+                    self.p.bytes_done = self.settled + self.chunked_bytes.min(self.batch_bytes);
+                }
+            }
+            Step::Embedded {
+                done,
+                total,
+                tokens,
+                seconds,
+            } => {
+                self.p.phase = Phase::Embedding;
+                self.p.embedded = self.before.0 + done;
+                self.p.to_embed = self.before.0 + total;
+                self.p.embed_tokens = self.before.1 + tokens;
+                self.p.embed_seconds = self.before.2 + seconds;
+                if self.embeds && total > 0 {
+                    let share = done as f64 / total as f64;
+                    self.p.bytes_done = self.settled + (self.batch_bytes as f64 * share) as u64;
+                }
+            }
+        }
+        self.report();
+    }
+
+    fn batch_done(&mut self) {
+        self.settled += self.batch_bytes;
+        self.batch_bytes = 0;
+        self.p.bytes_done = self.settled;
+        self.p.to_embed = self.p.embedded;
+        self.before = (self.p.embedded, self.p.embed_tokens, self.p.embed_seconds);
+        self.report();
+    }
+
+    /// Chunks indexed earlier wait for vectors: the rest is counted in chunks.
+    fn backfill(&mut self) {
+        self.p.bytes_total = 0;
+        self.p.bytes_done = 0;
+    }
+
+    fn done(&mut self) {
+        self.p.phase = Phase::Done;
+        self.report();
     }
 }
 

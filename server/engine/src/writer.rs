@@ -91,8 +91,21 @@ struct Staged {
     stats: BatchStats,
 }
 
-/// Progress inside a batch: (chunks embedded so far, chunks to embed, tokens so far).
-pub(crate) type EmbedProgress<'a> = &'a mut dyn FnMut(usize, usize, usize, f64);
+/// What the writer has done inside a batch, for progress.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
+    /// One more file chunked into `chunks` chunks from `bytes` of source.
+    Chunked { chunks: usize, bytes: u64 },
+    /// Chunks embedded so far in this batch, of `total`, with tokens and seconds so far.
+    Embedded {
+        done: usize,
+        total: usize,
+        tokens: usize,
+        seconds: f64,
+    },
+}
+
+pub(crate) type StepReport<'a> = &'a mut dyn FnMut(Step);
 
 impl Writer {
     /// Opens the index in `dir`, detecting and repairing what an interrupted or damaged
@@ -361,11 +374,16 @@ impl Writer {
         how: Apply,
         chunk_opts: &ChunkOptions,
         with: &EmbedWith,
-        progress: EmbedProgress,
+        progress: StepReport,
     ) -> Result<BatchStats, EngineError> {
         let embedder = with.embedder.filter(|_| how.embed);
         let result = self
-            .stage(updates, chunk_opts, embedder.map(|_| with.document_prefix))
+            .stage(
+                updates,
+                chunk_opts,
+                embedder.map(|_| with.document_prefix),
+                progress,
+            )
             .and_then(|mut staged| {
                 self.embed_pending(staged.pending, embedder, &mut staged.stats, progress)?;
                 self.commit(Arc::new(staged.files), how.keep_dead_vectors)?;
@@ -385,6 +403,7 @@ impl Writer {
         updates: Vec<FileUpdate>,
         chunk_opts: &ChunkOptions,
         embed_prefix: Option<&str>,
+        progress: StepReport,
     ) -> Result<Staged, EngineError> {
         let mut stats = BatchStats::default();
         let mut files = FileTable::clone(&self.manifest.files);
@@ -424,6 +443,10 @@ impl Writer {
             }
             stats.files_indexed += 1;
             stats.chunks_indexed += keys.len();
+            progress(Step::Chunked {
+                chunks: keys.len(),
+                bytes: content.bytes.len() as u64,
+            });
             files.insert(
                 key,
                 FileEntry {
@@ -457,7 +480,7 @@ impl Writer {
     pub fn backfill(
         &mut self,
         with: &EmbedWith,
-        progress: EmbedProgress,
+        progress: StepReport,
     ) -> Result<BatchStats, EngineError> {
         let mut stats = BatchStats::default();
         let (Some(store), Some(_)) = (self.vectors.clone(), with.embedder) else {
@@ -504,7 +527,7 @@ impl Writer {
         pending: Vec<(u64, String)>,
         embedder: Option<&dyn Embedder>,
         stats: &mut BatchStats,
-        progress: EmbedProgress,
+        progress: StepReport,
     ) -> Result<(), EngineError> {
         let (Some(store), Some(embedder)) = (&self.vectors, embedder) else {
             return Ok(());
@@ -529,12 +552,12 @@ impl Writer {
                 }
                 Err(e) => stats.embed_errors.push(e.to_string()),
             }
-            progress(
-                stats.chunks_embedded,
+            progress(Step::Embedded {
+                done: stats.chunks_embedded,
                 total,
-                stats.embed_tokens,
-                stats.embed_seconds,
-            );
+                tokens: stats.embed_tokens,
+                seconds: stats.embed_seconds,
+            });
         }
         Ok(())
     }

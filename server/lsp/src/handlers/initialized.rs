@@ -148,17 +148,12 @@ async fn show(client: &Client, kind: MessageType, message: String) {
     client.show_message(kind, message).await;
 }
 
+/// The engine's progress as an LSP work-done report: "chunking: files 12/89 · 340
+/// chunks · ETA 40s" and the share of the whole refresh.
 pub fn describe(p: &Progress) -> (String, Option<u32>) {
-    match p.phase {
-        Phase::Scanning => ("scanning files".into(), None),
-        Phase::Indexing => (
-            format!("{}/{} files", p.files_done, p.files_total),
-            (p.files_total > 0).then(|| (p.files_done * 100 / p.files_total) as u32),
-        ),
-        Phase::Embedding => (
-            format!("embedding {}/{} chunks", p.embedded, p.to_embed),
-            (p.to_embed > 0).then(|| (p.embedded * 100 / p.to_embed) as u32),
-        ),
-        Phase::Done => ("done".into(), Some(100)),
-    }
+    let message = match p.phase {
+        Phase::Scanning | Phase::Done => p.summary(),
+        phase => format!("{}: {}", phase.as_str(), p.summary()),
+    };
+    (message, p.fraction().map(|f| (f * 100.0) as u32))
 }
