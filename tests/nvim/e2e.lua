@@ -160,6 +160,11 @@ wait(120000, function()
 end, ':Scry ask finishes')
 check(state and not state.error, 'the answer has no error', state and state.error)
 check(state and state.pieces > 1, 'the answer streamed in pieces', state and state.pieces)
+check(
+  state and state.reading and state.reading:find('reading the question: %d+/%d+ tokens') ~= nil,
+  'the window showed the prompt being read before the answer',
+  state and state.reading
+)
 check(state and #vim.trim(state.text) > 0, 'the answer has text', state and state.text)
 check(state and #state.sources > 0, 'the answer lists sources', state and state.sources)
 local lines = state and vim.api.nvim_buf_get_lines(state.buf, 0, -1, false) or {}

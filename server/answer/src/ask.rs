@@ -18,6 +18,10 @@ use crate::{AnswerError, PromptTemplate};
 pub struct AskOptions {
     /// Tokens for the whole prompt (template, context and question).
     pub budget: usize,
+    /// When set, the budget shrinks to what the model reads in this time here (measured
+    /// prompt speed), so the first answer token is not minutes away on a laptop CPU.
+    /// `None` when the caller chose the budget: it is then used as given.
+    pub answer_within: Option<Duration>,
     /// Hits retrieved before packing.
     pub k: usize,
     pub mode: SearchMode,
@@ -32,6 +36,7 @@ impl Default for AskOptions {
     fn default() -> Self {
         AskOptions {
             budget: 8000,
+            answer_within: Some(DEFAULT_ANSWER_WITHIN),
             k: 40,
             mode: SearchMode::Hybrid,
             role: None,
@@ -77,12 +82,27 @@ pub const MAX_QUESTION_BYTES: usize = 8 * 1024;
 /// Tokens kept free at the end of the context for the answer's own special tokens.
 const CONTEXT_SLACK: usize = 16;
 
+/// How soon the first answer token should come with the default budget.
+pub const DEFAULT_ANSWER_WITHIN: Duration = Duration::from_secs(20);
+
+/// The least context a budget sized by speed keeps: less would starve the answer.
+const SPEED_BUDGET_FLOOR: usize = 1024;
+
+/// What happens while an answer is produced, for a caller to show.
+#[derive(Debug, Clone, Copy)]
+pub enum AskEvent<'a> {
+    /// The model is reading the prompt: `read` of `total` tokens.
+    Reading { read: usize, total: usize },
+    /// A piece of the answer.
+    Text(&'a str),
+}
+
 pub fn ask(
     engine: &Engine,
     models: &ModelManager,
     question: &str,
     opts: &AskOptions,
-    on_text: &mut dyn FnMut(&str),
+    on_event: &mut dyn FnMut(AskEvent<'_>),
     cancel: &AtomicBool,
 ) -> Result<AskOutcome, AnswerError> {
     let started = Instant::now();
@@ -122,6 +142,7 @@ pub fn ask(
             return Err(AnswerError::Cancelled);
         }
         let (budget, clamp_notice) = effective_budget(generator.as_ref(), opts);
+        let (budget, speed_notice) = speed_budget(generator.as_ref(), budget, opts.answer_within);
         let packed = pack(
             &results.hits,
             &results.sources,
@@ -131,9 +152,10 @@ pub fn ask(
             budget,
             &ModelCounter(generator.as_ref()),
         )?;
-        match stream_answer(generator.as_ref(), &packed, opts, on_text, cancel, started) {
+        match stream_answer(generator.as_ref(), &packed, opts, on_event, cancel, started) {
             Ok(streamed) => {
                 notices.extend(clamp_notice);
+                notices.extend(speed_notice);
                 notices.extend(crate::pack::stale_notice(&packed.pieces));
                 if let Some(e) = &streamed.cut_off {
                     notices.push(format!("the answer was cut off: {e}"));
@@ -271,6 +293,33 @@ pub(crate) fn effective_budget_for(
     }
 }
 
+/// The budget, shrunk to what the model reads within `within` at its measured prompt
+/// speed (never below [`SPEED_BUDGET_FLOOR`]), with a notice saying so.
+pub(crate) fn speed_budget(
+    g: &dyn Generator,
+    budget: usize,
+    within: Option<Duration>,
+) -> (usize, Option<String>) {
+    let Some(within) = within else {
+        return (budget, None);
+    };
+    let Some(affordable) = g.prompt_tokens_within(within) else {
+        return (budget, None);
+    };
+    let sized = affordable.max(SPEED_BUDGET_FLOOR);
+    if sized >= budget {
+        return (budget, None);
+    }
+    (
+        sized,
+        Some(format!(
+            "the context was sized to {sized} tokens (from {budget}) so that {} starts answering within about {} s, as measured on this machine; pass a budget to send more",
+            g.info().name,
+            within.as_secs()
+        )),
+    )
+}
+
 pub(crate) struct Streamed {
     pub text: String,
     pub finish: Option<FinishReason>,
@@ -291,19 +340,19 @@ pub(crate) fn stream_answer(
     g: &dyn Generator,
     packed: &Packed,
     opts: &AskOptions,
-    on_text: &mut dyn FnMut(&str),
+    on_event: &mut dyn FnMut(AskEvent<'_>),
     cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Streamed, StreamFailure> {
     let request =
         GenerateRequest::new(packed.messages.clone()).with_sampling(opts.sampling.clone());
-    stream_request(g, request, on_text, cancel, started)
+    stream_request(g, request, on_event, cancel, started)
 }
 
 pub(crate) fn stream_request(
     g: &dyn Generator,
     request: GenerateRequest,
-    on_text: &mut dyn FnMut(&str),
+    on_event: &mut dyn FnMut(AskEvent<'_>),
     cancel: &AtomicBool,
     started: Instant,
 ) -> Result<Streamed, StreamFailure> {
@@ -338,9 +387,10 @@ pub(crate) fn stream_request(
         match event {
             StreamEvent::Text(t) => {
                 out.first_token.get_or_insert_with(|| started.elapsed());
-                on_text(&t);
+                on_event(AskEvent::Text(&t));
                 out.text.push_str(&t);
             }
+            StreamEvent::Reading { read, total } => on_event(AskEvent::Reading { read, total }),
             StreamEvent::Done { finish, usage } => {
                 out.finish = Some(finish);
                 if usage.prompt_tokens > 0 {

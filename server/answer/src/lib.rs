@@ -12,7 +12,7 @@ mod plan;
 pub mod prompt;
 pub mod router;
 
-pub use ask::{AskOptions, AskOutcome, MAX_QUESTION_BYTES, ask};
+pub use ask::{AskEvent, AskOptions, AskOutcome, DEFAULT_ANSWER_WITHIN, MAX_QUESTION_BYTES, ask};
 pub use context::{
     ContextOptions, ContextOutcome, MAX_CONTEXT_BUDGET, MIN_CONTEXT_BUDGET, context, pack_results,
 };

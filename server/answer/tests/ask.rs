@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
-use scry_answer::{AskOptions, PlanOptions, ask, plan};
+use scry_answer::{AskEvent, AskOptions, PlanOptions, ask, plan};
 use scry_models::{BackendSpec, ModelManager, ModelRole, Sampling};
 
 fn opts(budget: usize) -> AskOptions {
@@ -27,18 +27,30 @@ fn ask_streams_an_answer_and_cites_sources() {
     let e = common::engine(&root, &idx);
     let models = common::manager_with(&[ModelRole::Fast]);
     let mut streamed = String::new();
+    let mut reading = Vec::new();
     let o = ask(
         &e,
         &models,
         "What does TokenBucket try_acquire do?",
         &opts(1200),
-        &mut |t| streamed.push_str(t),
+        &mut |ev| match ev {
+            AskEvent::Text(t) => streamed.push_str(t),
+            AskEvent::Reading { read, total } => {
+                assert!(streamed.is_empty(), "the prompt is read before any answer");
+                reading.push((read, total));
+            }
+        },
         &AtomicBool::new(false),
     )
     .unwrap();
     let answer = o.answer.expect("the model answered");
     assert!(!answer.trim().is_empty());
     assert_eq!(answer, streamed, "what was streamed is the answer");
+    // Reading the prompt is reported as it goes, up to the whole prompt.
+    let (last_read, total) = *reading.last().expect("reading was reported");
+    assert_eq!(last_read, total);
+    assert_eq!(total, o.tokens_in);
+    assert!(reading.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(
         o.sources.iter().any(|s| s.file.path == "src/limiter.rs"),
         "{:?}",
@@ -64,7 +76,7 @@ fn with_no_model_the_packed_context_comes_back_with_a_notice() {
         &models,
         "How are requests rate limited?",
         &opts(800),
-        &mut |_| panic!("no text without a model"),
+        &mut |_| panic!("no events without a model"),
         &AtomicBool::new(false),
     )
     .unwrap();
@@ -191,4 +203,49 @@ fn with_both_roles_fast_drafts_and_strong_refines() {
     assert!(o.draft.is_some(), "the fast draft is kept: {:?}", o.notices);
     assert!(o.refined_by.is_some());
     assert!(!o.plan.steps.is_empty());
+}
+
+/// The README's demo waited 114 s for a first token with the default 8,000-token budget
+/// on a laptop CPU: the default budget now fits the model's measured prompt speed.
+#[test]
+fn the_default_budget_fits_what_the_model_reads_in_the_time_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, idx) = (dir.path().join("ws"), dir.path().join("idx"));
+    common::fixture(&root);
+    let e = common::engine(&root, &idx);
+    let models = common::manager_with(&[ModelRole::Fast]);
+    let mut quick = opts(8000);
+    quick.answer_within = Some(std::time::Duration::from_millis(100));
+    let o = ask(
+        &e,
+        &models,
+        "What does TokenBucket try_acquire do?",
+        &quick,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    // The test model's context holds less than 8,000 tokens; what it reads in 100 ms is
+    // less again, so the floor applies.
+    assert_eq!(o.budget, 1024, "{:?}", o.notices);
+    assert!(o.tokens_in <= o.budget);
+    assert!(
+        o.notices.iter().any(|n| n.contains("was sized to")),
+        "{:?}",
+        o.notices
+    );
+    // A budget the caller chose is used as given.
+    let mut chosen = opts(1500);
+    chosen.answer_within = None;
+    let o = ask(
+        &e,
+        &models,
+        "What does TokenBucket try_acquire do?",
+        &chosen,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(o.budget, 1500);
+    assert!(!o.notices.iter().any(|n| n.contains("was sized to")));
 }

@@ -13,7 +13,7 @@ use scry_engine::{
     Workspace, WorkspaceEvent, WorkspaceOptions,
 };
 
-use scry_answer::{AnswerError, AskOptions, PlanOptions};
+use scry_answer::{AnswerError, AskEvent, AskOptions, PlanOptions};
 use scry_models::config::{
     ConfigFile, EmbeddingConfig, ModelsSection, RoleConfig, configure_models, embedding_spec,
 };
@@ -148,12 +148,17 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, forced, configured_budget) = model_manager(global, &roots, args.model.as_deref())?;
-    let engine = open_reader(global, roots)?;
+    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
+    let chosen_budget = args.budget.or(configured_budget);
     let opts = AskOptions {
-        budget: args.budget.or(configured_budget).unwrap_or(8000),
+        budget: chosen_budget.unwrap_or(8000),
+        // A budget someone chose is sent whole; the default one fits the model's speed.
+        answer_within: chosen_budget
+            .is_none()
+            .then_some(scry_answer::DEFAULT_ANSWER_WITHIN),
         k: args.k,
         role: forced,
         sampling: Sampling {
@@ -165,19 +170,34 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
         ..AskOptions::default()
     };
     let streaming = !args.json;
-    let mut on_text = |t: &str| {
-        if streaming {
-            output::answer_piece(t);
+    let reading = output::ReadingBar::new();
+    let mut on_event = |e: AskEvent<'_>| match e {
+        AskEvent::Reading { read, total } => reading.update(read, total),
+        AskEvent::Text(t) => {
+            reading.finish();
+            if streaming {
+                output::answer_piece(t);
+            }
         }
     };
-    let outcome =
-        match scry_answer::ask(&engine, &models, &args.question, &opts, &mut on_text, &stop) {
-            Err(AnswerError::Cancelled) => {
-                output::notice("interrupted");
-                return Ok(ExitCode::from(130));
-            }
-            other => other?,
-        };
+    let outcome = match scry_answer::ask(
+        &engine,
+        &models,
+        &args.question,
+        &opts,
+        &mut on_event,
+        &stop,
+    ) {
+        Err(AnswerError::Cancelled) => {
+            reading.finish();
+            output::notice("interrupted");
+            return Ok(ExitCode::from(130));
+        }
+        other => {
+            reading.finish();
+            other?
+        }
+    };
     if streaming && outcome.answer.is_some() {
         output::answer_piece("\n");
     }
@@ -195,7 +215,7 @@ fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, _, _) = model_manager(global, &roots, None)?;
-    let engine = open_reader(global, roots)?;
+    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
@@ -350,24 +370,37 @@ fn locked_message(e: EngineError) -> anyhow::Error {
     }
 }
 
-/// Opens the index for a read-only command (`search`, `ask`, `plan`, `status`): when
-/// another scry process writes it (an editor's server, `scry watch`), this one reads the
-/// writer's last commit instead of failing, as the faces do, and says so.
-fn open_reader(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
-    open_engine(global, roots, true)
+/// How a command opens the index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// `scry index`: write it; another writer is an error.
+    Write,
+    /// `search`, `ask`, `plan`: refresh it first, unless another scry process writes it
+    /// (an editor's server, `scry watch`); then read that writer's last commit instead of
+    /// failing, as the faces do, and say so.
+    RefreshOrFollow,
+    /// `status` and `--no-refresh`: only read the last commit; never take the lock,
+    /// repair or create anything.
+    Read,
 }
 
-/// Opens the index to write it; another writer is an error.
-fn open(global: &Global, roots: Vec<PathBuf>) -> Result<Engine> {
-    open_engine(global, roots, false)
+impl Access {
+    fn refreshing(no_refresh: bool) -> Access {
+        if no_refresh {
+            Access::Read
+        } else {
+            Access::RefreshOrFollow
+        }
+    }
 }
 
-fn open_engine(global: &Global, roots: Vec<PathBuf>, follow: bool) -> Result<Engine> {
+fn open(global: &Global, roots: Vec<PathBuf>, access: Access) -> Result<Engine> {
     let mut cfg = config(global, roots)?;
-    cfg.follow_when_locked = follow;
+    cfg.follow_when_locked = access != Access::Write;
+    cfg.read_only = access == Access::Read;
     let engine = Engine::open(cfg).map_err(locked_message)?;
     let status = engine.status();
-    if !engine.is_writer() {
+    if access == Access::RefreshOrFollow && !engine.is_writer() {
         output::notice(&format!(
             "another scry process (an editor's server or `scry watch`) is writing this index; \
              reading its last commit (generation {}) without refreshing",
@@ -390,7 +423,7 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
         output::dry_run(&report, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = open(global, roots)?;
+    let engine = open(global, roots, Access::Write)?;
     let status = engine.status();
     if let Some(why) = &status.model_problem {
         output::notice(&format!("BM25-only: {why}"));
@@ -404,7 +437,7 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open_reader(global, roots)?;
+    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
     if !args.no_refresh && engine.is_writer() {
         let bar = output::ProgressBar::new();
         let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
@@ -435,7 +468,7 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
 
 fn status(global: &Global, args: StatusArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open_reader(global, roots)?;
+    let engine = open(global, roots, Access::Read)?;
     output::status(&engine.status(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -498,7 +531,10 @@ fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
     let (models, _, configured_budget) = model_manager(global, &[], None)?;
     let engine = config_for(global, Vec::new())?;
     let mut opts = scry_lsp::LspOptions::new(engine, Arc::new(models));
-    opts.ask.budget = args.budget.or(configured_budget).unwrap_or(8000);
+    if let Some(b) = args.budget.or(configured_budget) {
+        opts.ask.budget = b;
+        opts.ask.answer_within = None;
+    }
     opts.log_file = args.log_file;
     opts.watch = !args.no_watch;
     let out = crate::stdio::take_stdout().context("cannot take over stdout")?;
@@ -511,7 +547,7 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     let (models, _, configured_budget) = model_manager(global, &roots, None)?;
     let engine = config(global, roots)?;
     let mut opts = scry_mcp::McpOptions::new(engine, Arc::new(models));
-    opts.ask_budget = args.budget.or(configured_budget).unwrap_or(8000);
+    opts.ask_budget = args.budget.or(configured_budget);
     opts.watch = !args.no_watch;
     let Some(addr) = args.http else {
         let out = crate::stdio::take_stdout().context("cannot take over stdout")?;

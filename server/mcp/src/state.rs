@@ -14,8 +14,9 @@ use crate::McpError;
 pub struct McpOptions {
     pub engine: EngineConfig,
     pub models: Arc<ModelManager>,
-    /// Default token budget of `ask` prompts.
-    pub ask_budget: usize,
+    /// Token budget of `ask` prompts when a call names none; `None`: 8,000 tokens, or
+    /// what the model reads in about 20 s here if that is less.
+    pub ask_budget: Option<usize>,
     /// Watch the roots (and, as a follower, the writer's commits).
     pub watch: bool,
     /// Tool calls that run at once; more wait their turn.
@@ -27,7 +28,7 @@ impl McpOptions {
         McpOptions {
             engine,
             models,
-            ask_budget: 8000,
+            ask_budget: None,
             watch: true,
             concurrency: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
@@ -40,7 +41,7 @@ pub struct Shared {
     /// The engine's workspace: the index, its model, its first pass and its watcher.
     pub workspace: Workspace,
     pub models: Arc<ModelManager>,
-    pub ask_budget: usize,
+    pub ask_budget: Option<usize>,
     pub started: Instant,
     /// Bounds the blocking work in flight (RELIABILITY 14: 1,000 parallel calls).
     pub permits: Semaphore,

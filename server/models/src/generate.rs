@@ -122,6 +122,12 @@ pub struct Usage {
 /// What a stream yields.
 #[derive(Debug)]
 pub enum StreamEvent {
+    /// The prompt is being read: `read` of its `total` tokens so far (sent by backends
+    /// that read it here, so a person sees more than a pause before the first token).
+    Reading {
+        read: usize,
+        total: usize,
+    },
     /// A piece of text (whole UTF-8 characters).
     Text(String),
     Done {
@@ -194,6 +200,7 @@ impl TokenStream {
                     });
                 }
                 StreamEvent::Error(e) => return Err(e),
+                StreamEvent::Reading { .. } => {}
             }
         }
         Err(ModelError::WorkerGone)
@@ -300,6 +307,13 @@ pub trait Generator: Send + Sync {
     fn count_prompt_tokens(&self, messages: &[ChatMessage]) -> Result<TokenCount, ModelError>;
     /// The model's context window in tokens.
     fn context_length(&self) -> usize;
+    /// How many prompt tokens this model reads within `within` here, as measured (at
+    /// load, then on every prompt); `None` when unknown (a remote server). Sizes the
+    /// default context so that an answer starts in reasonable time.
+    fn prompt_tokens_within(&self, within: Duration) -> Option<usize> {
+        let _ = within;
+        None
+    }
     /// Starts generating. Fails fast with [`ModelError::Busy`] when the queue is full.
     fn generate(&self, request: GenerateRequest) -> Result<TokenStream, ModelError>;
 }

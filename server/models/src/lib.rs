@@ -18,6 +18,7 @@ mod manager;
 pub mod memory;
 #[cfg(all(feature = "mlx", target_os = "macos", target_arch = "aarch64"))]
 mod mlx;
+mod prompt_speed;
 mod pull;
 
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
@@ -33,6 +34,7 @@ pub use manager::{
     BackendKind, BackendSpec, Fallback, ModelManager, ModelRole, Picked, describe_fallbacks,
     resolve_model_path,
 };
+pub use prompt_speed::PromptTimings;
 pub use pull::{PullOptions, PullProgress, pull_model};
 
 use std::time::Duration;

@@ -24,7 +24,8 @@ use crate::generate::{
 use crate::gguf::read_gguf_metadata;
 use crate::llama::backend;
 use crate::manager::BackendKind;
-use crate::{ModelError, ModelInfo};
+use crate::{ModelError, ModelInfo, PromptTimings};
+use std::time::Duration;
 
 /// How a llama.cpp generator runs.
 #[derive(Debug, Clone)]
@@ -95,6 +96,8 @@ pub struct LlamaGenerator {
     queue: usize,
     shutdown: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
+    /// How long prompts took to read, here.
+    timings: Arc<PromptTimings>,
 }
 
 impl LlamaGenerator {
@@ -156,9 +159,11 @@ impl LlamaGenerator {
         let (jobs_tx, jobs_rx) = bounded::<Job>(opts.queue);
         let (ready_tx, ready_rx) = bounded::<Result<(), ModelError>>(1);
         let shutdown = Arc::new(AtomicBool::new(false));
+        let timings = Arc::new(PromptTimings::load(path, opts.threads));
         let worker = {
             let model = model.clone();
             let shutdown = shutdown.clone();
+            let timings = timings.clone();
             let worker_path = path.to_owned();
             let opts = opts.clone();
             let template = template.clone();
@@ -173,6 +178,7 @@ impl LlamaGenerator {
                         &template,
                         &opts,
                         &shutdown,
+                        &timings,
                         ready_tx,
                         jobs_rx,
                     )
@@ -192,6 +198,7 @@ impl LlamaGenerator {
             queue: opts.queue,
             shutdown,
             worker: Some(worker),
+            timings,
         })
     }
 
@@ -262,6 +269,10 @@ impl Generator for LlamaGenerator {
         self.n_ctx
     }
 
+    fn prompt_tokens_within(&self, within: Duration) -> Option<usize> {
+        self.timings.tokens_within(within.as_secs_f64())
+    }
+
     fn generate(&self, request: GenerateRequest) -> Result<TokenStream, ModelError> {
         let jobs = self.jobs.as_ref().ok_or(ModelError::Unloaded)?;
         let (tx, rx) = unbounded();
@@ -301,6 +312,7 @@ fn worker(
     template: &LlamaChatTemplate,
     opts: &GeneratorOptions,
     shutdown: &AtomicBool,
+    timings: &PromptTimings,
     ready: Sender<Result<(), ModelError>>,
     jobs: Receiver<Job>,
 ) {
@@ -322,10 +334,15 @@ fn worker(
             return;
         }
     };
+    let mut batch = LlamaBatch::new(batch_tokens, 1);
+    if timings.tokens_within(1.0).is_none()
+        && let Some((tokens, secs)) = calibrate(model, &mut ctx, &mut batch, batch_tokens)
+    {
+        timings.record(tokens, secs);
+    }
     if ready.send(Ok(())).is_err() {
         return;
     }
-    let mut batch = LlamaBatch::new(batch_tokens, 1);
     for job in jobs {
         if shutdown.load(Ordering::SeqCst) {
             let _ = job.events.send(StreamEvent::Error(ModelError::Unloaded));
@@ -342,6 +359,7 @@ fn worker(
             batch_tokens,
             n_ctx,
             shutdown,
+            timings,
             &job,
         );
         let ev = match outcome {
@@ -356,6 +374,36 @@ fn worker(
 /// How long reading one piece of a prompt may take before a cancel is looked at.
 const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Prompts shorter than this say little about prompt speed (fixed costs dominate).
+const SPEED_SAMPLE_TOKENS: usize = 64;
+
+/// Reads a short text once to measure prompt speed before any request comes (a few
+/// hundred milliseconds on a laptop CPU), so the first answer's context can be sized:
+/// (tokens, seconds). Only for a model never measured here before.
+fn calibrate(
+    model: &LlamaModel,
+    ctx: &mut LlamaContext,
+    batch: &mut LlamaBatch,
+    chunk: usize,
+) -> Option<(usize, f64)> {
+    let text =
+        "fn main() { let answer = search(\"where is the config read\"); println!(\"{answer}\"); } "
+            .repeat(8);
+    let tokens = tokenize_prompt(model, &text);
+    let n = tokens.len().min(SPEED_SAMPLE_TOKENS).min(chunk);
+    batch.clear();
+    for (pos, &t) in tokens.iter().take(n).enumerate() {
+        batch.add(t, pos as i32, &[0], pos + 1 == n).ok()?;
+    }
+    let t0 = std::time::Instant::now();
+    let read = ctx.decode(batch);
+    let secs = t0.elapsed().as_secs_f64();
+    ctx.clear_kv_cache();
+    read.ok()?;
+    tracing::debug!("prompt speed: {n} tokens in {:.0} ms", secs * 1000.0);
+    Some((n, secs))
+}
+
 /// Runs one request. `Ok(None)` when it was cancelled.
 #[allow(clippy::too_many_arguments)]
 fn run_job(
@@ -366,6 +414,7 @@ fn run_job(
     chunk: usize,
     n_ctx: usize,
     shutdown: &AtomicBool,
+    timings: &PromptTimings,
     job: &Job,
 ) -> Result<Option<(FinishReason, Usage)>, ModelError> {
     let stop = || job.cancel.load(Ordering::SeqCst) || shutdown.load(Ordering::SeqCst);
@@ -392,6 +441,7 @@ fn run_job(
     // takes seconds on a laptop CPU) while batches stay large on fast machines.
     let mut piece_len = chunk.min(32);
     let mut start = 0;
+    let reading = std::time::Instant::now();
     while start < tokens.len() {
         if stop() {
             return if unloaded() {
@@ -418,6 +468,13 @@ fn run_job(
         );
         piece_len = ((STOP_CHECK.as_secs_f64() / per_token.max(1e-6)) as usize).clamp(8, chunk);
         start = end;
+        let _ = job.events.send(StreamEvent::Reading {
+            read: end,
+            total: tokens.len(),
+        });
+    }
+    if tokens.len() >= SPEED_SAMPLE_TOKENS {
+        timings.record(tokens.len(), reading.elapsed().as_secs_f64());
     }
 
     let vocab = model.vocab();

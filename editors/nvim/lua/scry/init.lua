@@ -180,6 +180,8 @@ function M.ask(question, opts)
   end
   ask_count = ask_count + 1
   local token = ('scry-ask-%d-%d'):format(vim.uv.os_getpid(), ask_count)
+  -- The server reports reading the prompt on this one: minutes on a laptop CPU.
+  local work_token = token .. '-work'
   local buf = answer_window()
   local header = { '# ' .. question, '' }
   local state = { question = question, pieces = 0, text = '', done = false, buf = buf, sources = {} }
@@ -198,7 +200,18 @@ function M.ask(question, opts)
     group = group,
     callback = function(ev)
       local p = ev.data and ev.data.params
-      if state.done or not p or p.token ~= token or ev.data.client_id ~= c.id then
+      if state.done or not p or ev.data.client_id ~= c.id then
+        return
+      end
+      if p.token == work_token then
+        local v = p.value
+        if state.pieces == 0 and type(v) == 'table' and v.kind == 'report' and v.message then
+          state.reading = v.message
+          render({ '(' .. v.message .. '…)' })
+        end
+        return
+      end
+      if p.token ~= token then
         return
       end
       if type(p.value) == 'table' and type(p.value.text) == 'string' then
@@ -212,6 +225,7 @@ function M.ask(question, opts)
   local params = {
     question = question,
     partialResultToken = token,
+    workDoneToken = work_token,
     maxTokens = M.config.ask.max_tokens,
     budget = M.config.ask.budget,
   }

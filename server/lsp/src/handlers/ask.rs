@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use scry_answer::{AskOptions, AskOutcome};
+use scry_answer::{AskEvent, AskOptions, AskOutcome};
 use scry_models::ModelRole;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::ProgressToken;
@@ -26,8 +26,38 @@ impl Backend {
     }
 }
 
+/// What the answering thread sends to the client while it works.
+enum Update {
+    Reading { read: usize, total: usize },
+    Text(String),
+}
+
+/// Prompt reading goes to the work-done progress ("reading the question: 800/2000
+/// tokens"); answer text goes out as partial results.
+async fn forward(b: &Backend, work: &WorkDone, token: Option<&ProgressToken>, update: Update) {
+    match update {
+        Update::Reading { read, total } => {
+            let pct = (read * 100 / total.max(1)) as u32;
+            work.report(
+                format!("reading the question: {read}/{total} tokens"),
+                Some(pct),
+            )
+            .await;
+        }
+        Update::Text(piece) => {
+            if let Some(t) = token {
+                partial(&b.client, t, &AskPartial { text: &piece }).await;
+            }
+        }
+    }
+}
+
 pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
     let mut opts: AskOptions = b.session.opts.ask.clone();
+    if p.budget.is_some() {
+        // A budget the client chose is sent whole; the default one fits the model's speed.
+        opts.answer_within = None;
+    }
     opts.budget = budget(p.budget, opts.budget, 256, 200_000)?;
     if let Some(role) = &p.role {
         opts.role =
@@ -58,15 +88,18 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
 
     let cancel = CancelOnDrop::new();
     let flag: Arc<AtomicBool> = cancel.flag();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Update>();
     let models = b.session.opts.models.clone();
     let engine = ws.engine().clone();
     let question = p.question;
     let job = blocking(move || {
-        let mut on_text = |t: &str| {
-            let _ = tx.send(t.to_owned());
+        let mut on_event = |e: AskEvent<'_>| {
+            let _ = tx.send(match e {
+                AskEvent::Reading { read, total } => Update::Reading { read, total },
+                AskEvent::Text(t) => Update::Text(t.to_owned()),
+            });
         };
-        scry_answer::ask(&engine, &models, &question, &opts, &mut on_text, &flag)
+        scry_answer::ask(&engine, &models, &question, &opts, &mut on_event, &flag)
             .map_err(answer_error)
     });
     tokio::pin!(job);
@@ -74,18 +107,12 @@ pub async fn ask(b: &Backend, p: AskParams) -> Result<AskResult> {
     let outcome: Result<AskOutcome> = loop {
         tokio::select! {
             r = &mut job => break r,
-            Some(piece) = rx.recv() => {
-                if let Some(t) = &token {
-                    partial(&b.client, t, &AskPartial { text: &piece }).await;
-                }
-            }
+            Some(update) = rx.recv() => forward(b, &work, token.as_ref(), update).await,
         }
     };
     // Pieces sent just before the end.
-    while let Ok(piece) = rx.try_recv() {
-        if let Some(t) = &token {
-            partial(&b.client, t, &AskPartial { text: &piece }).await;
-        }
+    while let Ok(update) = rx.try_recv() {
+        forward(b, &work, token.as_ref(), update).await;
     }
     work.end(None).await;
     crate::progress::settle().await;

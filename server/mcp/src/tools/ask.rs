@@ -86,7 +86,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
             input.question.len()
         )));
     }
-    let budget = input.budget.unwrap_or(call.shared().ask_budget as u64);
+    let chosen = input.budget.or(call.shared().ask_budget.map(|b| b as u64));
+    let budget = chosen.unwrap_or(AskOptions::default().budget as u64);
     if !(MIN_BUDGET..=MAX_BUDGET).contains(&budget) {
         return Err(ToolError::Invalid(format!(
             "budget must be within {MIN_BUDGET}..={MAX_BUDGET} tokens, not {budget}"
@@ -94,6 +95,10 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
     }
     let opts = AskOptions {
         budget: budget as usize,
+        // A budget someone chose is sent whole; the default one fits the model's speed.
+        answer_within: chosen
+            .is_none()
+            .then_some(scry_answer::DEFAULT_ANSWER_WITHIN),
         ..AskOptions::default()
     };
     call.first_index(None).await;
@@ -102,8 +107,12 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<AskOutput, ToolError> 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let question = input.question;
     let work = call.blocking(move |s| {
-        let mut on_text = |t: &str| {
-            let _ = tx.send(t.to_owned());
+        // Answer text goes out as progress; the prompt-reading steps do not (a client
+        // may show progress messages as the answer).
+        let mut on_text = |e: scry_answer::AskEvent<'_>| {
+            if let scry_answer::AskEvent::Text(t) = e {
+                let _ = tx.send(t.to_owned());
+            }
         };
         Ok(scry_answer::ask(
             s.engine(),
