@@ -16,13 +16,15 @@ use tantivy::{
 
 use scry_chunk::{Definition, Span};
 
+use crate::live_stats::{Counted, LiveStats};
 use crate::tokenizer::{CodeTokenizer, tokenize};
 use crate::{FileHash, IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
 /// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked;
-/// v4: definitions with kinds and spans); an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+/// v4: definitions with kinds and spans; v5: exact token counts for BM25 statistics);
+/// an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;
@@ -48,6 +50,29 @@ struct Fields {
     byte_end: Field,
     vec_key: Field,
     file_hash: Field,
+    tokens_content: Field,
+    tokens_symbols: Field,
+    tokens_path: Field,
+}
+
+impl Fields {
+    /// The scored fields, each with the fast field of its exact per-document token count.
+    fn counted(&self) -> [Counted; 3] {
+        [
+            Counted {
+                text: self.content,
+                count: "tokens_content",
+            },
+            Counted {
+                text: self.symbols_text,
+                count: "tokens_symbols",
+            },
+            Counted {
+                text: self.path_text,
+                count: "tokens_path",
+            },
+        ]
+    }
 }
 
 fn schema() -> (Schema, Fields) {
@@ -78,6 +103,9 @@ fn schema() -> (Schema, Fields) {
         byte_end: b.add_u64_field("byte_end", STORED),
         vec_key: b.add_u64_field("vec_key", INDEXED | STORED | FAST),
         file_hash: b.add_text_field("file_hash", STORED),
+        tokens_content: b.add_u64_field("tokens_content", FAST),
+        tokens_symbols: b.add_u64_field("tokens_symbols", FAST),
+        tokens_path: b.add_u64_field("tokens_path", FAST),
     };
     (b.build(), fields)
 }
@@ -182,6 +210,7 @@ impl Lexical {
         doc.add_u64(f.root, u64::from(root));
         doc.add_text(f.path, path);
         doc.add_text(f.path_text, path);
+        doc.add_u64(f.tokens_path, count_tokens(path));
         if let Some(s) = &c.symbol {
             doc.add_text(f.symbol, s);
         }
@@ -200,7 +229,9 @@ impl Lexical {
                 .filter(|n| Some(*n) != label),
         );
         names.extend(c.scope.as_deref());
-        doc.add_text(f.symbols_text, names.join(" "));
+        let names = names.join(" ");
+        doc.add_u64(f.tokens_symbols, count_tokens(&names));
+        doc.add_text(f.symbols_text, names);
         if let Some(s) = &c.scope {
             doc.add_text(f.scope, s);
         }
@@ -208,6 +239,7 @@ impl Lexical {
             doc.add_text(f.context, s);
         }
         doc.add_text(f.content, &c.text);
+        doc.add_u64(f.tokens_content, count_tokens(&c.text));
         doc.add_text(f.kind, c.kind.as_str());
         doc.add_text(f.language, language);
         doc.add_u64(f.start_line, u64::from(c.span.start_line));
@@ -240,6 +272,7 @@ impl Lexical {
         Ok(LexicalSnapshot {
             searcher: self.reader.searcher(),
             fields: self.fields,
+            live_totals: Default::default(),
         })
     }
 }
@@ -293,6 +326,7 @@ impl LexicalReader {
         Ok(Some(LexicalSnapshot {
             searcher,
             fields: self.fields,
+            live_totals: Default::default(),
         }))
     }
 }
@@ -304,6 +338,17 @@ fn generation_of(index: &Index) -> Option<u64> {
         .strip_prefix("scry-generation:")?
         .parse()
         .ok()
+}
+
+/// Tokens the index's analyzer makes of `text`: what tantivy counts for BM25.
+fn count_tokens(text: &str) -> u64 {
+    let mut analyzer = TextAnalyzer::from(CodeTokenizer);
+    let mut stream = analyzer.token_stream(text);
+    let mut n = 0;
+    while stream.advance() {
+        n += 1;
+    }
+    n
 }
 
 /// A definition in the index: what `workspace/symbol` and `find_symbol` list.
@@ -343,6 +388,8 @@ pub struct SymbolCache {
 pub struct LexicalSnapshot {
     searcher: Searcher,
     fields: Fields,
+    /// Token totals of the live documents, per counted field (see `live_stats`).
+    live_totals: std::sync::Arc<std::sync::OnceLock<Vec<u64>>>,
 }
 
 impl LexicalSnapshot {
@@ -357,6 +404,7 @@ impl LexicalSnapshot {
         LexicalSnapshot {
             searcher: reader.searcher(),
             fields,
+            live_totals: Default::default(),
         }
     }
 
@@ -414,9 +462,15 @@ impl LexicalSnapshot {
             ));
         }
         let q = BooleanQuery::new(must);
+        let counted = f.counted();
+        let stats = LiveStats::new(&self.searcher, &counted, &self.live_totals);
         let top = self
             .searcher
-            .search(&q, &TopDocs::with_limit(limit).order_by_score())
+            .search_with_statistics_provider(
+                &q,
+                &TopDocs::with_limit(limit).order_by_score(),
+                &stats,
+            )
             .map_err(IndexError::tantivy)?;
         Ok(top)
     }
@@ -568,5 +622,51 @@ impl LexicalSnapshot {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod live_stats_tests {
+    use tantivy::query::Bm25StatisticsProvider;
+
+    use super::*;
+
+    /// The counts written at indexing are the analyzer's own: on an index without
+    /// deletes they equal tantivy's totals exactly.
+    #[test]
+    fn counted_tokens_equal_what_tantivy_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lex = Lexical::open(dir.path()).unwrap();
+        for (path, src) in [
+            (
+                "src/http_adapter.rs",
+                "/// Sends it.\npub fn send_request(r: &HttpRequest) -> Result<(), Error> {\n    r.retry_policy.apply(parseHTTPResponse2(r))\n}\n",
+            ),
+            (
+                "lib/session.py",
+                "class Session:\n    def merge_environment_settings(self, url, proxies):\n        return self.trust_env and get_netrc_auth(url)\n",
+            ),
+        ] {
+            let out = scry_chunk::chunk_file(path, src.as_bytes(), &Default::default());
+            for c in &out.chunks {
+                lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
+                    .unwrap();
+            }
+        }
+        lex.commit(1).unwrap();
+        let snap = lex.snapshot().unwrap();
+        let counted = snap.fields.counted();
+        let live = LiveStats::new(&snap.searcher, &counted, &snap.live_totals);
+        for c in counted {
+            let ours = live.total_num_tokens(c.text).unwrap();
+            let theirs = snap.searcher.total_num_tokens(c.text).unwrap();
+            assert_eq!(ours, theirs, "{}", c.count);
+            assert!(ours > 0);
+        }
+        assert_eq!(
+            live.doc_freq(&Term::from_field_text(snap.fields.content, "retry"))
+                .unwrap(),
+            1
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 mod file_hash;
 mod lexical;
+mod live_stats;
 mod manifest;
 mod tokenizer;
 mod vectors;
