@@ -39,6 +39,7 @@ mod freshness;
 mod location;
 mod open;
 mod overlay;
+mod rank;
 mod read;
 mod read_only;
 mod redact;

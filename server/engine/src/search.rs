@@ -153,10 +153,10 @@ pub struct SearchResults {
     pub sources: Sources,
 }
 
-struct Candidate {
-    chunk: StoredChunk,
-    ranks: Ranks,
-    score: f64,
+pub(crate) struct Candidate {
+    pub(crate) chunk: StoredChunk,
+    pub(crate) ranks: Ranks,
+    pub(crate) score: f64,
 }
 
 /// Searches one snapshot of the index.
@@ -211,7 +211,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     if mode == SearchMode::Hybrid {
         fused.credit_chunks_waiting_for_vectors(snap);
     }
-    let merged = merge_overlapping(fused.ranked(), k);
+    let merged = merge_overlapping(crate::rank::rank(fused.ranked(), query), k);
     let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
     let sources = snap.sources();
     let hits = merged

@@ -17,7 +17,7 @@ use tantivy::{
 use scry_chunk::{Definition, Span};
 
 use crate::live_stats::{Counted, LiveStats};
-use crate::tokenizer::{CodeTokenizer, tokenize};
+use crate::tokenizer::{CodeTokenizer, query_terms};
 use crate::{FileHash, IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
@@ -421,7 +421,7 @@ impl LexicalSnapshot {
         filter: &LexicalFilter,
     ) -> Result<Vec<(f32, DocAddress)>, IndexError> {
         let f = &self.fields;
-        let mut terms: Vec<String> = tokenize(query).into_iter().map(|t| t.text).collect();
+        let mut terms = query_terms(query);
         terms.sort();
         terms.dedup();
         if terms.is_empty() || limit == 0 {

@@ -23,7 +23,7 @@ pub use lexical::{
 };
 pub use manifest::{FORMAT, FileEntry, FileTable, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
-pub use tokenizer::{CodeTokenizer, tokenize};
+pub use tokenizer::{CodeTokenizer, STOP_WORDS, query_terms, tokenize};
 pub use vectors::VectorStore;
 
 use std::path::{Path, PathBuf};

@@ -226,3 +226,38 @@ mod tests {
         assert_eq!(texts("日本語"), ["日本語"]);
     }
 }
+
+/// English words that say nothing about which code is meant; dropped from queries
+/// (never from what is indexed: `is` or `the` may be an identifier's part).
+pub const STOP_WORDS: &[&str] = &[
+    "a", "about", "all", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "do",
+    "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me",
+    "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "then", "there",
+    "these", "this", "to", "was", "we", "what", "when", "where", "which", "while", "who", "why",
+    "will", "with", "you",
+];
+
+/// The query's tokens without stop words; all of them when nothing else is left.
+pub fn query_terms(query: &str) -> Vec<String> {
+    let all: Vec<String> = tokenize(query).into_iter().map(|t| t.text).collect();
+    let kept: Vec<String> = all
+        .iter()
+        .filter(|t| !STOP_WORDS.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    if kept.is_empty() { all } else { kept }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn stop_words_leave_the_query_but_never_all_of_it() {
+        assert_eq!(
+            query_terms("how is the session closed"),
+            ["session", "closed"]
+        );
+        assert_eq!(query_terms("what is this"), ["what", "is", "this"]);
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Retrieval quality of scry on ../shared/bench-quality, beside the published peers.
+
+For each repository: index a temporary copy (BM25-only or hybrid), run every annotated
+query through `scry search --json`, and score NDCG@10 by the benchmark's two protocols
+(file: hits de-duplicated to files; chunk: the first 10 hits, a target with a line span
+found by an overlapping hit). Prints per-repository and macro tables, overall and per
+category (semantic, architecture, symbol), with the peers' published numbers, and
+writes the figures as JSON.
+
+    scripts/bench-quality.py [--mode bm25|hybrid] [--repos a,b] [--out FILE] [--bin SCRY]
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DATA = os.path.join(HERE, '..', '..', 'shared', 'bench-quality')
+CATEGORIES = ['semantic', 'architecture', 'symbol']
+PEERS = ['semble', 'coderankembed_hybrid', 'semble_bm25_ranked', 'semble_bm25_raw']
+LABELS = {'semble': 'semble', 'coderankembed_hybrid': 'CRE hybrid',
+          'semble_bm25_ranked': 'sm BM25+rank', 'semble_bm25_raw': 'sm BM25 raw'}
+
+
+def match(result, target):
+    return result == target or result.endswith('/' + target) or target.endswith('/' + result)
+
+
+def target(t):
+    if isinstance(t, dict):
+        return t['path'], (t['start_line'], t['end_line'])
+    path, _, span = t.partition(':')
+    return path, tuple(map(int, span.split('-'))) if span else None
+
+
+def ndcg10(hits, targets, by_chunk):
+    found, dcg = set(), 0.0
+    for rank, h in enumerate(hits[:10], 1):
+        for i, (path, span) in enumerate(targets):
+            if i in found or not match(h['path'], path):
+                continue
+            if by_chunk and span and (h['end_line'] < span[0] or h['start_line'] > span[1]):
+                continue
+            found.add(i)
+            dcg += 1 / math.log2(rank + 1)
+    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(10, len(targets)) + 1))
+    return dcg / ideal
+
+
+def mean(xs):
+    return sum(xs) / len(xs) if xs else float('nan')
+
+
+def run_repo(args, data, repo, model):
+    work = tempfile.mkdtemp(prefix='scry-bench-')
+    try:
+        ws = os.path.join(work, 'ws')
+        shutil.copytree(os.path.join(data, 'repos', repo), ws)
+        env = dict(os.environ, XDG_CACHE_HOME=f'{work}/cache', XDG_CONFIG_HOME=f'{work}/config')
+        base = [args.bin, '-w', ws, '--index-dir', f'{work}/idx']
+        base += ['--no-model'] if args.mode == 'bm25' else ['--embed-model', model]
+        t0 = time.time()
+        subprocess.run(base + ['index', '--json'], check=True, env=env, capture_output=True)
+        index_s = time.time() - t0
+        mode = 'lexical' if args.mode == 'bm25' else 'hybrid'
+        rows = []
+        for q in json.load(open(os.path.join(data, 'queries', f'{repo}.json'))):
+            targets = [target(t) for t in q['relevant'] + q.get('secondary', [])]
+            r = subprocess.run(base + ['search', '--json', '--no-refresh', '-k', '10',
+                                       '--mode', mode, q['query']],
+                               check=True, env=env, capture_output=True)
+            hits = json.loads(r.stdout)['results']
+            files, seen = [], set()
+            for h in hits:
+                if h['path'] not in seen:
+                    seen.add(h['path'])
+                    files.append({'path': h['path'], 'start_line': 0, 'end_line': 0})
+            rows.append({
+                'query': q['query'],
+                'category': q.get('category', 'semantic'),
+                'file': ndcg10(files, [(p, None) for p, _ in targets], False),
+                'chunk': ndcg10(hits, targets, True),
+            })
+        return rows, index_s
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def summary(rows):
+    out = {}
+    for proto in ['file', 'chunk']:
+        out[proto] = mean([r[proto] for r in rows])
+        for c in CATEGORIES:
+            out[f'{proto}:{c}'] = mean([r[proto] for r in rows if r['category'] == c])
+    return out
+
+
+def fmt(x):
+    return '  -  ' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{x:.3f}'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--mode', choices=['bm25', 'hybrid'], default='bm25')
+    ap.add_argument('--repos', help='comma-separated subset')
+    ap.add_argument('--data', default=os.environ.get('SCRY_BENCH_QUALITY', DEFAULT_DATA))
+    ap.add_argument('--bin', default=os.environ.get('SCRY_BIN', os.path.expanduser(
+        '~/.cache/scry/target/debug/scry')))
+    ap.add_argument('--model', default=os.path.join(os.environ.get('SCRY_MODELS', os.path.expanduser(
+        '~/.local/share/scry/models')), 'all-MiniLM-L6-v2-f16.gguf'))
+    ap.add_argument('--out', help='write per-query and summary figures as JSON')
+    args = ap.parse_args()
+    meta = json.load(open(os.path.join(args.data, 'repos.json')))
+    repos = sorted(meta['repos'])
+    if args.repos:
+        repos = [r for r in repos if r in args.repos.split(',')]
+    results = {}
+    print(f'scry {args.mode}, NDCG@10 (file / chunk protocol); peers as published')
+    header = f'{"repo":10} {"file":>6} {"chunk":>6} {"index s":>8}  ' + ' '.join(f'{LABELS[p]:>14}' for p in PEERS)
+    print(header)
+    for repo in repos:
+        rows, index_s = run_repo(args, args.data, repo, args.model)
+        s = summary(rows)
+        results[repo] = {'summary': s, 'index_seconds': index_s, 'queries': rows}
+        peers = [meta['peers'].get(p, {}).get('repos', {}).get(repo, {}).get('ndcg10') for p in PEERS]
+        print(f'{repo:10} {fmt(s["file"]):>6} {fmt(s["chunk"]):>6} {index_s:8.1f}  '
+              + ' '.join(f'{fmt(p):>14}' for p in peers), flush=True)
+    print()
+    print(f'{"macro":12} ' + ' '.join(f'{k:>16}' for k in ['overall'] + CATEGORIES))
+    for proto in ['file', 'chunk']:
+        vals = [mean([results[r]['summary'][proto if c == 'overall' else f'{proto}:{c}'] for r in results
+                      if not math.isnan(results[r]['summary'][proto if c == 'overall' else f'{proto}:{c}'])])
+                for c in ['overall'] + CATEGORIES]
+        print(f'{"scry " + proto:12} ' + ' '.join(f'{fmt(v):>16}' for v in vals))
+    for p in PEERS:
+        pr = meta['peers'].get(p, {}).get('repos', {})
+        overall = mean([pr[r]['ndcg10'] for r in results if r in pr])
+        cats = [mean([pr[r]['by_category'][c] for r in results
+                      if r in pr and c in pr[r].get('by_category', {})]) for c in CATEGORIES]
+        print(f'{LABELS[p]:12} ' + ' '.join(f'{fmt(v):>16}' for v in [overall] + cats))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
