@@ -40,14 +40,20 @@ pub struct ProgressBar {
     bar: indicatif::ProgressBar,
 }
 
+/// A bar on stderr drawn with `template` (hidden when stderr is not a terminal).
+fn stderr_bar(template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 impl ProgressBar {
     pub fn new() -> ProgressBar {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:>9} [{bar:30}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        let bar = stderr_bar("{spinner} {prefix:>9} [{bar:30}] {msg}");
         bar.enable_steady_tick(Duration::from_millis(200));
         ProgressBar { bar }
     }
@@ -79,11 +85,8 @@ pub struct ReadingBar {
 
 impl ReadingBar {
     pub fn new() -> ReadingBar {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} reading the question and its context [{bar:30}] {pos}/{len} tokens {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+        let bar = stderr_bar(
+            "{spinner} reading the question and its context [{bar:30}] {pos}/{len} tokens {msg}",
         );
         ReadingBar {
             bar,

@@ -260,24 +260,20 @@ fn sort(c: &mut [Candidate]) {
 /// A file's best chunk gains a little for each other chunk of the file among the
 /// candidates (up to three): several pieces of evidence beat one.
 pub(crate) fn file_evidence(sorted: &mut [Candidate]) {
-    let mut seen: HashMap<(u32, &str), usize> = HashMap::new();
+    let mut chunks_of: HashMap<(u32, String), usize> = HashMap::new();
     for c in sorted.iter() {
-        *seen
-            .entry((c.chunk.root, c.chunk.path.as_str()))
-            .or_default() += 1;
+        *chunks_of.entry(file_of(c)).or_default() += 1;
     }
-    let counts: HashMap<(u32, String), usize> = seen
-        .into_iter()
-        .map(|((r, p), n)| ((r, p.to_owned()), n))
-        .collect();
-    let mut boosted = HashSet::new();
     for c in sorted.iter_mut() {
-        let key = (c.chunk.root, c.chunk.path.clone());
-        if boosted.insert(key.clone()) {
-            let others = counts.get(&key).copied().unwrap_or(1) - 1;
-            c.score *= 1.0 + 0.1 * others.min(3) as f64;
+        // In score order a file's first chunk is its best: it alone takes the count.
+        if let Some(n) = chunks_of.remove(&file_of(c)) {
+            c.score *= 1.0 + 0.1 * (n - 1).min(3) as f64;
         }
     }
+}
+
+fn file_of(c: &Candidate) -> (u32, String) {
+    (c.chunk.root, c.chunk.path.clone())
 }
 
 /// Keeps the order but lets no file take more than [`PER_FILE_IN_TOP`] of the first
@@ -287,9 +283,7 @@ pub(crate) fn spread(sorted: Vec<Candidate>) -> Vec<Candidate> {
     let mut rest = Vec::new();
     let mut per_file: HashMap<(u32, String), usize> = HashMap::new();
     for c in sorted {
-        let n = per_file
-            .entry((c.chunk.root, c.chunk.path.clone()))
-            .or_default();
+        let n = per_file.entry(file_of(&c)).or_default();
         if top.len() < TOP && *n < PER_FILE_IN_TOP {
             *n += 1;
             top.push(c);
