@@ -83,8 +83,13 @@ pub struct Global {
     /// Also index files that usually hold secrets (.env, *.pem, id_rsa, ...).
     #[arg(long, global = true)]
     pub include_secrets: bool,
-    /// The k of Reciprocal Rank Fusion: score = sum of 1/(k + rank). Larger k flattens
-    /// the advantage of top ranks.
+    /// How BM25 and vector results are combined, each weighted by the query's shape:
+    /// `rrf` (Reciprocal Rank Fusion) or `scores` (each retriever's score relative to
+    /// its best hit).
+    #[arg(long, global = true, default_value = "rrf", value_name = "FUSION")]
+    pub fusion: scry_engine::Fusion,
+    /// The k of Reciprocal Rank Fusion (`--fusion rrf`): score = sum of 1/(k + rank).
+    /// Larger k flattens the advantage of top ranks.
     #[arg(long, global = true, default_value_t = 60.0, value_name = "K", value_parser = positive_finite)]
     pub rrf_k: f32,
     /// More logging on stderr (-v info, -vv debug). SCRY_LOG overrides.

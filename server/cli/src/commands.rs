@@ -314,6 +314,7 @@ fn config_for(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
         .max_file_bytes(global.max_file_size)
         .include_hidden(global.hidden)
         .exclude(global.exclude.clone())
+        .fusion(global.fusion)
         .rrf_k(global.rrf_k);
     if let Some(dir) = &global.index_dir {
         if dir.exists() && !dir.is_dir() {

@@ -6,6 +6,8 @@ use std::time::Duration;
 use scry_chunk::ChunkOptions;
 use scry_models::EmbedderSpec;
 
+use crate::fusion::Fusion;
+
 /// File names that usually hold secrets; not indexed unless configured otherwise.
 pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
     ".env",
@@ -51,6 +53,9 @@ pub struct EngineConfig {
     pub secret_patterns: Vec<String>,
     /// Extra gitignore-style globs to exclude.
     pub exclude: Vec<String>,
+    /// How retrievers' results are combined (`fusion.rs`); `rrf_k` is the k of
+    /// Reciprocal Rank Fusion when that is chosen.
+    pub fusion: Fusion,
     pub rrf_k: f32,
     pub chunk: ChunkOptions,
     pub watch_debounce: Duration,
@@ -84,6 +89,7 @@ impl EngineConfig {
                     .map(|s| s.to_string())
                     .collect(),
                 exclude: Vec::new(),
+                fusion: Fusion::default(),
                 rrf_k: 60.0,
                 chunk: ChunkOptions::default(),
                 watch_debounce: Duration::from_millis(150),
@@ -141,6 +147,10 @@ impl EngineConfigBuilder {
     }
     pub fn exclude(mut self, globs: Vec<String>) -> Self {
         self.config.exclude = globs;
+        self
+    }
+    pub fn fusion(mut self, fusion: Fusion) -> Self {
+        self.config.fusion = fusion;
         self
     }
     pub fn rrf_k(mut self, k: f32) -> Self {

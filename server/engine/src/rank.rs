@@ -1,26 +1,40 @@
 //! The ranking stage after fusion: what a list of retrieved chunks does not say by
-//! itself. Each signal multiplies a chunk's fused score; each is a function of its own,
-//! tested on its own.
+//! itself. Fusion (`fusion.rs`) gives each candidate a base score in [0, 1]; each
+//! signal here is a function of its own, tested on its own, and adds to that base in
+//! the same unit (a boost of 1.0 is worth a best hit) or scales it:
 //!
-//! - definitions: a chunk that *defines* a name the query says ranks above chunks that
-//!   merely mention it;
-//! - paths: query words in the file's name (or its folders) raise the file;
-//! - file evidence: a file with several good chunks raises its best one;
+//! - paths: the share of the query's words in the file's name and folder adds up to
+//!   [`PATH_WEIGHT`];
+//! - definitions: a chunk that *defines* the name a query says adds
+//!   [`DEFINITION_WEIGHT`] (half in a sentence), above chunks that merely mention it;
+//! - file evidence: each file's best chunk adds up to [`EVIDENCE_WEIGHT`] for how
+//!   strongly the whole file matched, read from a wider lexical retrieval than the
+//!   candidates;
 //! - kinds of files: tests, examples, benchmarks, vendored or generated code and prose
-//!   rank below implementation, unless the query asks for them;
-//! - diversity: at most [`PER_FILE_IN_TOP`] chunks of one file in the first
-//!   [`TOP`] results.
+//!   are scaled by [`OTHER_KIND_FACTOR`] unless the query asks for them;
+//! - diversity: each further chunk of a file is worth [`SATURATION`] of the one
+//!   before, so the list is not one file repeated.
 
 use std::collections::{HashMap, HashSet};
 
 use scry_chunk::Definition;
-use scry_index::{STOP_WORDS, tokenize};
+use scry_index::{STOP_WORDS, stem, tokenize};
 
+use crate::fusion::{Fusion, QueryShape, fuse, split_qualified};
 use crate::search::Candidate;
 
-/// The results a person reads first, where one file may not take every place.
-pub(crate) const TOP: usize = 10;
-pub(crate) const PER_FILE_IN_TOP: usize = 3;
+/// What a file name matching every query word adds: as much as a best hit.
+pub(crate) const PATH_WEIGHT: f64 = 1.0;
+/// What defining the symbol a lone-identifier query names adds; half of it for a
+/// compound name said whole inside a sentence.
+pub(crate) const DEFINITION_WEIGHT: f64 = 1.5;
+/// What the file that matched most strongly as a whole adds to its best chunk.
+pub(crate) const EVIDENCE_WEIGHT: f64 = 1.0;
+/// How much a test, example, benchmark, vendored or generated file or prose counts
+/// when the query does not ask for that kind.
+pub(crate) const OTHER_KIND_FACTOR: f64 = 0.2;
+/// Each further chunk of one file is worth this much of the one before it.
+pub(crate) const SATURATION: f64 = 0.5;
 
 /// Words of questions about code that name no particular code, beside the English stop
 /// words: they match too many file and definition names to mean anything there.
@@ -37,10 +51,13 @@ fn is_content_word(t: &str) -> bool {
 pub(crate) struct QueryTerms {
     /// Every token, identifiers whole and in parts.
     all: HashSet<String>,
-    /// Content words: no stop words, plurals folded (`requests` → `request`).
+    /// Content words: no stop words, each as its stem (`requests` → `request`).
     words: HashSet<String>,
     /// Which kinds of files the query asks for.
     asks: HashSet<FileKind>,
+    shape: QueryShape,
+    /// For a lone-identifier query, the name it asks for (the last part of `a::b`).
+    identifier: Option<String>,
 }
 
 impl QueryTerms {
@@ -51,20 +68,25 @@ impl QueryTerms {
             .filter(|t| is_content_word(t))
             .map(|t| fold(t))
             .collect();
-        let asks = words.iter().filter_map(|w| asked_kind(w)).collect();
-        QueryTerms { all, words, asks }
+        let asks = all.iter().filter_map(|w| asked_kind(w)).collect();
+        let shape = QueryShape::of(query);
+        let identifier = (shape == QueryShape::Identifier)
+            .then(|| split_qualified(query.trim()).last().map(|n| n.to_string()))
+            .flatten();
+        QueryTerms {
+            all,
+            words,
+            asks,
+            shape,
+            identifier,
+        }
     }
 }
 
-/// A word without its plural ending, so `requests` and `request` meet.
+/// A word's English stem, so `requests` meets `request` and `throttling` meets
+/// `throttle`, as they do in the lexical index.
 pub(crate) fn fold(word: &str) -> String {
-    if word.len() > 3
-        && let Some(stem) = word.strip_suffix('s')
-        && !stem.ends_with('s')
-    {
-        return stem.to_owned();
-    }
-    word.to_owned()
+    stem(word).unwrap_or_else(|| word.to_owned())
 }
 
 /// What a file is for, as its path says.
@@ -82,11 +104,15 @@ pub(crate) enum FileKind {
 
 fn asked_kind(word: &str) -> Option<FileKind> {
     Some(match word {
-        "test" | "testing" | "spec" | "fixture" | "mock" => FileKind::Test,
-        "example" | "sample" | "demo" | "tutorial" => FileKind::Example,
-        "bench" | "benchmark" => FileKind::Benchmark,
+        "test" | "tests" | "testing" | "spec" | "specs" | "fixture" | "fixtures" | "mock"
+        | "mocks" => FileKind::Test,
+        "example" | "examples" | "sample" | "samples" | "demo" | "demos" | "tutorial"
+        | "tutorials" => FileKind::Example,
+        "bench" | "benches" | "benchmark" | "benchmarks" => FileKind::Benchmark,
         "vendor" | "vendored" | "generated" => FileKind::Foreign,
-        "doc" | "docs" | "documentation" | "readme" | "changelog" | "guide" => FileKind::Prose,
+        "doc" | "docs" | "documentation" | "readme" | "changelog" | "guide" | "guides" => {
+            FileKind::Prose
+        }
         _ => return None,
     })
 }
@@ -152,71 +178,155 @@ pub(crate) fn file_kind(path: &str) -> FileKind {
 /// Tests, examples, benchmarks, foreign code and prose rank below implementation
 /// unless the query asks for that kind.
 pub(crate) fn kind_factor(kind: FileKind, q: &QueryTerms) -> f64 {
-    if q.asks.contains(&kind) {
-        return 1.0;
-    }
-    match kind {
-        FileKind::Implementation => 1.0,
-        FileKind::Test => 0.6,
-        FileKind::Example | FileKind::Benchmark => 0.7,
-        FileKind::Prose => 0.6,
-        FileKind::Foreign => 0.5,
+    if kind == FileKind::Implementation || q.asks.contains(&kind) {
+        1.0
+    } else {
+        OTHER_KIND_FACTOR
     }
 }
 
-/// A chunk defining a compound name the query says whole (`FromRequest`,
-/// `parse_config`). A one-word name (`send`, `Session`) or a name's parts scattered in
-/// a sentence matched too many chunks on the benchmark to help: BM25's symbol field
-/// already weighs them.
-pub(crate) fn definition_factor(defs: &[Definition], q: &QueryTerms) -> f64 {
+/// A chunk defining the name the query says: for a lone identifier (`FromRequest`,
+/// `Sinatra::Base`), a definition of that name (its last part), the full
+/// [`DEFINITION_WEIGHT`]; in a sentence, a definition whose compound name the sentence
+/// says whole (`where does merge_environment_settings read proxies`), half of it. A
+/// one-word name inside a sentence (`send`, `session`) matches too many chunks to
+/// mean the definition: BM25's symbol field already weighs it.
+pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms) -> f64 {
+    if let Some(name) = &q.identifier {
+        if defs.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+            return DEFINITION_WEIGHT;
+        }
+        return 0.0;
+    }
     let named = defs.iter().any(|d| {
-        let tokens: Vec<String> = tokenize(&d.name).into_iter().map(|t| t.text).collect();
-        tokens.len() > 1 && q.all.contains(&tokens[0])
+        // The whole name first (cheap, and usually absent), then whether it is compound.
+        let whole = d.name.trim_matches('_').to_lowercase();
+        q.all.contains(&whole) && tokenize(&d.name).len() > 1
     });
-    if named { 2.0 } else { 1.0 }
+    if named { DEFINITION_WEIGHT / 2.0 } else { 0.0 }
 }
 
-/// Query words in the file's name, then in its folders.
-pub(crate) fn path_factor(path: &str, q: &QueryTerms) -> f64 {
+/// The share of the query's words found in the file's name or its folder's name
+/// (stems compared, so `throttling` finds `throttle.go`), times [`PATH_WEIGHT`]. A
+/// share under a tenth is noise.
+pub(crate) fn path_boost(path: &str, q: &QueryTerms) -> f64 {
+    let keywords: Vec<&String> = q.words.iter().filter(|w| w.len() > 2).collect();
+    if keywords.is_empty() {
+        return 0.0;
+    }
     let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
     let stem = name.split('.').next().unwrap_or(name);
-    let words = |text: &str| -> HashSet<String> {
-        tokenize(text)
-            .into_iter()
-            .map(|t| fold(&t.text))
-            .filter(|t| t.len() >= 3 && is_content_word(t))
-            .collect()
-    };
-    let in_name = words(stem).intersection(&q.words).count();
-    let in_dirs = words(dirs).intersection(&q.words).count();
-    1.0 + 0.3 * in_name.min(2) as f64 + 0.1 * in_dirs.min(2) as f64
+    let folder = dirs.rsplit('/').next().unwrap_or("");
+    let parts: HashSet<String> = tokenize(&format!("{stem} {folder}"))
+        .into_iter()
+        .map(|t| fold(&t.text))
+        .collect();
+    let share =
+        keywords.iter().filter(|w| parts.contains(**w)).count() as f64 / keywords.len() as f64;
+    if share < 0.1 {
+        0.0
+    } else {
+        PATH_WEIGHT * share
+    }
 }
 
-/// Re-scores fused candidates with every signal and orders them, best first, with at
-/// most [`PER_FILE_IN_TOP`] of one file among the first [`TOP`].
-pub(crate) fn rank(mut candidates: Vec<Candidate>, query: &str) -> Vec<Candidate> {
+/// How strongly each candidate's file matched as a whole, in [0, 1] (1 for the
+/// strongest file): from the wider lexical retrieval where the search had one (the
+/// sum of the file's best lexical scores), and from the candidates' own base scores,
+/// each counted as fusion weighs its retriever.
+pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), f64> {
+    let mut wide: HashMap<(u32, String), f64> = HashMap::new();
+    let mut own: HashMap<(u32, String), Vec<f64>> = HashMap::new();
+    for c in candidates {
+        if let Some(f) = c.raw.file {
+            wide.insert(file_of(c), f64::from(f));
+        }
+        own.entry(file_of(c)).or_default().push(c.score);
+    }
+    let own: HashMap<(u32, String), f64> = own
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(|a, b| b.total_cmp(a));
+            (k, v.iter().take(EVIDENCE_CHUNKS).sum())
+        })
+        .collect();
+    let max_wide = wide.values().copied().fold(0.0, f64::max);
+    let max_own = own.values().copied().fold(0.0, f64::max);
+    own.into_iter()
+        .map(|(k, o)| {
+            let o = if max_own > 0.0 { o / max_own } else { 0.0 };
+            let e = match wide.get(&k) {
+                _ if max_wide <= 0.0 => o,
+                Some(w) if candidates.iter().any(|c| c.raw.vector.is_some()) => {
+                    (w / max_wide + o) / 2.0
+                }
+                Some(w) => w / max_wide,
+                None => 0.0,
+            };
+            (k, e)
+        })
+        .collect()
+}
+
+/// How many of a file's chunks count towards its evidence: several good chunks beat
+/// one, and a file of a hundred weak ones does not win by size.
+pub(crate) const EVIDENCE_CHUNKS: usize = 3;
+
+/// Fuses the candidates' retriever scores and re-scores them with every signal, best
+/// first.
+pub(crate) fn rank(
+    mut candidates: Vec<Candidate>,
+    query: &str,
+    fusion: Fusion,
+    rrf_k: f64,
+) -> Vec<Candidate> {
     let q = QueryTerms::new(query);
     let off = ablated();
+    let both = candidates.iter().any(|c| c.ranks.lexical.is_some())
+        && candidates.iter().any(|c| c.ranks.vector.is_some());
+    fuse(&mut candidates, fusion, rrf_k, q.shape, both);
+    let evidence = if off.contains(&Signal::Evidence) {
+        HashMap::new()
+    } else {
+        file_evidence(&candidates)
+    };
+    // What depends on the file alone, once per file: candidates share few files.
+    let mut per_path: HashMap<String, (f64, f64)> = HashMap::new();
     for c in &mut candidates {
-        if !off.contains(&Signal::Kind) {
-            c.score *= kind_factor(file_kind(&c.chunk.path), &q);
-        }
+        let (path, kind) = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
+            let path = if off.contains(&Signal::Path) {
+                0.0
+            } else {
+                path_boost(&c.chunk.path, &q)
+            };
+            let kind = if off.contains(&Signal::Kind) {
+                1.0
+            } else {
+                kind_factor(file_kind(&c.chunk.path), &q)
+            };
+            (path, kind)
+        });
+        c.score += path;
+        c.kind_factor = kind;
         if !off.contains(&Signal::Definition) {
-            c.score *= definition_factor(&c.chunk.definitions, &q);
-        }
-        if !off.contains(&Signal::Path) {
-            c.score *= path_factor(&c.chunk.path, &q);
+            c.score += definition_boost(&c.chunk.definitions, &q);
         }
     }
     sort(&mut candidates);
-    if !off.contains(&Signal::Evidence) {
-        file_evidence(&mut candidates);
+    let mut evidence = evidence;
+    for c in &mut candidates {
+        // In score order a file's first chunk is its best: it alone takes the evidence.
+        if let Some(e) = evidence.remove(&file_of(c)) {
+            c.score += EVIDENCE_WEIGHT * e;
+        }
+        c.score *= c.kind_factor;
+    }
+    sort(&mut candidates);
+    if !off.contains(&Signal::Spread) {
+        saturate(&mut candidates);
         sort(&mut candidates);
     }
-    if off.contains(&Signal::Spread) {
-        return candidates;
-    }
-    spread(candidates)
+    candidates
 }
 
 /// The signals, for the quality benchmark's ablation (`SCRY_RANK_ABLATE=path,kind`
@@ -257,42 +367,19 @@ fn sort(c: &mut [Candidate]) {
     });
 }
 
-/// A file's best chunk gains a little for each other chunk of the file among the
-/// candidates (up to three): several pieces of evidence beat one.
-pub(crate) fn file_evidence(sorted: &mut [Candidate]) {
-    let mut chunks_of: HashMap<(u32, String), usize> = HashMap::new();
-    for c in sorted.iter() {
-        *chunks_of.entry(file_of(c)).or_default() += 1;
-    }
-    for c in sorted.iter_mut() {
-        // In score order a file's first chunk is its best: it alone takes the count.
-        if let Some(n) = chunks_of.remove(&file_of(c)) {
-            c.score *= 1.0 + 0.1 * (n - 1).min(3) as f64;
-        }
-    }
-}
-
 fn file_of(c: &Candidate) -> (u32, String) {
     (c.chunk.root, c.chunk.path.clone())
 }
 
-/// Keeps the order but lets no file take more than [`PER_FILE_IN_TOP`] of the first
-/// [`TOP`] places; the chunks it could not place follow.
-pub(crate) fn spread(sorted: Vec<Candidate>) -> Vec<Candidate> {
-    let mut top = Vec::with_capacity(sorted.len());
-    let mut rest = Vec::new();
-    let mut per_file: HashMap<(u32, String), usize> = HashMap::new();
-    for c in sorted {
-        let n = per_file.entry(file_of(&c)).or_default();
-        if top.len() < TOP && *n < PER_FILE_IN_TOP {
-            *n += 1;
-            top.push(c);
-        } else {
-            rest.push(c);
-        }
+/// In score order, the second chunk of a file keeps [`SATURATION`] of its score, the
+/// third its square, and so on.
+pub(crate) fn saturate(sorted: &mut [Candidate]) {
+    let mut seen: HashMap<(u32, String), i32> = HashMap::new();
+    for c in sorted.iter_mut() {
+        let n = seen.entry(file_of(c)).or_default();
+        c.score *= SATURATION.powi(*n);
+        *n += 1;
     }
-    top.extend(rest);
-    top
 }
 
 #[cfg(test)]
@@ -329,7 +416,16 @@ mod tests {
                 vec_key: start as u64,
                 file_hash: FileHash::of(b""),
             },
-            ranks: Ranks::default(),
+            ranks: Ranks {
+                lexical: Some(1),
+                vector: None,
+            },
+            raw: crate::search::RawScores {
+                lexical: Some(score as f32),
+                ..Default::default()
+            },
+            awaiting_vector: false,
+            kind_factor: 1.0,
             score,
         }
     }
@@ -364,85 +460,124 @@ mod tests {
     #[test]
     fn tests_and_docs_rank_below_code_unless_asked_for() {
         let q = QueryTerms::new("how null values are handled during serialization");
-        assert!(kind_factor(FileKind::Test, &q) < 1.0);
-        assert!(kind_factor(FileKind::Prose, &q) < 1.0);
+        assert_eq!(kind_factor(FileKind::Test, &q), OTHER_KIND_FACTOR);
+        assert_eq!(kind_factor(FileKind::Prose, &q), OTHER_KIND_FACTOR);
         assert_eq!(kind_factor(FileKind::Implementation, &q), 1.0);
         let q = QueryTerms::new("tests for null serialization");
         assert_eq!(kind_factor(FileKind::Test, &q), 1.0);
         let q = QueryTerms::new("docs on extractors");
         assert_eq!(kind_factor(FileKind::Prose, &q), 1.0);
+        let q = QueryTerms::new("examples of routing");
+        assert_eq!(kind_factor(FileKind::Example, &q), 1.0);
+        let ranked = rank(
+            vec![
+                candidate("tests/test_null.py", 0, 1.0, &[]),
+                candidate("src/gson.py", 0, 0.5, &[]),
+            ],
+            "null serialization",
+            Fusion::Scores,
+            60.0,
+        );
+        assert_eq!(paths(&ranked), ["src/gson.py", "tests/test_null.py"]);
     }
 
     #[test]
     fn a_chunk_defining_the_named_symbol_outranks_one_mentioning_it() {
         let q = QueryTerms::new("FromRequest");
-        assert_eq!(definition_factor(&[def("FromRequest")], &q), 2.0);
-        assert_eq!(definition_factor(&[def("from_request_parts")], &q), 1.0);
-        assert_eq!(definition_factor(&[], &q), 1.0);
+        assert_eq!(
+            definition_boost(&[def("FromRequest")], &q),
+            DEFINITION_WEIGHT
+        );
+        assert_eq!(definition_boost(&[def("from_request_parts")], &q), 0.0);
+        assert_eq!(definition_boost(&[], &q), 0.0);
+        let q = QueryTerms::new("axum::extract::FromRequest");
+        assert_eq!(
+            definition_boost(&[def("FromRequest")], &q),
+            DEFINITION_WEIGHT
+        );
         let q = QueryTerms::new("where does merge_environment_settings read proxies");
         assert_eq!(
-            definition_factor(&[def("merge_environment_settings")], &q),
-            2.0
+            definition_boost(&[def("merge_environment_settings")], &q),
+            DEFINITION_WEIGHT / 2.0
         );
         // Parts scattered in a sentence, or a one-word name, are left to BM25.
         let q = QueryTerms::new("merge environment settings of a session");
         assert_eq!(
-            definition_factor(&[def("merge_environment_settings")], &q),
-            1.0
+            definition_boost(&[def("merge_environment_settings")], &q),
+            0.0
         );
-        assert_eq!(definition_factor(&[def("Session")], &q), 1.0);
+        assert_eq!(definition_boost(&[def("Session")], &q), 0.0);
         let ranked = rank(
             vec![
                 candidate("src/uses.rs", 0, 1.0, &[]),
-                candidate("src/extract.rs", 0, 0.8, &["FromRequest"]),
+                candidate("src/uses_more.rs", 0, 0.9, &[]),
+                candidate("src/lib.rs", 0, 0.3, &["FromRequest"]),
             ],
             "FromRequest",
+            Fusion::Scores,
+            60.0,
         );
-        assert_eq!(paths(&ranked), ["src/extract.rs", "src/uses.rs"]);
+        assert_eq!(paths(&ranked)[0], "src/lib.rs");
     }
 
     #[test]
     fn query_words_in_a_file_name_raise_the_file() {
-        let q = QueryTerms::new("request throttling middleware");
-        assert!(
-            path_factor("middleware/throttle.go", &q)
-                > path_factor("middleware/request_id.go", &q) - 0.31
-        );
+        // Stems meet: `throttling` finds `throttle.go`, `cookies` finds `cookies.py`.
+        let q = QueryTerms::new("request throttling");
+        assert_eq!(path_boost("middleware/throttle.go", &q), PATH_WEIGHT / 2.0);
+        let q = QueryTerms::new("throttling middleware");
+        assert_eq!(path_boost("middleware/throttle.go", &q), PATH_WEIGHT);
+        assert_eq!(path_boost("middleware/logger.go", &q), PATH_WEIGHT / 2.0);
         let q = QueryTerms::new("how are cookies persisted");
-        assert!(
-            path_factor("src/requests/cookies.py", &q) > 1.2,
-            "plural folded"
-        );
-        assert_eq!(path_factor("src/requests/adapters.py", &q), 1.0);
-        // Stop words never count.
+        assert!(path_boost("src/requests/cookies.py", &q) > 0.0);
+        assert_eq!(path_boost("src/requests/adapters.py", &q), 0.0);
+        // Stop words and vague words never count; nor do folders above the parent.
         let q = QueryTerms::new("what is the where");
-        assert_eq!(path_factor("src/what/where.py", &q), 1.0);
-    }
-
-    #[test]
-    fn several_good_chunks_raise_a_files_best_one() {
-        let mut c = vec![
-            candidate("a.rs", 0, 1.0, &[]),
-            candidate("b.rs", 0, 0.95, &[]),
-            candidate("b.rs", 100, 0.5, &[]),
-            candidate("b.rs", 200, 0.4, &[]),
-        ];
-        file_evidence(&mut c);
-        assert!(c[1].score > c[0].score, "{} {}", c[1].score, c[0].score);
-        assert_eq!(c[2].score, 0.5, "only the best chunk of a file gains");
-    }
-
-    #[test]
-    fn one_file_takes_at_most_three_of_the_first_ten_places() {
-        let mut c: Vec<Candidate> = (0..8)
-            .map(|i| candidate("big.rs", i * 100, 1.0 - i as f64 * 0.01, &[]))
-            .collect();
-        c.push(candidate("other.rs", 0, 0.1, &[]));
-        let ranked = spread(c);
-        assert_eq!(
-            paths(&ranked[..4]),
-            ["big.rs", "big.rs", "big.rs", "other.rs"]
+        assert_eq!(path_boost("src/what/where.py", &q), 0.0);
+        let q = QueryTerms::new("session handling");
+        assert_eq!(path_boost("session/src/lib/a.py", &q), 0.0);
+        let ranked = rank(
+            vec![
+                candidate("middleware/request_id.go", 0, 1.0, &[]),
+                candidate("middleware/throttle.go", 0, 0.9, &[]),
+            ],
+            "throttling middleware",
+            Fusion::Scores,
+            60.0,
         );
-        assert_eq!(ranked.len(), 9, "nothing is dropped");
+        assert_eq!(paths(&ranked)[0], "middleware/throttle.go");
+    }
+
+    #[test]
+    fn a_file_that_matched_strongly_as_a_whole_raises_its_best_chunk() {
+        let mut strong = candidate("strong.rs", 0, 0.8, &[]);
+        strong.raw.file = Some(9.0);
+        let mut weak = candidate("weak.rs", 0, 1.0, &[]);
+        weak.raw.file = Some(1.0);
+        let mut second = candidate("strong.rs", 100, 0.5, &[]);
+        second.raw.file = Some(9.0);
+        let evidence = file_evidence(&[strong.clone(), weak.clone(), second.clone()]);
+        assert_eq!(evidence[&(0, "strong.rs".to_string())], 1.0);
+        assert!(evidence[&(0, "weak.rs".to_string())] < 0.2);
+        let ranked = rank(vec![weak, strong, second], "anything", Fusion::Scores, 60.0);
+        assert_eq!(paths(&ranked)[0], "strong.rs");
+        // Only the best chunk of a file takes the evidence.
+        assert!(ranked[1].chunk.path == "weak.rs", "{:?}", paths(&ranked));
+    }
+
+    #[test]
+    fn each_further_chunk_of_a_file_counts_for_less() {
+        let mut c: Vec<Candidate> = (0..4)
+            .map(|i| candidate("big.rs", i * 100, 1.0, &[]))
+            .collect();
+        c.push(candidate("other.rs", 0, 0.6, &[]));
+        saturate(&mut c);
+        sort(&mut c);
+        assert_eq!(
+            paths(&c),
+            ["big.rs", "other.rs", "big.rs", "big.rs", "big.rs"]
+        );
+        assert_eq!(c[2].score, SATURATION);
+        assert_eq!(c.len(), 5, "nothing is dropped");
     }
 }

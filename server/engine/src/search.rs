@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use globset::{GlobBuilder, GlobMatcher};
 use scry_chunk::{Definition, Span};
-use scry_index::{LexicalFilter, StoredChunk, tokenize};
+use scry_index::{DocAddress, LexicalFilter, StoredChunk, tokenize};
 
 use crate::freshness::{FileRef, Sources};
 use crate::{EngineError, Snapshot};
@@ -131,7 +131,8 @@ pub struct Hit {
     /// The definition in this chunk that matched the query (a chunk of several small
     /// definitions names the one asked for), or the chunk's own; with its span.
     pub definition: Option<Definition>,
-    /// The fused RRF score.
+    /// The fused score after the ranking stage: a best hit's base is 1.0, and the
+    /// signals add to it (see `rank.rs`); comparable within one result list only.
     pub score: f64,
     pub ranks: Ranks,
     /// The index generation this hit was read from.
@@ -153,11 +154,37 @@ pub struct SearchResults {
     pub sources: Sources,
 }
 
+#[derive(Clone)]
 pub(crate) struct Candidate {
     pub(crate) chunk: StoredChunk,
     pub(crate) ranks: Ranks,
+    /// Each retriever's own score, and the file's.
+    pub(crate) raw: RawScores,
+    /// In a hybrid search, the chunk has no vector yet (an edit not yet embedded).
+    pub(crate) awaiting_vector: bool,
+    /// What the ranking stage scales this chunk's score by for its kind of file.
+    pub(crate) kind_factor: f64,
+    /// Fused, then re-scored by the ranking stage.
     pub(crate) score: f64,
 }
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RawScores {
+    /// BM25.
+    pub(crate) lexical: Option<f32>,
+    /// Cosine similarity.
+    pub(crate) vector: Option<f32>,
+    /// The sum of the file's best BM25 scores over the wide lexical retrieval.
+    pub(crate) file: Option<f32>,
+}
+
+/// How many lexical hits are read (scores and file keys only, nothing loaded) to
+/// weigh whole files: a file's evidence is more than the few chunks that made the
+/// candidates.
+const WIDE_LEXICAL: usize = 300;
+/// Files that matched strongly as a whole but placed no chunk among the candidates
+/// bring their best chunk in, up to this many.
+const FILES_FROM_EVIDENCE: usize = 10;
 
 /// Searches one snapshot of the index.
 pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResults, EngineError> {
@@ -192,7 +219,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     let n = if filter.narrows() {
         (k * 20).max(400)
     } else {
-        (k * 4).max(40)
+        (k * 10).max(100)
     };
     let retrieval = Retrieval {
         snap,
@@ -201,7 +228,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         n,
         filter,
     };
-    let mut fused = Fused::new(f64::from(snap.setup.config.rrf_k));
+    let mut fused = Fused::new();
     if mode != SearchMode::Vector {
         retrieval.lexical(&mut fused)?;
     }
@@ -209,9 +236,19 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         retrieval.vectors(&mut fused)?;
     }
     if mode == SearchMode::Hybrid {
-        fused.credit_chunks_waiting_for_vectors(snap);
+        fused.mark_chunks_waiting_for_vectors(snap);
     }
-    let merged = merge_overlapping(crate::rank::rank(fused.ranked(), query), k);
+    let config = &snap.setup.config;
+    let candidates = fused.into_candidates();
+    let count = candidates.len();
+    let started = std::time::Instant::now();
+    let ranked = crate::rank::rank(candidates, query, config.fusion, f64::from(config.rrf_k));
+    tracing::debug!(
+        candidates = count,
+        micros = started.elapsed().as_micros() as u64,
+        "ranking stage"
+    );
+    let merged = merge_overlapping(ranked, k);
     let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
     let sources = snap.sources();
     let hits = merged
@@ -296,12 +333,50 @@ impl Retrieval<'_> {
             language: self.req.language.clone(),
             kind: self.req.kind.clone(),
         };
+        let hits = view
+            .lexical
+            .search(self.query, self.n.max(WIDE_LEXICAL), &lexical_filter)?;
+        let addrs: Vec<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+        let keys = view.lexical.file_keys(&addrs)?;
+        // Each file's evidence: the sum of its best few scores over all the hits.
+        let mut per_file: HashMap<u64, (f32, usize)> = HashMap::new();
+        for ((score, _), key) in hits.iter().zip(&keys) {
+            let e = per_file.entry(*key).or_default();
+            if e.1 < crate::rank::EVIDENCE_CHUNKS {
+                e.0 += score;
+                e.1 += 1;
+            }
+        }
         let mut rank = 0u32;
-        for (_, addr) in view.lexical.search(self.query, self.n, &lexical_filter)? {
-            let chunk = view.lexical.load(addr)?;
+        let mut placed: HashSet<u64> = HashSet::new();
+        for ((score, addr), key) in hits.iter().zip(&keys).take(self.n) {
+            let chunk = view.lexical.load(*addr)?;
             if self.filter.keeps(&chunk) {
                 rank += 1;
-                fused.add(chunk, Retriever::Lexical, rank);
+                placed.insert(*key);
+                fused.add(chunk, Retriever::Lexical, rank, *score, per_file[key].0);
+            }
+        }
+        // The strongest files with no chunk among the candidates: their best chunk.
+        let mut strong: Vec<(u64, f32)> = per_file
+            .iter()
+            .filter(|(k, _)| !placed.contains(k))
+            .map(|(k, (sum, _))| (*k, *sum))
+            .collect();
+        strong.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        strong.truncate(FILES_FROM_EVIDENCE);
+        for (key, sum) in strong {
+            let best = hits
+                .iter()
+                .zip(&keys)
+                .skip(self.n)
+                .find(|(_, k)| **k == key);
+            if let Some(((score, addr), _)) = best {
+                let chunk = view.lexical.load(*addr)?;
+                if self.filter.keeps(&chunk) {
+                    rank += 1;
+                    fused.add(chunk, Retriever::Lexical, rank, *score, sum);
+                }
             }
         }
         Ok(())
@@ -324,12 +399,12 @@ impl Retrieval<'_> {
         };
         let live = &view.live_keys;
         let mut rank = 0u32;
-        for (key, _distance) in store.search(&qv, self.n, |key| live.contains(&key))? {
+        for (key, distance) in store.search(&qv, self.n, |key| live.contains(&key))? {
             for addr in view.lexical.docs_with_key(key)? {
                 let chunk = view.lexical.load(addr)?;
                 if self.filter.keeps(&chunk) {
                     rank += 1;
-                    fused.add(chunk, Retriever::Vector, rank);
+                    fused.add(chunk, Retriever::Vector, rank, 1.0 - distance, 0.0);
                 }
             }
         }
@@ -391,74 +466,66 @@ fn matched_definition<'a>(
         .or_else(|| defs.first())
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Retriever {
     Lexical,
     Vector,
 }
 
-/// Reciprocal Rank Fusion: each chunk scores Σ 1/(k + rank) over the retrievers that
-/// found it.
+/// The candidates of one search: each chunk once, with every retriever's rank and
+/// score for it (fusion itself is `fusion.rs`).
 struct Fused {
-    rrf_k: f64,
     by_chunk: HashMap<(u32, String, usize), Candidate>,
 }
 
 impl Fused {
-    fn new(rrf_k: f64) -> Fused {
+    fn new() -> Fused {
         Fused {
-            rrf_k,
             by_chunk: HashMap::new(),
         }
     }
 
-    /// Adds one retriever's rank for a chunk (its first rank wins).
-    fn add(&mut self, chunk: StoredChunk, retriever: Retriever, rank: u32) {
+    /// Adds one retriever's rank and score for a chunk (its first wins), and for a
+    /// lexical hit the file's evidence.
+    fn add(&mut self, chunk: StoredChunk, retriever: Retriever, rank: u32, raw: f32, file: f32) {
         let e = self
             .by_chunk
             .entry((chunk.root, chunk.path.clone(), chunk.span.byte_start))
             .or_insert_with(|| Candidate {
                 chunk,
                 ranks: Ranks::default(),
+                raw: RawScores::default(),
+                awaiting_vector: false,
+                kind_factor: 1.0,
                 score: 0.0,
             });
-        let slot = match retriever {
-            Retriever::Lexical => &mut e.ranks.lexical,
-            Retriever::Vector => &mut e.ranks.vector,
+        let (slot, raw_slot) = match retriever {
+            Retriever::Lexical => (&mut e.ranks.lexical, &mut e.raw.lexical),
+            Retriever::Vector => (&mut e.ranks.vector, &mut e.raw.vector),
         };
         if slot.is_none() {
             *slot = Some(rank);
-            e.score += 1.0 / (self.rrf_k + f64::from(rank));
+            *raw_slot = Some(raw);
+            if retriever == Retriever::Lexical {
+                e.raw.file = Some(file);
+            }
         }
     }
 
     /// A chunk waiting for its vector (an edit not yet embedded) cannot place in the
-    /// vector list; in a hybrid search it counts as placing there where it placed
-    /// lexically, so a fresh edit is not outranked for lack of an embedding.
-    fn credit_chunks_waiting_for_vectors(&mut self, snap: &Snapshot) {
+    /// vector list; fusion counts it there as it placed lexically.
+    fn mark_chunks_waiting_for_vectors(&mut self, snap: &Snapshot) {
         let view = &snap.view;
         let (Some(_), Some(store)) = (view.embedder(), &view.vectors) else {
             return;
         };
         for c in self.by_chunk.values_mut() {
-            if let (Some(rank), None) = (c.ranks.lexical, c.ranks.vector)
-                && !store.contains(c.chunk.vec_key)
-            {
-                c.score += 1.0 / (self.rrf_k + f64::from(rank));
-            }
+            c.awaiting_vector = c.ranks.vector.is_none() && !store.contains(c.chunk.vec_key);
         }
     }
 
-    /// Best first; ties by path and position, so results are stable.
-    fn ranked(self) -> Vec<Candidate> {
-        let mut ranked: Vec<Candidate> = self.by_chunk.into_values().collect();
-        ranked.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.chunk.path.cmp(&b.chunk.path))
-                .then_with(|| a.chunk.span.byte_start.cmp(&b.chunk.span.byte_start))
-        });
-        ranked
+    fn into_candidates(self) -> Vec<Candidate> {
+        self.by_chunk.into_values().collect()
     }
 }
 

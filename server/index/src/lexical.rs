@@ -1,5 +1,6 @@
 //! The lexical index: chunks as tantivy documents, BM25 search with symbol and path boosts.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
@@ -22,9 +23,10 @@ use crate::{FileHash, IndexError, StoredChunk};
 
 const TOKENIZER: &str = "scry_code";
 /// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked;
-/// v4: definitions with kinds and spans; v5: exact token counts for BM25 statistics);
+/// v4: definitions with kinds and spans; v5: exact token counts for BM25 statistics;
+/// v6: English stems beside words);
 /// an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;
@@ -49,6 +51,7 @@ struct Fields {
     byte_start: Field,
     byte_end: Field,
     vec_key: Field,
+    file_key: Field,
     file_hash: Field,
     tokens_content: Field,
     tokens_symbols: Field,
@@ -102,6 +105,7 @@ fn schema() -> (Schema, Fields) {
         byte_start: b.add_u64_field("byte_start", STORED),
         byte_end: b.add_u64_field("byte_end", STORED),
         vec_key: b.add_u64_field("vec_key", INDEXED | STORED | FAST),
+        file_key: b.add_u64_field("file_key", FAST),
         file_hash: b.add_text_field("file_hash", STORED),
         tokens_content: b.add_u64_field("tokens_content", FAST),
         tokens_symbols: b.add_u64_field("tokens_symbols", FAST),
@@ -113,6 +117,13 @@ fn schema() -> (Schema, Fields) {
 /// The term that identifies every chunk of one file.
 pub fn file_term_text(root: u32, path: &str) -> String {
     format!("{root}\u{1f}{path}")
+}
+
+/// A file's identity as a number, stored with each of its chunks as a fast field so a
+/// search can tell which hits share a file without loading them.
+pub fn file_key(root: u32, path: &str) -> u64 {
+    let h = blake3::hash(file_term_text(root, path).as_bytes());
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 /// Filters applied inside the lexical query.
@@ -207,6 +218,7 @@ impl Lexical {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.file, file_term_text(root, path));
+        doc.add_u64(f.file_key, file_key(root, path));
         doc.add_u64(f.root, u64::from(root));
         doc.add_text(f.path, path);
         doc.add_text(f.path_text, path);
@@ -502,6 +514,26 @@ impl LexicalSnapshot {
             .search(&q, &TopDocs::with_limit(64).order_by_score())
             .map_err(IndexError::tantivy)?;
         Ok(top.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// The [`file_key`] of each document, read from its fast field.
+    pub fn file_keys(&self, addrs: &[DocAddress]) -> Result<Vec<u64>, IndexError> {
+        let mut columns = HashMap::new();
+        let mut keys = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            let column = match columns.entry(a.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    self.searcher
+                        .segment_reader(a.segment_ord)
+                        .fast_fields()
+                        .u64("file_key")
+                        .map_err(IndexError::tantivy)?,
+                ),
+            };
+            keys.push(column.first(a.doc_id).unwrap_or(0));
+        }
+        Ok(keys)
     }
 
     pub fn load(&self, addr: DocAddress) -> Result<StoredChunk, IndexError> {

@@ -19,11 +19,11 @@ mod vectors;
 pub use file_hash::FileHash;
 pub use lexical::{
     Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, SCHEMA_VERSION, SymbolCache,
-    SymbolEntry, file_term_text,
+    SymbolEntry, file_key, file_term_text,
 };
 pub use manifest::{FORMAT, FileEntry, FileTable, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
-pub use tokenizer::{CodeTokenizer, STOP_WORDS, query_terms, tokenize};
+pub use tokenizer::{CodeTokenizer, STOP_WORDS, index_tokens, query_terms, stem, tokenize};
 pub use vectors::VectorStore;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,10 @@
 //! `http`, `response`, `2`. `snake_case`, `kebab-case` and `PascalCase` split the same way,
 //! so a query for `http response` finds `parseHTTPResponse`, and a query for the exact
 //! identifier ranks it higher still.
+//!
+//! What is indexed (and what a query looks for) also carries each word's English stem
+//! beside the word itself ([`index_tokens`]): `throttling` finds `throttle`, `requests`
+//! finds `request`, and the exact word still scores twice, so it ranks first.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -23,7 +27,7 @@ impl Tokenizer for CodeTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> CodeTokenStream {
         CodeTokenStream {
-            tokens: tokenize(text),
+            tokens: index_tokens(text),
             index: usize::MAX,
         }
     }
@@ -40,6 +44,39 @@ impl TokenStream for CodeTokenStream {
     fn token_mut(&mut self) -> &mut Token {
         &mut self.tokens[self.index]
     }
+}
+
+/// Words shorter than this are left unstemmed: short words are names (`log`, `get`,
+/// `io`) more often than inflections.
+const MIN_STEMMED_LEN: usize = 4;
+
+/// The English stem of one lowercase word, when it differs from the word. Only plain
+/// ASCII words are stemmed; identifiers whole (`parsehttpresponse`), numbers and
+/// other scripts are left as they are.
+pub fn stem(word: &str) -> Option<String> {
+    static STEMMER: std::sync::OnceLock<frostem::Stemmer> = std::sync::OnceLock::new();
+    if word.len() < MIN_STEMMED_LEN || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let stemmer = STEMMER.get_or_init(|| frostem::Stemmer::new(frostem::Algorithm::English));
+    match stemmer.stem(word) {
+        std::borrow::Cow::Owned(s) if s != word && !s.is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+/// What the lexical index holds for a text: every token of [`tokenize`], each
+/// one-word token followed by its stem (same position and offsets) where that differs.
+pub fn index_tokens(text: &str) -> Vec<Token> {
+    let tokens = tokenize(text);
+    let mut out = Vec::with_capacity(tokens.len() + tokens.len() / 2);
+    for t in tokens {
+        let stemmed = (t.position_length == 1).then(|| stem(&t.text)).flatten();
+        let twin = stemmed.map(|text| Token { text, ..t.clone() });
+        out.push(t);
+        out.extend(twin);
+    }
+    out
 }
 
 /// Splits text into lowercase tokens; see the module docs.
@@ -218,6 +255,36 @@ mod tests {
     }
 
     #[test]
+    fn indexed_words_carry_their_stems_beside_them() {
+        let idx =
+            |s: &str| -> Vec<String> { index_tokens(s).into_iter().map(|t| t.text).collect() };
+        assert_eq!(idx("throttle"), ["throttle", "throttl"]);
+        assert_eq!(idx("requests"), ["requests", "request"]);
+        assert_eq!(
+            idx("ThrottleRequests"),
+            [
+                "throttlerequests",
+                "throttle",
+                "throttl",
+                "requests",
+                "request"
+            ]
+        );
+        // Short words, numbers, unchanged words and other scripts get no twin.
+        assert_eq!(
+            idx("log io 2024 request größe"),
+            ["log", "io", "2024", "request", "größe"]
+        );
+        // The twin sits at its word's position, so phrase positions stay right.
+        let t = index_tokens("rate limiting");
+        assert_eq!(
+            (t[1].text.as_str(), t[2].text.as_str()),
+            ("limiting", "limit")
+        );
+        assert_eq!(t[1].position, t[2].position);
+    }
+
+    #[test]
     fn unicode_identifiers() {
         assert_eq!(
             texts("größeBerechnen"),
@@ -237,15 +304,29 @@ pub const STOP_WORDS: &[&str] = &[
     "will", "with", "you",
 ];
 
-/// The query's tokens without stop words; all of them when nothing else is left.
+/// The query's tokens without stop words (all of them when nothing else is left),
+/// each word followed by its stem where that differs, as [`index_tokens`] indexes it.
 pub fn query_terms(query: &str) -> Vec<String> {
-    let all: Vec<String> = tokenize(query).into_iter().map(|t| t.text).collect();
-    let kept: Vec<String> = all
+    let all: Vec<Token> = tokenize(query);
+    let kept: Vec<&Token> = all
         .iter()
-        .filter(|t| !STOP_WORDS.contains(&t.as_str()))
-        .cloned()
+        .filter(|t| !STOP_WORDS.contains(&t.text.as_str()))
         .collect();
-    if kept.is_empty() { all } else { kept }
+    let kept = if kept.is_empty() {
+        all.iter().collect()
+    } else {
+        kept
+    };
+    let mut terms = Vec::with_capacity(kept.len() * 2);
+    for t in kept {
+        terms.push(t.text.clone());
+        if t.position_length == 1
+            && let Some(s) = stem(&t.text)
+        {
+            terms.push(s);
+        }
+    }
+    terms
 }
 
 #[cfg(test)]
@@ -256,8 +337,22 @@ mod query_tests {
     fn stop_words_leave_the_query_but_never_all_of_it() {
         assert_eq!(
             query_terms("how is the session closed"),
-            ["session", "closed"]
+            ["session", "closed", "close"]
         );
         assert_eq!(query_terms("what is this"), ["what", "is", "this"]);
+    }
+
+    #[test]
+    fn query_words_carry_their_stems_and_stop_words_never_do() {
+        // `does` would stem to `doe`: stop words leave before stemming.
+        assert_eq!(
+            query_terms("how does request throttling work"),
+            ["request", "throttling", "throttl", "work"]
+        );
+        // A compound identifier stays whole; its parts carry their stems.
+        assert_eq!(
+            query_terms("parseRequests"),
+            ["parserequests", "parse", "pars", "requests", "request"]
+        );
     }
 }
