@@ -107,6 +107,40 @@ fn index_then_search_json_has_the_documented_shape() {
             .all(|h| h["path"].as_str().unwrap().starts_with("src/"))
     );
 
+    // By file: each file once, ranked, with its best ranges.
+    let r = s.json(&[
+        "search",
+        "request config settings",
+        "--json",
+        "--files",
+        "-k",
+        "2",
+        "--embed-model",
+        &m,
+    ]);
+    assert_eq!(r["results"], serde_json::json!([]));
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{r}");
+    assert_ne!(files[0]["path"], files[1]["path"]);
+    for f in files {
+        assert_eq!(f["file_hash"].as_str().unwrap().len(), 32);
+        let ranges = f["ranges"].as_array().unwrap();
+        assert!((1..=3).contains(&ranges.len()), "{f}");
+        assert!(ranges.iter().all(|h| h["path"] == f["path"]));
+    }
+    let out = s.run(&[
+        "search",
+        "request config settings",
+        "--files",
+        "--embed-model",
+        &m,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("src/lib.rs  ["),
+        "{text}"
+    );
+
     let st = s.json(&["status", "--json", "--embed-model", &m]);
     assert_eq!(st["files"], 4);
     assert_eq!(st["mode"], "hybrid");

@@ -271,6 +271,10 @@ pub struct SearchArgs {
     /// Print results as JSON (shape in README).
     #[arg(long)]
     pub json: bool,
+    /// Results by file ("which files…"): the `-k` best files, ranked by their
+    /// evidence, each with its best ranges.
+    #[arg(long)]
+    pub files: bool,
     /// Search the index as it is, without first bringing it up to date.
     #[arg(long)]
     pub no_refresh: bool,

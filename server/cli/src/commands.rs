@@ -458,12 +458,13 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
         .mode(mode)
         .language(args.language)
         .path_glob(args.path_glob)
-        .within(within);
+        .within(within)
+        .by_file(args.files);
     let results = engine.search(&req)?;
     if let Some(n) = &results.notice {
         output::notice(n);
     }
-    output::search_results(&results, args.json)?;
+    output::search_results(&results, args.json, args.files)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
 use scry_engine::{
-    DryRunReport, Phase, Progress, RefreshReport, SearchResults, Status, human_secs,
+    DryRunReport, FileHit, Hit, Phase, Progress, RefreshReport, SearchResults, Status, human_secs,
 };
 use serde_json::json;
 
@@ -227,80 +227,121 @@ pub fn dry_run(r: &DryRunReport, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn search_results(r: &SearchResults, json: bool) -> Result<()> {
+fn hit_json(h: &Hit) -> serde_json::Value {
+    json!({
+        "path": h.file.path,
+        "root": h.file.root,
+        "start_line": h.span.start_line,
+        "end_line": h.span.end_line,
+        "symbol": h.symbol,
+        "scope": h.scope,
+        "kind": h.kind,
+        "language": h.language,
+        "definition": h.definition.as_ref().map(|d| json!({
+            "name": d.name,
+            "kind": d.kind.as_str(),
+            "start_line": d.span.start_line,
+            "end_line": d.span.end_line,
+            "name_line": d.name_span.start_line,
+        })),
+        "score": h.score,
+        "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector },
+        "file_hash": h.file.hash.to_string(),
+        "stale": h.file.stale,
+        "snippet": snippet(&h.text, 12),
+    })
+}
+
+/// A file of a search by file: the file's own fields, and its ranges as hits.
+fn file_json(f: &FileHit) -> serde_json::Value {
+    json!({
+        "path": f.file.path,
+        "root": f.file.root,
+        "language": f.language,
+        "score": f.score,
+        "file_hash": f.file.hash.to_string(),
+        "stale": f.file.stale,
+        "ranges": f.ranges.iter().map(hit_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Prints ranges, or files with their ranges for a search by file (`by_file`: the JSON
+/// then has `files` and an empty `results`).
+pub fn search_results(r: &SearchResults, json: bool, by_file: bool) -> Result<()> {
     if json {
-        let results: Vec<_> = r
-            .hits
-            .iter()
-            .map(|h| {
-                json!({
-                    "path": h.file.path,
-                    "root": h.file.root,
-                    "start_line": h.span.start_line,
-                    "end_line": h.span.end_line,
-                    "symbol": h.symbol,
-                    "scope": h.scope,
-                    "kind": h.kind,
-                    "language": h.language,
-                    "definition": h.definition.as_ref().map(|d| json!({
-                        "name": d.name,
-                        "kind": d.kind.as_str(),
-                        "start_line": d.span.start_line,
-                        "end_line": d.span.end_line,
-                        "name_line": d.name_span.start_line,
-                    })),
-                    "score": h.score,
-                    "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector },
-                    "file_hash": h.file.hash.to_string(),
-                    "stale": h.file.stale,
-                    "snippet": snippet(&h.text, 12),
-                })
-            })
-            .collect();
-        return print_json(&json!({
+        let mut v = json!({
             "generation": r.generation,
             "mode": r.mode.as_str(),
             "requested_mode": r.requested_mode.as_str(),
             "notice": r.notice,
-            "results": results,
-        }));
+            "results": r.hits.iter().map(hit_json).collect::<Vec<_>>(),
+        });
+        if by_file {
+            v["files"] = r.files.iter().map(file_json).collect();
+        }
+        return print_json(&v);
     }
     let mut out = std::io::stdout().lock();
-    if r.hits.is_empty() {
+    if r.hits.is_empty() && r.files.is_empty() {
         writeln!(out, "no results")?;
     }
     for h in &r.hits {
-        let mut ranks = Vec::new();
-        if let Some(l) = h.ranks.lexical {
-            ranks.push(format!("lexical #{l}"));
-        }
-        if let Some(v) = h.ranks.vector {
-            ranks.push(format!("vector #{v}"));
-        }
-        let what = match (&h.symbol, &h.scope) {
-            (Some(s), Some(sc)) => format!("{} {s} in {sc}", h.kind),
-            (Some(s), None) => format!("{} {s}", h.kind),
-            _ => h.kind.clone(),
-        };
-        let stale = if h.file.stale {
-            "  (changed since indexing)"
-        } else {
-            ""
-        };
         writeln!(
             out,
-            "{}:{}-{}  {what}  [{:.4}; {}]{stale}",
+            "{}:{}-{}  {}",
             h.file.path,
             h.span.start_line,
             h.span.end_line,
-            h.score,
-            ranks.join(", ")
+            describe_hit(h)
         )?;
         for line in snippet(&h.text, 3).lines() {
             writeln!(out, "    {line}")?;
         }
     }
+    for f in &r.files {
+        let stale = if f.file.stale {
+            "  (changed since indexing)"
+        } else {
+            ""
+        };
+        writeln!(out, "{}  [{:.4}]{stale}", f.file.path, f.score)?;
+        for h in &f.ranges {
+            writeln!(
+                out,
+                "    {}-{}  {}",
+                h.span.start_line,
+                h.span.end_line,
+                describe_hit(h)
+            )?;
+            for line in snippet(&h.text, 2).lines() {
+                writeln!(out, "        {line}")?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// `function send in Session  [0.8123; lexical #1, vector #4]`, and whether the file
+/// changed since.
+fn describe_hit(h: &Hit) -> String {
+    let mut ranks = Vec::new();
+    if let Some(l) = h.ranks.lexical {
+        ranks.push(format!("lexical #{l}"));
+    }
+    if let Some(v) = h.ranks.vector {
+        ranks.push(format!("vector #{v}"));
+    }
+    let what = match (&h.symbol, &h.scope) {
+        (Some(s), Some(sc)) => format!("{} {s} in {sc}", h.kind),
+        (Some(s), None) => format!("{} {s}", h.kind),
+        _ => h.kind.clone(),
+    };
+    let stale = if h.file.stale {
+        "  (changed since indexing)"
+    } else {
+        ""
+    };
+    format!("{what}  [{:.4}; {}]{stale}", h.score, ranks.join(", "))
 }
 
 fn snippet(text: &str, lines: usize) -> String {

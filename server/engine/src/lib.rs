@@ -68,7 +68,10 @@ pub use scry_chunk::{ChunkKind, Definition, Span};
 pub use scry_index::FileHash;
 pub use scry_models::{EmbedderInfo, EmbedderSpec};
 pub use scry_paths::{PathError, Resolved, Roots};
-pub use search::{Hit, MAX_K, MAX_QUERY_BYTES, Ranks, SearchMode, SearchRequest, SearchResults};
+pub use search::{
+    FileHit, Hit, MAX_K, MAX_QUERY_BYTES, RANGES_PER_FILE, Ranks, SearchMode, SearchRequest,
+    SearchResults,
+};
 pub use status::{FileProblems, InventoryEntry, Status};
 pub use symbols::{MAX_SYMBOLS, SymbolHit, SymbolQuery, SymbolResults, fuzzy_score};
 pub use watch::Watcher;

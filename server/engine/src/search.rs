@@ -67,6 +67,9 @@ pub struct SearchRequest {
     pub within: Option<String>,
     /// The query's embedding, if the caller already has it (see [`Engine::embed_query`]).
     pub query_embedding: Option<Vec<f32>>,
+    /// Results by file ("which files…"): `k` files ranked by their evidence, each with
+    /// its best ranges, in [`SearchResults::files`].
+    pub by_file: bool,
 }
 
 impl SearchRequest {
@@ -80,7 +83,12 @@ impl SearchRequest {
             path_glob: None,
             within: None,
             query_embedding: None,
+            by_file: false,
         }
+    }
+    pub fn by_file(mut self, yes: bool) -> Self {
+        self.by_file = yes;
+        self
     }
     pub fn query_embedding(mut self, v: Option<Vec<f32>>) -> Self {
         self.query_embedding = v;
@@ -140,6 +148,23 @@ pub struct Hit {
     pub text: String,
 }
 
+/// One file of a search by file.
+#[derive(Debug, Clone)]
+pub struct FileHit {
+    /// The file, the content that was indexed, and whether it is still current.
+    pub file: FileRef,
+    pub language: String,
+    /// Its best range's score: the ranking stage has already weighed the whole file's
+    /// evidence into it.
+    pub score: f64,
+    /// The file's best ranges (at most [`RANGES_PER_FILE`]), best first; touching ones
+    /// merged.
+    pub ranges: Vec<Hit>,
+}
+
+/// How many ranges a search by file gives per file.
+pub const RANGES_PER_FILE: usize = 3;
+
 #[derive(Debug, Clone)]
 pub struct SearchResults {
     pub generation: u64,
@@ -148,7 +173,10 @@ pub struct SearchResults {
     pub mode: SearchMode,
     /// Set when the results are not what was asked for, e.g. BM25-only.
     pub notice: Option<String>,
+    /// The best ranges, best first (empty for a search by file).
     pub hits: Vec<Hit>,
+    /// For a search by file: the best files, best first, each with its best ranges.
+    pub files: Vec<FileHit>,
     /// The files the hits came from, as read to decide their freshness: the texts to
     /// cut merged context from, or to place exact positions in.
     pub sources: Sources,
@@ -219,7 +247,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     let n = if filter.narrows() {
         (k * 20).max(400)
     } else {
-        (k * 10).max(100)
+        (k * 4).max(100)
     };
     let retrieval = Retrieval {
         snap,
@@ -248,19 +276,37 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         micros = started.elapsed().as_micros() as u64,
         "ranking stage"
     );
-    let merged = merge_overlapping(ranked, k);
     let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
     let sources = snap.sources();
-    let hits = merged
-        .into_iter()
-        .map(|c| hit(c, &terms, &sources, view.generation))
-        .collect();
+    let to_hit = |c: Candidate| hit(c, &terms, &sources, view.generation);
+    let (hits, files) = if req.by_file {
+        let files = by_file(ranked, k)
+            .into_iter()
+            .map(|ranges| {
+                let ranges: Vec<Hit> = ranges.into_iter().map(to_hit).collect();
+                FileHit {
+                    file: ranges[0].file.clone(),
+                    language: ranges[0].language.clone(),
+                    score: ranges[0].score,
+                    ranges,
+                }
+            })
+            .collect();
+        (Vec::new(), files)
+    } else {
+        let hits = merge_overlapping(ranked, k)
+            .into_iter()
+            .map(to_hit)
+            .collect();
+        (hits, Vec::new())
+    };
     Ok(SearchResults {
         generation: view.generation,
         requested_mode: req.mode,
         mode,
         notice,
         hits,
+        files,
         sources,
     })
 }
@@ -596,6 +642,28 @@ fn merge_overlapping(ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
     out
 }
 
+/// The first `k` files in rank order (a file places where its best chunk does), each
+/// with its best [`RANGES_PER_FILE`] ranges, touching ones merged.
+fn by_file(ranked: Vec<Candidate>, k: usize) -> Vec<Vec<Candidate>> {
+    let mut order: Vec<(u32, String)> = Vec::new();
+    let mut groups: HashMap<(u32, String), Vec<Candidate>> = HashMap::new();
+    for c in ranked {
+        let key = (c.chunk.root, c.chunk.path.clone());
+        if !groups.contains_key(&key) {
+            if order.len() == k {
+                continue;
+            }
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(c);
+    }
+    order
+        .into_iter()
+        .filter_map(|key| groups.remove(&key))
+        .map(|chunks| merge_overlapping(chunks, RANGES_PER_FILE))
+        .collect()
+}
+
 fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     match (a, b) {
         (Some(x), Some(y)) => Some(x.min(y)),
@@ -651,5 +719,63 @@ mod tests {
         // Nothing in common: the chunk's own label.
         assert_eq!(m("unrelated words"), Some("ContentDecodingError"));
         assert_eq!(matched_definition(&terms("x"), &[], label), None);
+    }
+
+    fn candidate(path: &str, line: u32) -> Candidate {
+        Candidate {
+            chunk: StoredChunk {
+                root: 0,
+                path: path.into(),
+                span: Span::new(
+                    line as usize * 100,
+                    line as usize * 100 + 50,
+                    line,
+                    line + 3,
+                ),
+                symbol: None,
+                scope: None,
+                context: None,
+                text: format!("chunk at {line}\n"),
+                kind: "function".into(),
+                language: "rust".into(),
+                definitions: Vec::new(),
+                vec_key: u64::from(line),
+                file_hash: scry_index::FileHash::of(b""),
+            },
+            ranks: Ranks::default(),
+            raw: RawScores::default(),
+            awaiting_vector: false,
+            kind_factor: 1.0,
+            score: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_search_by_file_places_each_file_once_where_its_best_chunk_ranks() {
+        let ranked = vec![
+            candidate("a.rs", 10),
+            candidate("b.rs", 10),
+            candidate("a.rs", 20),
+            candidate("a.rs", 30),
+            candidate("c.rs", 10),
+            candidate("a.rs", 40),
+            candidate("b.rs", 20),
+        ];
+        let files = by_file(ranked, 2);
+        let paths: Vec<Vec<(&str, u32)>> = files
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .map(|c| (c.chunk.path.as_str(), c.chunk.span.start_line))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                vec![("a.rs", 10), ("a.rs", 20), ("a.rs", 30)],
+                vec![("b.rs", 10), ("b.rs", 20)],
+            ]
+        );
     }
 }

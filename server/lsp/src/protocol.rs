@@ -32,6 +32,10 @@ pub struct SearchParams {
     pub kind: Option<String>,
     #[serde(default)]
     pub path_glob: Option<String>,
+    /// Results by file: `k` files ranked by their evidence, each with its best ranges,
+    /// in `files` (and `hits` empty).
+    #[serde(default)]
+    pub by_file: bool,
     #[serde(default)]
     pub work_done_token: Option<ProgressToken>,
     #[serde(default)]
@@ -46,6 +50,23 @@ pub struct SearchResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     pub hits: Vec<SearchHit>,
+    /// With `byFile`: the ranked files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<SearchFile>>,
+}
+
+/// A file of a search by file.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFile {
+    pub uri: Uri,
+    pub language: String,
+    /// Its best range's score; the whole file's evidence is weighed into it.
+    pub score: f64,
+    pub file_hash: String,
+    pub stale: bool,
+    /// Its best ranges (at most 3), best first.
+    pub ranges: Vec<SearchHit>,
 }
 
 #[derive(Debug, Serialize)]

@@ -475,6 +475,23 @@ async fn search_returns_uris_ranges_provenance_and_generation() {
         r["notice"].as_str().unwrap().contains("BM25-only"),
         "asked for hybrid: {r}"
     );
+    // By file: files, each once, with ranges inside them.
+    let r = c
+        .call(
+            "scry/search",
+            json!({"query": "render rows table config", "byFile": true, "k": 2}),
+        )
+        .await;
+    assert_eq!(r["hits"], json!([]));
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{r}");
+    assert_eq!(files[0]["uri"], file_uri(&fx.ws().join("tools/utils.py")));
+    assert_ne!(files[0]["uri"], files[1]["uri"]);
+    for f in files {
+        let ranges = f["ranges"].as_array().unwrap();
+        assert!(!ranges.is_empty() && ranges.len() <= 3, "{f}");
+        assert!(ranges.iter().all(|h| h["uri"] == f["uri"]));
+    }
     // Filters.
     let r = c
         .call(

@@ -163,6 +163,55 @@ async fn search_code_returns_located_hits_with_provenance_and_pages_by_cursor() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_code_by_file_ranks_files_each_once_with_their_best_ranges() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    for t in BOTH {
+        let (client, _g) = connect(shared.clone(), t, Recorder::default()).await;
+        let r = ok(
+            &client,
+            "search_code",
+            json!({"query": "handle widget event with retries", "k": 2, "by_file": true}),
+        )
+        .await;
+        assert_eq!(r["hits"], json!([]), "{t:?}");
+        let files = r["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{t:?}: {files:?}");
+        assert_ne!(files[1]["path"], files[0]["path"], "a file placed twice");
+        assert!(files[0]["score"].as_f64() >= files[1]["score"].as_f64());
+        // The thirty matching handlers come as one file with its three best ranges.
+        let handlers = files
+            .iter()
+            .find(|f| f["path"] == "src/handlers.rs")
+            .unwrap_or_else(|| panic!("{t:?}: {files:?}"));
+        let ranges = handlers["ranges"].as_array().unwrap();
+        assert_eq!(ranges.len(), 3, "{ranges:?}");
+        for f in files {
+            for h in f["ranges"].as_array().unwrap() {
+                assert_eq!(h["path"], f["path"]);
+                assert!(h["snippet"].as_str().unwrap().lines().count() <= 12);
+            }
+        }
+        // Pages go over files.
+        let next = ok(
+            &client,
+            "search_code",
+            json!({"query": "handle widget event with retries", "cursor": r["next_cursor"]}),
+        )
+        .await;
+        for f in next["files"].as_array().unwrap() {
+            assert!(
+                files.iter().all(|g| g["path"] != f["path"]),
+                "{t:?}: {f} repeated"
+            );
+        }
+        // Without by_file, no `files` at all.
+        let plain = ok(&client, "search_code", json!({"query": "route_request"})).await;
+        assert!(plain.get("files").is_none(), "{plain}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn get_context_packs_code_into_the_budget_with_sources_and_progress() {
     let fx = Fixture::new();
     let shared = fx.start(no_models(), true).await;

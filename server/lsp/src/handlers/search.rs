@@ -1,5 +1,6 @@
-//! `scry/search`: hybrid search → hits with URIs, exact ranges in the negotiated
-//! encoding, provenance, the generation read, and a `stale` flag.
+//! `scry/search`: hybrid search → hits (or, with `byFile`, files with their best
+//! ranges) with URIs, exact ranges in the negotiated encoding, provenance, the
+//! generation read, and a `stale` flag.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use tower_lsp_server::jsonrpc::Result;
 use super::{CancelOnDrop, blocking, engine_error, guarded};
 use crate::convert::{RangeMaker, file_uri};
 use crate::protocol::{
-    DefinitionOut, Provenance, SearchHit, SearchParams, SearchResult, invalid_params,
+    DefinitionOut, Provenance, SearchFile, SearchHit, SearchParams, SearchResult, invalid_params,
 };
 use crate::server::Backend;
 
@@ -47,8 +48,10 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
         .k(p.k.unwrap_or(DEFAULT_K).clamp(1, MAX_K))
         .mode(mode)
         .language(p.language)
-        .path_glob(p.path_glob);
+        .path_glob(p.path_glob)
+        .by_file(p.by_file);
     req.kind = p.kind;
+    let by_file = p.by_file;
     let ws = b.session.workspace().await?;
     ws.overlays.flushed(FLUSH_WAIT).await;
     let enc = b.session.encoding();
@@ -64,34 +67,26 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
         let hits = results
             .hits
             .iter()
-            .map(|h| {
-                let definition = h.definition.as_ref().map(|d| DefinitionOut {
-                    name: d.name.clone(),
-                    kind: d.kind.as_str(),
-                    scope: d.scope.clone(),
-                    range: ranges.range(&h.file, d.span, ""),
-                    selection_range: ranges.range(&h.file, d.name_span, ""),
-                });
-                SearchHit {
-                    uri: file_uri(&h.file),
-                    range: ranges.range(&h.file, h.span, &h.text),
-                    symbol: h.symbol.clone(),
-                    scope: h.scope.clone(),
-                    kind: h.kind.clone(),
-                    language: h.language.clone(),
-                    score: h.score,
-                    provenance: Provenance {
-                        lexical_rank: h.ranks.lexical,
-                        vector_rank: h.ranks.vector,
-                    },
-                    generation: h.generation,
-                    file_hash: h.file.hash.to_string(),
-                    stale: h.file.stale,
-                    snippet: h.text.clone(),
-                    definition,
-                }
-            })
+            .map(|h| search_hit(h, &mut ranges))
             .collect();
+        let files = by_file.then(|| {
+            results
+                .files
+                .iter()
+                .map(|f| SearchFile {
+                    uri: file_uri(&f.file),
+                    language: f.language.clone(),
+                    score: f.score,
+                    file_hash: f.file.hash.to_string(),
+                    stale: f.file.stale,
+                    ranges: f
+                        .ranges
+                        .iter()
+                        .map(|h| search_hit(h, &mut ranges))
+                        .collect(),
+                })
+                .collect()
+        });
         let notice = match (results.notice, indexing) {
             (n, false) => n,
             (None, true) => Some(INDEXING_NOTICE.to_owned()),
@@ -102,7 +97,36 @@ async fn search(b: &Backend, p: SearchParams) -> Result<SearchResult> {
             mode: results.mode.as_str(),
             notice,
             hits,
+            files,
         })
     })
     .await
+}
+
+fn search_hit(h: &scry_engine::Hit, ranges: &mut RangeMaker) -> SearchHit {
+    let definition = h.definition.as_ref().map(|d| DefinitionOut {
+        name: d.name.clone(),
+        kind: d.kind.as_str(),
+        scope: d.scope.clone(),
+        range: ranges.range(&h.file, d.span, ""),
+        selection_range: ranges.range(&h.file, d.name_span, ""),
+    });
+    SearchHit {
+        uri: file_uri(&h.file),
+        range: ranges.range(&h.file, h.span, &h.text),
+        symbol: h.symbol.clone(),
+        scope: h.scope.clone(),
+        kind: h.kind.clone(),
+        language: h.language.clone(),
+        score: h.score,
+        provenance: Provenance {
+            lexical_rank: h.ranks.lexical,
+            vector_rank: h.ranks.vector,
+        },
+        generation: h.generation,
+        file_hash: h.file.hash.to_string(),
+        stale: h.file.stale,
+        snippet: h.text.clone(),
+        definition,
+    }
 }

@@ -1,8 +1,9 @@
-//! `search_code`: ranked hits for a query, a page at a time, each checked against disk.
+//! `search_code`: ranked hits for a query (or, with `by_file`, ranked files with their
+//! best ranges), a page at a time, each checked against disk.
 
 use rmcp::model::{LoggingLevel, Tool};
 use schemars::JsonSchema;
-use scry_engine::{Hit, MAX_K, SearchMode, SearchRequest, SearchResults};
+use scry_engine::{FileHit, Hit, MAX_K, SearchMode, SearchRequest, SearchResults};
 use serde::{Deserialize, Serialize};
 
 use super::{Call, Output, ToolError, clip_lines, cursor, define, read_only_annotations};
@@ -13,6 +14,8 @@ pub const MAX_PAGE: u64 = 50;
 const DEFAULT_PAGE: u64 = 10;
 /// Lines of a hit's text shown in its snippet.
 const SNIPPET_LINES: usize = 40;
+/// Lines of each range's snippet in a search by file (a file brings several).
+const FILE_RANGE_SNIPPET_LINES: usize = 12;
 
 pub fn tool() -> Tool {
     define::<Input, SearchOutput>(
@@ -24,7 +27,8 @@ pub fn tool() -> Tool {
          Use it to locate code; use get_context instead to gather code to read or reason \
          over. Every hit is checked against the disk: `stale: true` means the file changed \
          since indexing. Narrow with `language` (e.g. \"rust\") or `path_glob` \
-         (e.g. \"src/**/*.rs\"). Pass `next_cursor` back as `cursor` (with the same query) \
+         (e.g. \"src/**/*.rs\"). For \"which files…\" questions set `by_file`: files \
+         ranked by their evidence, each with its best ranges. Pass `next_cursor` back as `cursor` (with the same query) \
          for the next page. With `deadline_ms`, a slow search returns BM25 hits marked \
          `partial` and a cursor that completes it.",
         read_only_annotations(),
@@ -67,6 +71,9 @@ pub struct Input {
     pub language: Option<String>,
     /// Only files whose workspace-relative path matches this glob ("src/**/*.rs").
     pub path_glob: Option<String>,
+    /// Results by file: `k` files ranked by their evidence, each with its best ranges
+    /// (default false: ranked ranges).
+    pub by_file: Option<bool>,
     /// Return what is ready after this many milliseconds (1 to 120000), marked partial.
     #[schemars(range(min = 1, max = 120000))]
     pub deadline_ms: Option<u64>,
@@ -77,7 +84,11 @@ pub struct Input {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SearchOutput {
+    /// The ranked ranges (empty with `by_file`).
     pub hits: Vec<HitOut>,
+    /// With `by_file`: the ranked files, each with its best ranges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileOut>>,
     /// The index generation every hit was read from.
     pub generation: u64,
     /// The mode actually used (lexical when no embedding model is available or a
@@ -110,7 +121,8 @@ pub struct HitOut {
     /// The chunk's text as indexed (secrets masked), at most 40 lines.
     pub snippet: String,
     pub snippet_truncated: bool,
-    /// Fused reciprocal-rank score; higher is better.
+    /// The fused score after ranking (the best hit's base is 1.0); higher is better,
+    /// comparable within one call.
     pub score: f64,
     pub provenance: Provenance,
     pub generation: u64,
@@ -118,6 +130,23 @@ pub struct HitOut {
     pub file_hash: String,
     /// The file on disk changed since it was indexed (read_range shows it as it is now).
     pub stale: bool,
+}
+
+/// A file of a search by file.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct FileOut {
+    /// Relative to `root`, `/`-separated.
+    pub path: String,
+    pub root: String,
+    pub language: String,
+    /// Its best range's score; the whole file's evidence is weighed into it.
+    pub score: f64,
+    /// blake3 (128 bits, hex) of the file content that was indexed.
+    pub file_hash: String,
+    /// The file on disk changed since it was indexed.
+    pub stale: bool,
+    /// Its best ranges (at most 3), best first, snippets of at most 12 lines.
+    pub ranges: Vec<HitOut>,
 }
 
 /// A definition inside a hit.
@@ -162,6 +191,8 @@ struct State {
     mode: Mode,
     language: Option<String>,
     path_glob: Option<String>,
+    #[serde(default)]
+    by_file: bool,
     offset: usize,
 }
 
@@ -173,6 +204,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
         mode: input.mode.unwrap_or(Mode::Hybrid),
         language: input.language,
         path_glob: input.path_glob,
+        by_file: input.by_file.unwrap_or(false),
         offset: 0,
     };
     if !(1..=MAX_PAGE).contains(&state.k) {
@@ -190,7 +222,8 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
         .k((page_end + 1).min(MAX_K))
         .mode(state.mode.into())
         .language(state.language.clone())
-        .path_glob(state.path_glob.clone());
+        .path_glob(state.path_glob.clone())
+        .by_file(state.by_file);
     let indexing = call.first_index(deadline).await;
     call.progress(0.0, Some(2.0), Some("searching".into()))
         .await;
@@ -203,7 +236,7 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
         call.log(LoggingLevel::Warning, n.clone()).await;
     }
     call.progress(2.0, Some(2.0), None).await;
-    if out.hits.is_empty() && !partial {
+    if out.hits.is_empty() && out.files.as_ref().is_none_or(Vec::is_empty) && !partial {
         out.notices
             .push("no hits: try other words, an identifier, or a wider path_glob/language".into());
     }
@@ -211,14 +244,29 @@ pub async fn run(call: &Call<'_>, input: Input) -> Result<SearchOutput, ToolErro
 }
 
 fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -> SearchOutput {
-    let more = results.hits.len() > page_end && page_end < MAX_K;
+    let found = if state.by_file {
+        results.files.len()
+    } else {
+        results.hits.len()
+    };
+    let more = found > page_end && page_end < MAX_K;
+    let this_page = page_end.saturating_sub(state.offset);
     let hits: Vec<HitOut> = results
         .hits
         .iter()
         .skip(state.offset)
-        .take(page_end.saturating_sub(state.offset))
-        .map(hit_out)
+        .take(this_page)
+        .map(|h| hit_out(h, SNIPPET_LINES))
         .collect();
+    let files = state.by_file.then(|| {
+        results
+            .files
+            .iter()
+            .skip(state.offset)
+            .take(this_page)
+            .map(file_out)
+            .collect()
+    });
     let mut notices: Vec<String> = results.notice.into_iter().collect();
     let next_cursor = if partial {
         notices.push(
@@ -237,6 +285,7 @@ fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -
                 mode: state.mode,
                 language: state.language.clone(),
                 path_glob: state.path_glob.clone(),
+                by_file: state.by_file,
             },
         ))
     } else {
@@ -244,6 +293,7 @@ fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -
     };
     SearchOutput {
         hits,
+        files,
         generation: results.generation,
         mode: results.mode.as_str().to_owned(),
         partial,
@@ -252,8 +302,24 @@ fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -
     }
 }
 
-fn hit_out(h: &Hit) -> HitOut {
-    let (snippet, snippet_truncated) = clip_lines(&h.text, SNIPPET_LINES);
+fn file_out(f: &FileHit) -> FileOut {
+    FileOut {
+        path: f.file.path.clone(),
+        root: f.file.root.display().to_string(),
+        language: f.language.clone(),
+        score: f.score,
+        file_hash: f.file.hash.to_string(),
+        stale: f.file.stale,
+        ranges: f
+            .ranges
+            .iter()
+            .map(|h| hit_out(h, FILE_RANGE_SNIPPET_LINES))
+            .collect(),
+    }
+}
+
+fn hit_out(h: &Hit, snippet_lines: usize) -> HitOut {
+    let (snippet, snippet_truncated) = clip_lines(&h.text, snippet_lines);
     HitOut {
         path: h.file.path.clone(),
         root: h.file.root.display().to_string(),
@@ -282,6 +348,34 @@ impl Output for SearchOutput {
         for n in &self.notices {
             s.push_str(&format!("note: {n}\n"));
         }
+        for f in self.files.iter().flatten() {
+            s.push_str(&format!(
+                "{}  [{}, score {:.4}{}]\n",
+                f.path,
+                f.language,
+                f.score,
+                if f.stale {
+                    ", STALE: changed on disk"
+                } else {
+                    ""
+                },
+            ));
+            for h in &f.ranges {
+                s.push_str(&format!(
+                    "  {}-{}{}  [{}]\n```{}\n{}{}```\n",
+                    h.start_line,
+                    h.end_line,
+                    h.symbol
+                        .as_deref()
+                        .map(|x| format!(" {x}"))
+                        .unwrap_or_default(),
+                    h.kind,
+                    h.language,
+                    h.snippet,
+                    if h.snippet.ends_with('\n') { "" } else { "\n" },
+                ));
+            }
+        }
         for h in &self.hits {
             s.push_str(&format!(
                 "{}:{}-{}{}  [{} {}, score {:.4}{}]\n```{}\n{}{}```\n",
@@ -305,7 +399,7 @@ impl Output for SearchOutput {
                 if h.snippet.ends_with('\n') { "" } else { "\n" },
             ));
         }
-        if self.hits.is_empty() {
+        if self.hits.is_empty() && self.files.as_ref().is_none_or(Vec::is_empty) {
             s.push_str("no hits\n");
         }
         if let Some(c) = &self.next_cursor {
