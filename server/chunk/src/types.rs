@@ -203,17 +203,37 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// What the embedding model sees: the context that makes a part understandable,
-    /// then the text. It excludes the path, so a renamed file embeds nothing new.
-    pub fn embedding_text(&self) -> String {
-        embedding_text(self.scope.as_deref(), self.context.as_deref(), &self.text)
+    /// What the embedding model sees for this chunk of the file at `path`: a short
+    /// header (the path, the enclosing scope, a split part's parent signature), then
+    /// the text. The path says what a chunk is about as much as its words: on the
+    /// quality benchmark it raised hybrid NDCG@10 from 0.902 to 0.926 (chunk protocol,
+    /// 4 repositories). A renamed file is therefore embedded again.
+    pub fn embedding_text(&self, path: &str) -> String {
+        embedding_text(
+            path,
+            self.scope.as_deref(),
+            self.context.as_deref(),
+            &self.text,
+        )
+    }
+
+    /// The key of this chunk's vector: its [`ContentHash`] and the path of its file,
+    /// all that [`Chunk::embedding_text`] embeds.
+    pub fn vector_hash(&self, path: &str) -> ContentHash {
+        ContentHash::of(&[path.as_bytes(), &self.hash.0])
     }
 }
 
-/// What the embedding model sees for a chunk with this scope, context and text.
-pub fn embedding_text(scope: Option<&str>, context: Option<&str>, text: &str) -> String {
-    let mut s = String::with_capacity(text.len() + 64);
-    for line in [scope, context].into_iter().flatten() {
+/// What the embedding model sees for a chunk of the file at `path` with this scope,
+/// context and text.
+pub fn embedding_text(
+    path: &str,
+    scope: Option<&str>,
+    context: Option<&str>,
+    text: &str,
+) -> String {
+    let mut s = String::with_capacity(text.len() + path.len() + 64);
+    for line in [Some(path), scope, context].into_iter().flatten() {
         s.push_str(line);
         s.push('\n');
     }

@@ -88,7 +88,7 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
                 continue;
             }
             report.chunks_to_embed += 1;
-            let text = format!("{}{}", config.document_prefix, ch.embedding_text());
+            let text = format!("{}{}", config.document_prefix, ch.embedding_text(&c.rel));
             match &embedder {
                 Ok(e) => {
                     let n = e.count_tokens(&text).unwrap_or(0);

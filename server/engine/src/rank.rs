@@ -210,12 +210,22 @@ pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms) -> f64 {
 /// (stems compared, so `throttling` finds `throttle.go`), times [`PATH_WEIGHT`]. A
 /// share under a tenth is noise.
 pub(crate) fn path_boost(path: &str, q: &QueryTerms) -> f64 {
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = name.split('.').next().unwrap_or(name);
+    // A lone identifier names one thing: its file is the one named after it whole
+    // (`IntoResponse` → `into_response.rs`), not every file sharing a part of it.
+    if let Some(ident) = &q.identifier {
+        let squash = |s: &str| s.replace(['_', '-'], "").to_lowercase();
+        return if squash(stem) == squash(ident) {
+            PATH_WEIGHT
+        } else {
+            0.0
+        };
+    }
     let keywords: Vec<&String> = q.words.iter().filter(|w| w.len() > 2).collect();
     if keywords.is_empty() {
         return 0.0;
     }
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let stem = name.split('.').next().unwrap_or(name);
     let folder = dirs.rsplit('/').next().unwrap_or("");
     let parts: HashSet<String> = tokenize(&format!("{stem} {folder}"))
         .into_iter()
@@ -536,6 +546,10 @@ mod tests {
         assert_eq!(path_boost("src/what/where.py", &q), 0.0);
         let q = QueryTerms::new("session handling");
         assert_eq!(path_boost("session/src/lib/a.py", &q), 0.0);
+        // A lone identifier raises the file named after it whole, not one sharing a part.
+        let q = QueryTerms::new("IntoResponse");
+        assert_eq!(path_boost("src/response/into_response.rs", &q), PATH_WEIGHT);
+        assert_eq!(path_boost("src/middleware/map_response.rs", &q), 0.0);
         let ranked = rank(
             vec![
                 candidate("middleware/request_id.go", 0, 1.0, &[]),

@@ -9,10 +9,17 @@
 
 use scry_chunk::{ChunkOptions, Chunked};
 
-/// Chunks `bytes` (the file at `rel`) with its secrets masked in every text.
+/// Chunks `bytes` (the file at `rel`) with its secrets masked in every text, each chunk
+/// keyed for its vector by its content and path.
 pub(crate) fn chunk(rel: &str, bytes: &[u8], opts: &ChunkOptions) -> Chunked {
     let shown = scry_secrets::mask(rel, bytes);
-    scry_chunk::chunk_masked(rel, bytes, &shown, opts)
+    let mut chunked = scry_chunk::chunk_masked(rel, bytes, &shown, opts);
+    // Vectors are keyed by all that is embedded, the path included (see
+    // `Chunk::embedding_text`): every key the engine stores comes from here.
+    for c in &mut chunked.chunks {
+        c.hash = c.vector_hash(rel);
+    }
+    chunked
 }
 
 /// The text of the file at `rel`, secrets masked (invalid UTF-8 replaced).

@@ -438,7 +438,7 @@ impl Writer {
                     && !v.contains(k)
                     && pending_keys.insert(k)
                 {
-                    pending.push((k, format!("{prefix}{}", c.embedding_text())));
+                    pending.push((k, format!("{prefix}{}", c.embedding_text(&u.rel))));
                 }
             }
             stats.files_indexed += 1;
@@ -489,8 +489,12 @@ impl Writer {
         let snap = self.lexical.snapshot()?;
         let mut pending = Vec::new();
         let mut push = |c: &scry_index::StoredChunk| {
-            let text =
-                scry_chunk::embedding_text(c.scope.as_deref(), c.context.as_deref(), &c.text);
+            let text = scry_chunk::embedding_text(
+                &c.path,
+                c.scope.as_deref(),
+                c.context.as_deref(),
+                &c.text,
+            );
             pending.push((c.vec_key, format!("{}{text}", with.document_prefix)));
         };
         let missing: Vec<u64> = self.missing_vector_keys().collect();

@@ -16,6 +16,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "SearchParams",
             "SearchResult",
             "SearchHit",
+            "SearchFile",
             "Provenance",
             "DefinitionOut",
         ],
