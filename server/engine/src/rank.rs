@@ -231,14 +231,29 @@ pub(crate) fn path_boost(path: &str, q: &QueryTerms) -> f64 {
         .into_iter()
         .map(|t| fold(&t.text))
         .collect();
-    let share =
-        keywords.iter().filter(|w| parts.contains(**w)).count() as f64 / keywords.len() as f64;
+    // Stems miss agent nouns and abbreviations (`logging` → `log`, `logger` stays;
+    // `configuration`, `config`): a word and a part also meet when one starts the other.
+    let meets = |w: &str| {
+        parts.contains(w)
+            || parts.iter().any(|p| {
+                let (short, long) = if p.len() <= w.len() {
+                    (p.as_str(), w)
+                } else {
+                    (w, p.as_str())
+                };
+                short.len() >= PATH_PREFIX_MIN && long.starts_with(short)
+            })
+    };
+    let share = keywords.iter().filter(|w| meets(w)).count() as f64 / keywords.len() as f64;
     if share < 0.1 {
         0.0
     } else {
         PATH_WEIGHT * share
     }
 }
+
+/// The shortest word or name part that may match a longer one by starting it.
+pub(crate) const PATH_PREFIX_MIN: usize = 3;
 
 /// How strongly each candidate's file matched as a whole, in [0, 1] (1 for the
 /// strongest file): from the wider lexical retrieval where the search had one (the
@@ -538,6 +553,20 @@ mod tests {
         let q = QueryTerms::new("throttling middleware");
         assert_eq!(path_boost("middleware/throttle.go", &q), PATH_WEIGHT);
         assert_eq!(path_boost("middleware/logger.go", &q), PATH_WEIGHT / 2.0);
+        // A word and a name part meet when one starts the other.
+        let q = QueryTerms::new("request logging middleware");
+        assert!(
+            path_boost("middleware/logger.go", &q)
+                > path_boost("middleware/request_id.go", &q) - 0.01
+        );
+        let q = QueryTerms::new("configuration loading");
+        assert_eq!(path_boost("src/flask/config.py", &q), PATH_WEIGHT / 2.0);
+        let q = QueryTerms::new("io buffering");
+        assert_eq!(
+            path_boost("src/iota.rs", &q),
+            0.0,
+            "two letters start too much"
+        );
         let q = QueryTerms::new("how are cookies persisted");
         assert!(path_boost("src/requests/cookies.py", &q) > 0.0);
         assert_eq!(path_boost("src/requests/adapters.py", &q), 0.0);
