@@ -277,16 +277,20 @@ pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), 
         .collect();
     let max_wide = wide.values().copied().fold(0.0, f64::max);
     let max_own = own.values().copied().fold(0.0, f64::max);
+    let vectors = candidates.iter().any(|c| c.raw.vector.is_some());
     own.into_iter()
         .map(|(k, o)| {
             let o = if max_own > 0.0 { o / max_own } else { 0.0 };
-            let e = match wide.get(&k) {
-                _ if max_wide <= 0.0 => o,
-                Some(w) if candidates.iter().any(|c| c.raw.vector.is_some()) => {
-                    (w / max_wide + o) / 2.0
-                }
-                Some(w) => w / max_wide,
-                None => 0.0,
+            let w = wide.get(&k).map_or(0.0, |w| w / max_wide);
+            let e = if max_wide <= 0.0 {
+                // No lexical retrieval (vector-only): the candidates say it all.
+                o
+            } else if vectors {
+                // Hybrid: the wide lexical evidence and the candidates' own, halves; a
+                // file only the vectors found has only the second.
+                (w + o) / 2.0
+            } else {
+                w
             };
             (k, e)
         })
@@ -606,6 +610,24 @@ mod tests {
         assert_eq!(paths(&ranked)[0], "strong.rs");
         // Only the best chunk of a file takes the evidence.
         assert!(ranked[1].chunk.path == "weak.rs", "{:?}", paths(&ranked));
+    }
+
+    #[test]
+    fn in_a_hybrid_search_a_file_only_the_vectors_found_keeps_its_own_evidence() {
+        let mut lexical = candidate("lexical.rs", 0, 1.0, &[]);
+        lexical.raw.file = Some(4.0);
+        let mut meaning = candidate("meaning.rs", 0, 1.0, &[]);
+        meaning.ranks = Ranks {
+            lexical: None,
+            vector: Some(1),
+        };
+        meaning.raw = crate::search::RawScores {
+            vector: Some(0.8),
+            ..Default::default()
+        };
+        let e = file_evidence(&[lexical, meaning]);
+        assert_eq!(e[&(0, "lexical.rs".to_string())], 1.0);
+        assert_eq!(e[&(0, "meaning.rs".to_string())], 0.5);
     }
 
     #[test]
