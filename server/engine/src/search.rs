@@ -598,8 +598,14 @@ fn matches_glob(g: &GlobMatcher, path: &str) -> bool {
     g.is_match(path) || path.rsplit('/').next().is_some_and(|name| g.is_match(name))
 }
 
+/// A merged hit grows to at most this much text: past it, touching chunks stay
+/// separate hits, so a result stays a precise range and a packer can keep the best
+/// part of a long definition whole.
+const MAX_MERGED_BYTES: usize = 4 << 10;
+
 /// Hits of one file whose lines overlap or touch become one hit (the better one's
-/// identity, the union of ranges and of definitions, the best rank of each retriever).
+/// identity, the union of ranges and of definitions, the best rank of each retriever),
+/// up to [`MAX_MERGED_BYTES`].
 fn merge_overlapping(ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for c in ranked {
@@ -607,6 +613,7 @@ fn merge_overlapping(ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
             o.chunk.root == c.chunk.root
                 && o.chunk.path == c.chunk.path
                 && o.chunk.span.touches_lines(c.chunk.span)
+                && o.chunk.text.len() + c.chunk.text.len() <= MAX_MERGED_BYTES
         });
         match same {
             Some(o) => {
@@ -777,5 +784,33 @@ mod tests {
                 vec![("b.rs", 10), ("b.rs", 20)],
             ]
         );
+    }
+
+    #[test]
+    fn touching_hits_merge_until_the_merged_text_would_be_too_long() {
+        let sized = |line: u32, bytes: usize| {
+            let mut c = candidate("a.rs", line);
+            c.chunk.text = "x".repeat(bytes);
+            c
+        };
+        // Lines 10-13 and 14-17 touch: small ones merge into one hit.
+        let merged = merge_overlapping(vec![sized(10, 100), sized(14, 100)], 10);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(
+            (
+                merged[0].chunk.span.start_line,
+                merged[0].chunk.span.end_line
+            ),
+            (10, 17)
+        );
+        // Long ones stay apart, so the best part keeps its own precise range.
+        let apart = merge_overlapping(
+            vec![
+                sized(10, MAX_MERGED_BYTES / 2 + 1),
+                sized(14, MAX_MERGED_BYTES / 2),
+            ],
+            10,
+        );
+        assert_eq!(apart.len(), 2);
     }
 }
