@@ -453,3 +453,44 @@ fn llama_cpp_log_lines_stay_off_stderr_unless_asked() {
         &err[..err.len().min(2000)]
     );
 }
+
+/// llama.cpp's OpenMP threads must not spin on a busy machine: a `scry` started without
+/// a wait policy runs with a passive one (it re-executes itself, since the runtime reads
+/// the policy before `main`), and a policy the user set is kept.
+#[cfg(target_os = "linux")]
+#[test]
+fn openmp_threads_wait_passively_unless_the_user_chose_otherwise() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let policy_of = |set: Option<&str>| -> String {
+        let mut cmd = s.cmd(&["--no-model", "mcp"]);
+        cmd.env_remove("OMP_WAIT_POLICY")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(p) = set {
+            cmd.env("OMP_WAIT_POLICY", p);
+        }
+        let mut child = cmd.spawn().unwrap();
+        // The server waits on stdin: read the environment it runs with.
+        let environ = std::path::PathBuf::from(format!("/proc/{}/environ", child.id()));
+        let mut found = String::new();
+        for _ in 0..100 {
+            let env = std::fs::read(&environ).unwrap_or_default();
+            if let Some(v) = env
+                .split(|b| *b == 0)
+                .filter_map(|kv| std::str::from_utf8(kv).ok())
+                .find_map(|kv| kv.strip_prefix("OMP_WAIT_POLICY="))
+            {
+                found = v.to_owned();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        found
+    };
+    assert_eq!(policy_of(None), "PASSIVE");
+    assert_eq!(policy_of(Some("ACTIVE")), "ACTIVE");
+}

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod omp;
 mod output;
 mod stdio;
 
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    omp::ensure_passive_wait();
     let cli = args::Cli::parse();
     let log_file = match &cli.command {
         args::Command::Lsp(a) => a.log_file.clone(),
