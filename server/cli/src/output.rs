@@ -299,12 +299,13 @@ pub fn search_results(r: &SearchResults, json: bool, by_file: bool) -> Result<()
         }
     }
     for f in &r.files {
-        let stale = if f.file.stale {
-            "  (changed since indexing)"
-        } else {
-            ""
-        };
-        writeln!(out, "{}  [{:.4}]{stale}", f.file.path, f.score)?;
+        writeln!(
+            out,
+            "{}  [{:.4}]{}",
+            f.file.path,
+            f.score,
+            stale_mark(f.file.stale)
+        )?;
         for h in &f.ranges {
             writeln!(
                 out,
@@ -336,12 +337,20 @@ fn describe_hit(h: &Hit) -> String {
         (Some(s), None) => format!("{} {s}", h.kind),
         _ => h.kind.clone(),
     };
-    let stale = if h.file.stale {
+    format!(
+        "{what}  [{:.4}; {}]{}",
+        h.score,
+        ranks.join(", "),
+        stale_mark(h.file.stale)
+    )
+}
+
+fn stale_mark(stale: bool) -> &'static str {
+    if stale {
         "  (changed since indexing)"
     } else {
         ""
-    };
-    format!("{what}  [{:.4}; {}]{stale}", h.score, ranks.join(", "))
+    }
 }
 
 fn snippet(text: &str, lines: usize) -> String {

@@ -314,15 +314,16 @@ pub(crate) fn rank(
     let both = candidates.iter().any(|c| c.ranks.lexical.is_some())
         && candidates.iter().any(|c| c.ranks.vector.is_some());
     fuse(&mut candidates, fusion, rrf_k, q.shape, both);
-    let evidence = if off.contains(&Signal::Evidence) {
+    let mut evidence = if off.contains(&Signal::Evidence) {
         HashMap::new()
     } else {
         file_evidence(&candidates)
     };
-    // What depends on the file alone, once per file: candidates share few files.
+    // What depends on the file alone (path boost, kind factor), once per file:
+    // candidates share few files.
     let mut per_path: HashMap<String, (f64, f64)> = HashMap::new();
     for c in &mut candidates {
-        let (path, kind) = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
+        let (path, _) = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
             let path = if off.contains(&Signal::Path) {
                 0.0
             } else {
@@ -336,19 +337,17 @@ pub(crate) fn rank(
             (path, kind)
         });
         c.score += path;
-        c.kind_factor = kind;
         if !off.contains(&Signal::Definition) {
             c.score += definition_boost(&c.chunk.definitions, &q);
         }
     }
     sort(&mut candidates);
-    let mut evidence = evidence;
     for c in &mut candidates {
         // In score order a file's first chunk is its best: it alone takes the evidence.
         if let Some(e) = evidence.remove(&file_of(c)) {
             c.score += EVIDENCE_WEIGHT * e;
         }
-        c.score *= c.kind_factor;
+        c.score *= per_path[&c.chunk.path].1;
     }
     sort(&mut candidates);
     if !off.contains(&Signal::Spread) {
@@ -454,7 +453,6 @@ mod tests {
                 ..Default::default()
             },
             awaiting_vector: false,
-            kind_factor: 1.0,
             score,
         }
     }

@@ -190,8 +190,6 @@ pub(crate) struct Candidate {
     pub(crate) raw: RawScores,
     /// In a hybrid search, the chunk has no vector yet (an edit not yet embedded).
     pub(crate) awaiting_vector: bool,
-    /// What the ranking stage scales this chunk's score by for its kind of file.
-    pub(crate) kind_factor: f64,
     /// Fused, then re-scored by the ranking stage.
     pub(crate) score: f64,
 }
@@ -542,7 +540,6 @@ impl Fused {
                 ranks: Ranks::default(),
                 raw: RawScores::default(),
                 awaiting_vector: false,
-                kind_factor: 1.0,
                 score: 0.0,
             });
         let (slot, raw_slot) = match retriever {
@@ -752,7 +749,6 @@ mod tests {
             ranks: Ranks::default(),
             raw: RawScores::default(),
             awaiting_vector: false,
-            kind_factor: 1.0,
             score: 0.0,
         }
     }

@@ -354,49 +354,31 @@ impl Output for SearchOutput {
                 f.path,
                 f.language,
                 f.score,
-                if f.stale {
-                    ", STALE: changed on disk"
-                } else {
-                    ""
-                },
+                stale_mark(f.stale),
             ));
             for h in &f.ranges {
                 s.push_str(&format!(
-                    "  {}-{}{}  [{}]\n```{}\n{}{}```\n",
+                    "  {}-{}{}  [{}]\n{}",
                     h.start_line,
                     h.end_line,
-                    h.symbol
-                        .as_deref()
-                        .map(|x| format!(" {x}"))
-                        .unwrap_or_default(),
+                    symbol_suffix(h),
                     h.kind,
-                    h.language,
-                    h.snippet,
-                    if h.snippet.ends_with('\n') { "" } else { "\n" },
+                    fenced(h),
                 ));
             }
         }
         for h in &self.hits {
             s.push_str(&format!(
-                "{}:{}-{}{}  [{} {}, score {:.4}{}]\n```{}\n{}{}```\n",
+                "{}:{}-{}{}  [{} {}, score {:.4}{}]\n{}",
                 h.path,
                 h.start_line,
                 h.end_line,
-                h.symbol
-                    .as_deref()
-                    .map(|x| format!(" {x}"))
-                    .unwrap_or_default(),
+                symbol_suffix(h),
                 h.language,
                 h.kind,
                 h.score,
-                if h.stale {
-                    ", STALE: changed on disk"
-                } else {
-                    ""
-                },
-                h.language,
-                h.snippet,
-                if h.snippet.ends_with('\n') { "" } else { "\n" },
+                stale_mark(h.stale),
+                fenced(h),
             ));
         }
         if self.hits.is_empty() && self.files.as_ref().is_none_or(Vec::is_empty) {
@@ -407,4 +389,26 @@ impl Output for SearchOutput {
         }
         s
     }
+}
+
+/// ` name` after a hit's lines, when it has a symbol.
+fn symbol_suffix(h: &HitOut) -> String {
+    h.symbol
+        .as_deref()
+        .map(|x| format!(" {x}"))
+        .unwrap_or_default()
+}
+
+fn stale_mark(stale: bool) -> &'static str {
+    if stale {
+        ", STALE: changed on disk"
+    } else {
+        ""
+    }
+}
+
+/// A hit's snippet in a fenced block of its language.
+fn fenced(h: &HitOut) -> String {
+    let end = if h.snippet.ends_with('\n') { "" } else { "\n" };
+    format!("```{}\n{}{end}```\n", h.language, h.snippet)
 }
