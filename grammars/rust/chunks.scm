@@ -11,3 +11,9 @@
 (type_item name: (_) @name) @definition.type
 (const_item name: (_) @name) @definition.constant
 (static_item name: (_) @name) @definition.constant
+; Public re-exports (`pub use a::B`, `pub use a::{B, c::D as E}`): names only, never chunks.
+(use_declaration (visibility_modifier) argument: (identifier) @name) @definition.reexport
+(use_declaration (visibility_modifier) argument: (scoped_identifier name: (identifier) @name)) @definition.reexport
+(use_declaration (visibility_modifier) argument: (use_as_clause alias: (identifier) @name)) @definition.reexport
+(use_declaration (visibility_modifier) argument: (scoped_use_list list: (use_list [(identifier) @name (scoped_identifier name: (identifier) @name) (use_as_clause alias: (identifier) @name)]))) @definition.reexport
+(use_declaration (visibility_modifier) argument: (use_list [(identifier) @name (scoped_identifier name: (identifier) @name) (use_as_clause alias: (identifier) @name)])) @definition.reexport

@@ -12,3 +12,9 @@
 (method_signature name: (_) @name) @definition.method
 (abstract_method_signature name: (_) @name) @definition.method
 (lexical_declaration (variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression) (class)])) @definition.function
+; Module-level constants (`export const $ZodType = $constructor(...)`; `require` calls
+; are imports); a function value above is more specific and keeps its kind.
+(program (lexical_declaration (variable_declarator name: (identifier) @name value: (_) @_value (#not-match? @_value "^require[(]"))) @definition.constant)
+(program (export_statement declaration: (lexical_declaration (variable_declarator name: (identifier) @name value: (_) @_value (#not-match? @_value "^require[(]"))) @definition.constant))
+; Re-exports from another module (`export { a, b as c } from "./x"`): names only, never chunks.
+(export_statement (export_clause (export_specifier name: (_) @name)) source: (_)) @definition.reexport

@@ -1,4 +1,4 @@
-//! Retrieval quality cannot silently fall: BM25-only NDCG@10 on three repositories of
+//! Retrieval quality cannot silently fall: BM25-only NDCG@10 on four repositories of
 //! the shared semble benchmark (`../shared/bench-quality`), scored as
 //! `scripts/bench-quality.py` scores it, must stay above floors set just under what
 //! the ranking stage achieved (file and chunk protocols). The whole benchmark, with the
@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use scry_test_support::Sandbox;
 
 /// (repository, file-protocol floor, chunk-protocol floor). Achieved when set: requests
-/// 0.967 / 0.949, express 0.982 / 0.972, flask 0.877 / 0.875.
+/// 0.969 / 0.951, express 1.000 / 0.991, flask 0.915 / 0.915, axum 0.835 / 0.835 (Rust:
+/// definitions reached through re-exports).
 const FLOORS: &[(&str, f64, f64)] = &[
     ("requests", 0.95, 0.93),
-    ("express", 0.97, 0.96),
-    ("flask", 0.86, 0.86),
+    ("express", 0.98, 0.97),
+    ("flask", 0.90, 0.90),
+    ("axum", 0.82, 0.82),
 ];
 
 fn data() -> PathBuf {

@@ -147,13 +147,18 @@ pub(crate) fn chunk_syntax(
             "the file has syntax errors; definitions around them may be chunked coarsely",
         ));
     }
-    let Some(mut defs) = collect_defs(lang, compiled, src, root, deadline) else {
+    let Some(defs) = collect_defs(lang, compiled, src, root, deadline) else {
         problems.push(Problem::new(
             ProblemKind::Timeout,
             "finding definitions took longer than the time budget; indexed as line windows",
         ));
         return fallback(src);
     };
+    // Re-exports name things without being chunks of their own: they stay inside
+    // whatever piece holds them.
+    let (reexports, mut defs): (Vec<Def>, Vec<Def>) = defs
+        .into_iter()
+        .partition(|d| d.kind == ChunkKind::Reexport);
     let roots = nest(&mut defs);
     let mut out = Vec::new();
     let emitter = Emitter {
@@ -162,7 +167,9 @@ pub(crate) fn chunk_syntax(
         defs: &defs,
     };
     emitter.emit(0, src.len(), &roots, None, &mut out);
-    (out, definitions(src, &defs))
+    let mut all = definitions(src, &defs);
+    all.extend(definitions(src, &reexports));
+    (out, all)
 }
 
 /// Every definition with its kind, scope, span and name span. Kinds and scopes are the
@@ -229,9 +236,18 @@ fn collect_defs<'t>(
         let (Some((node, kind)), Some((name, name_range))) = (def, name) else {
             continue;
         };
-        if let Some(old) = by_node.get(&node.id())
-            && old.pattern <= m.pattern_index
-        {
+        // One declaration may match several patterns (the most specific, listed first,
+        // gives the kind) and say several names (`pub use a::{B, C}`, `const a = 1, b = 2`).
+        if let Some(old) = by_node.get_mut(&node.id()) {
+            if old.name == name {
+                if m.pattern_index < old.pattern {
+                    old.kind = kind;
+                    old.pattern = m.pattern_index;
+                    old.capture_scope = scope.or(old.capture_scope.take());
+                }
+            } else if !old.aliases.iter().any(|(n, _)| *n == name) {
+                old.aliases.push((name, name_range));
+            }
             continue;
         }
         let (start, end) = anchor_range(lang, src, node);

@@ -79,6 +79,10 @@ pub enum ChunkKind {
     Type,
     Constant,
     Macro,
+    /// A name this module makes public from elsewhere (`pub use a::B`,
+    /// `export { B } from "./a"`). Recorded as a definition, never cut as a chunk: the
+    /// name is found where a reader of this module meets it.
+    Reexport,
     /// A Markdown section (a heading and its text).
     Section,
     /// Code between definitions: imports, module-level statements.
@@ -88,7 +92,7 @@ pub enum ChunkKind {
 }
 
 impl ChunkKind {
-    pub const ALL: [ChunkKind; 15] = [
+    pub const ALL: [ChunkKind; 16] = [
         ChunkKind::Function,
         ChunkKind::Method,
         ChunkKind::Class,
@@ -101,6 +105,7 @@ impl ChunkKind {
         ChunkKind::Type,
         ChunkKind::Constant,
         ChunkKind::Macro,
+        ChunkKind::Reexport,
         ChunkKind::Section,
         ChunkKind::Block,
         ChunkKind::Window,
@@ -120,6 +125,7 @@ impl ChunkKind {
             ChunkKind::Type => "type",
             ChunkKind::Constant => "constant",
             ChunkKind::Macro => "macro",
+            ChunkKind::Reexport => "reexport",
             ChunkKind::Section => "section",
             ChunkKind::Block => "block",
             ChunkKind::Window => "window",

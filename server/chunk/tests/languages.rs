@@ -164,6 +164,76 @@ macro_rules! twice { ($e:expr) => { $e; $e }; }
 }
 
 #[test]
+fn reexports_are_definitions_but_never_chunks_of_their_own() {
+    let src = r#"//! Extractors.
+use std::fmt;
+pub use axum_core::extract::{FromRequest, request::Parts as RequestParts, FromRef};
+pub use crate::json::Json;
+
+pub fn run() {}
+"#;
+    let c = chunks("src/extract/mod.rs", src);
+    check_def(&c, "FromRequest", ChunkKind::Reexport, (3, 3), 3, None);
+    check_def(&c, "RequestParts", ChunkKind::Reexport, (3, 3), 3, None);
+    check_def(&c, "FromRef", ChunkKind::Reexport, (3, 3), 3, None);
+    check_def(&c, "Json", ChunkKind::Reexport, (4, 4), 4, None);
+    // A private `use` names nothing this module hands out.
+    assert!(c.iter().all(|c| !names(c).contains(&"fmt")));
+    assert!(c.iter().all(|c| c.kind != ChunkKind::Reexport));
+
+    let ts = r#"export { parse, safeParse as check } from "./parse.js";
+export { helper };
+"#;
+    let c = chunks("src/index.ts", ts);
+    check_def(&c, "parse", ChunkKind::Reexport, (1, 1), 1, None);
+    check_def(&c, "safeParse", ChunkKind::Reexport, (1, 1), 1, None);
+    // Without a source, the name is this module's own: its definition is elsewhere here.
+    assert!(c.iter().all(|c| !names(c).contains(&"helper")));
+}
+
+#[test]
+fn module_level_constants_are_definitions_and_imports_are_not() {
+    let ts = r#"import { x } from "./x";
+
+export const $ZodType: $constructor<$ZodType> = $constructor("$ZodType", (inst) => {
+  inst.parse = (v) => v;
+});
+
+const LIMIT = 10, OTHER = 20;
+
+export const parse = (v: unknown) => v;
+
+function inner() {
+  const local = 1;
+  return local;
+}
+"#;
+    let c = chunks("core/schemas.ts", ts);
+    check_def(&c, "$ZodType", ChunkKind::Constant, (3, 5), 3, None);
+    check_def(&c, "LIMIT", ChunkKind::Constant, (7, 7), 7, None);
+    check_def(&c, "OTHER", ChunkKind::Constant, (7, 7), 7, None);
+    // A function value stays a function.
+    check_def(&c, "parse", ChunkKind::Function, (9, 9), 9, None);
+    assert!(c.iter().all(|c| !names(c).contains(&"local")));
+
+    let js = "const accepts = require('accepts');\nconst app = {};\n";
+    let c = chunks("lib/request.js", js);
+    assert!(c.iter().all(|c| !names(c).contains(&"accepts")));
+    check_def(&c, "app", ChunkKind::Constant, (2, 2), 2, None);
+
+    let go = "package chi\n\nconst (\n\tA = 1\n\tB = 2\n)\n\nvar ErrX = errors.New(\"x\")\n";
+    let c = chunks("chi.go", go);
+    check_def(&c, "A", ChunkKind::Constant, (3, 6), 4, None);
+    check_def(&c, "B", ChunkKind::Constant, (3, 6), 5, None);
+    check_def(&c, "ErrX", ChunkKind::Constant, (8, 8), 8, None);
+
+    let py = "import os\n\nDEFAULT_TIMEOUT = 30\n\ndef f():\n    local = 1\n    return local\n";
+    let c = chunks("adapters.py", py);
+    check_def(&c, "DEFAULT_TIMEOUT", ChunkKind::Constant, (3, 3), 3, None);
+    assert!(c.iter().all(|c| !names(c).contains(&"local")));
+}
+
+#[test]
 fn rust_oversized_impl_is_split_into_methods_with_the_impl_as_scope() {
     let mut src = String::from("impl Server {\n");
     for i in 0..12 {

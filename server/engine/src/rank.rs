@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use scry_chunk::Definition;
+use scry_chunk::{ChunkKind, Definition};
 use scry_index::{STOP_WORDS, stem, tokenize};
 
 use crate::fusion::{Fusion, QueryShape, fuse, split_qualified};
@@ -193,16 +193,26 @@ pub(crate) fn kind_factor(kind: FileKind, q: &QueryTerms) -> f64 {
 /// mean the definition: BM25's symbol field already weighs it.
 pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms) -> f64 {
     if let Some(name) = &q.identifier {
-        if defs.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
-            return DEFINITION_WEIGHT;
+        let mut best = 0.0f64;
+        for d in defs.iter().filter(|d| d.name.eq_ignore_ascii_case(name)) {
+            // A re-export is where this module hands the name out, not where it is
+            // made: it ranks above mentions and below the definition.
+            best = best.max(if d.kind == ChunkKind::Reexport {
+                DEFINITION_WEIGHT / 2.0
+            } else {
+                DEFINITION_WEIGHT
+            });
         }
-        return 0.0;
+        return best;
     }
-    let named = defs.iter().any(|d| {
-        // The whole name first (cheap, and usually absent), then whether it is compound.
-        let whole = d.name.trim_matches('_').to_lowercase();
-        q.all.contains(&whole) && tokenize(&d.name).len() > 1
-    });
+    let named = defs
+        .iter()
+        .filter(|d| d.kind != ChunkKind::Reexport)
+        .any(|d| {
+            // The whole name first (cheap, and usually absent), then whether it is compound.
+            let whole = d.name.trim_matches('_').to_lowercase();
+            q.all.contains(&whole) && tokenize(&d.name).len() > 1
+        });
     if named { DEFINITION_WEIGHT / 2.0 } else { 0.0 }
 }
 
@@ -545,6 +555,29 @@ mod tests {
             60.0,
         );
         assert_eq!(paths(&ranked)[0], "src/lib.rs");
+    }
+
+    #[test]
+    fn a_reexport_ranks_between_the_definition_and_a_mention() {
+        let reexport = |name: &str| Definition {
+            kind: ChunkKind::Reexport,
+            ..def(name)
+        };
+        let q = QueryTerms::new("FromRequest");
+        assert_eq!(
+            definition_boost(&[reexport("FromRequest")], &q),
+            DEFINITION_WEIGHT / 2.0
+        );
+        assert_eq!(
+            definition_boost(&[reexport("FromRequest"), def("FromRequest")], &q),
+            DEFINITION_WEIGHT
+        );
+        // In a sentence a re-exported compound name is no definition at all.
+        let q = QueryTerms::new("where does merge_environment_settings read proxies");
+        assert_eq!(
+            definition_boost(&[reexport("merge_environment_settings")], &q),
+            0.0
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ pub(crate) fn find(snap: &Snapshot, q: &SymbolQuery) -> Result<SymbolResults, En
     let by_length = !q.name.is_empty();
     scored.sort_by(|(sa, a), (sb, b)| {
         let (da, db) = (&a.definition, &b.definition);
+        // A re-export points at a definition elsewhere: the definition itself first.
+        let reexport = |d: &Definition| d.kind == scry_chunk::ChunkKind::Reexport;
         sb.cmp(sa)
+            .then(reexport(da).cmp(&reexport(db)))
             .then(if by_length {
                 da.name.len().cmp(&db.name.len())
             } else {

@@ -636,3 +636,34 @@ fn embedding_commits_in_small_batches_so_a_kill_loses_little() {
     assert!(report.commits >= 4, "{} commits", report.commits);
     assert_eq!(engine.status().chunks_without_vectors, 0);
 }
+
+#[test]
+fn a_symbol_lookup_lists_the_definition_before_its_reexports() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let src = ws.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // The re-export sits in the file that sorts first, so only its kind can put it last.
+    std::fs::write(src.join("a_lib.rs"), "pub use crate::widget::Widget;\n").unwrap();
+    std::fs::write(
+        src.join("widget.rs"),
+        "pub struct Widget {\n    id: u32,\n}\n",
+    )
+    .unwrap();
+    let engine = open_lexical(ws.path(), idx.path());
+    refresh(&engine);
+    let hits = engine
+        .symbols(&scry_engine::SymbolQuery::new("Widget"))
+        .unwrap()
+        .hits;
+    let listed: Vec<(&str, &str)> = hits
+        .iter()
+        .map(|h| (h.file.path.as_str(), h.definition.kind.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("src/widget.rs", "struct"), ("src/a_lib.rs", "reexport")]
+    );
+    // Ranked search: the definition first, the re-export above nothing else.
+    assert_eq!(found(&engine, "Widget")[0], "src/widget.rs");
+}

@@ -24,9 +24,9 @@ use crate::{FileHash, IndexError, StoredChunk};
 const TOKENIZER: &str = "scry_code";
 /// Bumped when the schema, the tokenizer or what is stored changes (v3: secrets masked;
 /// v4: definitions with kinds and spans; v5: exact token counts for BM25 statistics;
-/// v6: English stems beside words);
-/// an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+/// v6: English stems beside words; v7: module-level constants and re-exports are
+/// definitions); an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// How much a match in each field counts.
 const SYMBOL_BOOST: f32 = 3.0;
