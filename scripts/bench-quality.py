@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Retrieval quality of scry on ../shared/bench-quality, beside the published peers.
 
-For each repository: index a temporary copy (BM25-only or hybrid), run every annotated
+For each repository: index a temporary copy (BM25-only, BM25 + the static fast-tier
+table distilled from the embedding model, or BM25 + the transformer), run every annotated
 query through `scry search --json`, and score NDCG@10 by the benchmark's two protocols
 (file: hits de-duplicated to files; chunk: the first 10 hits, a target with a line span
 found by an overlapping hit). Prints per-repository and macro tables, overall and per
 category (semantic, architecture, symbol), with the peers' published numbers, and
 writes the figures as JSON.
 
-    scripts/bench-quality.py [--mode bm25|hybrid] [--fusion scores|rrf] [--repos a,b]
+    scripts/bench-quality.py [--mode bm25|static|hybrid] [--fusion scores|rrf] [--repos a,b]
                              [--out FILE] [--bin SCRY]
 
 SCRY_RANK_ABLATE=kind,definition,path,evidence,spread switches ranking signals off.
@@ -72,6 +73,9 @@ def run_repo(args, data, repo, model, root):
                    SCRY_LOG='scry_engine::search=debug')
         base = [args.bin, '-w', ws, '--index-dir', f'{work}/idx']
         base += ['--no-model'] if args.mode == 'bm25' else ['--embed-model', model]
+        if args.mode == 'static':
+            # The fast tier: the table distilled from the same model (cached beside it).
+            base += ['--embed-backend', 'static']
         base += ['--fusion', args.fusion]
         t0 = time.time()
         subprocess.run(base + ['index', '--json'], check=True, env=env, capture_output=True)
@@ -129,7 +133,8 @@ def fmt(x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--mode', choices=['bm25', 'hybrid'], default='bm25')
+    ap.add_argument('--mode', choices=['bm25', 'static', 'hybrid'], default='bm25',
+                    help='BM25-only; BM25 + the static (fast-tier) table; BM25 + the transformer')
     ap.add_argument('--repos', help='comma-separated subset')
     ap.add_argument('--fusion', choices=['scores', 'rrf'], default='rrf')
     ap.add_argument('--data', default=os.environ.get('SCRY_BENCH_QUALITY', DEFAULT_DATA))

@@ -494,3 +494,48 @@ fn openmp_threads_wait_passively_unless_the_user_chose_otherwise() {
     assert_eq!(policy_of(None), "PASSIVE");
     assert_eq!(policy_of(Some("ACTIVE")), "ACTIVE");
 }
+
+#[test]
+fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let m = model_arg();
+    // The table distilled from the model, shared between test processes.
+    let models = scry_test_support::shared_static_models_dir();
+    let run = |args: &[&str]| {
+        let out = s
+            .cmd(args)
+            .env("SCRY_MODELS", &models)
+            .output()
+            .expect("scry runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let flags = ["--embed-model", &m, "--embed-backend", "static"];
+    let report = run(&[&["index", "--json"][..], &flags].concat());
+    assert_eq!(report["mode"], "hybrid");
+    assert!(report["chunks_embedded"].as_u64().unwrap() >= 4);
+
+    // Vectors alone find each file by meaning: no word of a query is in its file.
+    for (query, file) in [
+        ("add up what the goods in a basket cost", "web/cart.ts"),
+        ("talk to a web server over the network", "src/net/http.rs"),
+    ] {
+        let r = run(&[
+            &["search", "--json", "--mode", "vector", "-k", "1"][..],
+            &[query],
+            &flags,
+        ]
+        .concat());
+        assert_eq!(r["mode"], "vector");
+        assert_eq!(r["results"][0]["path"], file, "{query}: {r}");
+    }
+    let status = run(&[&["status", "--json"][..], &flags].concat());
+    let id = status["model"]["id"].as_str().unwrap_or_default();
+    assert!(id.starts_with("static256:"), "{status}");
+    assert_eq!(status["chunks_without_vectors"], 0);
+}

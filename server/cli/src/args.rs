@@ -36,7 +36,8 @@ pub struct Global {
         value_name = "NAME"
     )]
     pub model: Option<String>,
-    /// Embedding backend: llama (in this process), openai (an OpenAI-compatible
+    /// Embedding backend: llama (in this process), static (a table distilled once from
+    /// the llama model: vectors at tokenizer speed), openai (an OpenAI-compatible
     /// /v1/embeddings server) or none.
     #[arg(long, global = true, env = "SCRY_EMBED_BACKEND", value_name = "KIND")]
     pub embed_backend: Option<String>,

@@ -122,7 +122,9 @@ impl EngineConfigBuilder {
     }
     /// Threads of a llama.cpp embedder (no effect on a remote one).
     pub fn embed_threads(mut self, n: usize) -> Self {
-        if let Some(EmbedderSpec::Llama { options, .. }) = &mut self.config.embedder {
+        if let Some(EmbedderSpec::Llama { options, .. } | EmbedderSpec::Static { options, .. }) =
+            &mut self.config.embedder
+        {
             *options = std::mem::take(options).with_threads(n);
         }
         self

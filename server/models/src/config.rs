@@ -263,7 +263,7 @@ pub fn embedding_spec(
                 .max_tokens
                 .unwrap_or(crate::embedding::DEFAULT_REMOTE_MAX_TOKENS),
         })),
-        "llama" | "auto" => {
+        backend @ ("llama" | "auto" | "static") => {
             let model = match &config.model {
                 // Not found: kept as given, so loading says clearly what is missing.
                 Some(name) => resolve_model_path(name).unwrap_or_else(|_| PathBuf::from(name)),
@@ -274,10 +274,17 @@ pub fn embedding_spec(
             };
             let options =
                 EmbedderOptions::default().with_threads(config.threads.unwrap_or(default_threads));
+            if backend == "static" {
+                return Ok(Some(EmbedderSpec::Static {
+                    model,
+                    options,
+                    cache_dir: crate::models_dir().join("static"),
+                }));
+            }
             Ok(Some(EmbedderSpec::Llama { model, options }))
         }
         other => Err(ModelError::Config(format!(
-            "unknown embedding backend {other:?}; use llama, openai or none"
+            "unknown embedding backend {other:?}; use llama, static, openai or none"
         ))),
     }
 }

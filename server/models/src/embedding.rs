@@ -1,12 +1,13 @@
 //! Which embedding model makes the index's vectors, and loading it: a GGUF file through
-//! llama.cpp in this process, or any OpenAI-compatible `/v1/embeddings` server. The
+//! llama.cpp in this process, the static table distilled from one, or any
+//! OpenAI-compatible `/v1/embeddings` server. The
 //! embedding counterpart of [`crate::BackendSpec`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::http::{HttpConfig, HttpEmbedder};
-use crate::{Embedder, EmbedderOptions, LlamaEmbedder, ModelError};
+use crate::{Embedder, EmbedderOptions, LlamaEmbedder, ModelError, StaticEmbedder};
 
 /// Longest input of a remote embedding model, when the configuration does not say:
 /// what BERT-sized embedders (MiniLM, bge-small) take.
@@ -19,6 +20,14 @@ pub enum EmbedderSpec {
     Llama {
         model: PathBuf,
         options: EmbedderOptions,
+    },
+    /// The fast tier: a static table distilled from a GGUF embedding model, cached in
+    /// `cache_dir` under the model's fingerprint (distilled on first use).
+    Static {
+        model: PathBuf,
+        /// Threads and batching for the one-time distillation.
+        options: EmbedderOptions,
+        cache_dir: PathBuf,
     },
     /// An OpenAI-compatible server (llama-server `--embedding`, vLLM, Ollama, TEI…).
     OpenAi {
@@ -45,6 +54,15 @@ impl EmbedderSpec {
             EmbedderSpec::Llama { model, options } => {
                 Ok(Arc::new(LlamaEmbedder::load(model, options.clone())?))
             }
+            EmbedderSpec::Static {
+                model,
+                options,
+                cache_dir,
+            } => Ok(Arc::new(StaticEmbedder::load(
+                model,
+                options.clone(),
+                cache_dir,
+            )?)),
             EmbedderSpec::OpenAi { http, max_tokens } => {
                 Ok(Arc::new(HttpEmbedder::connect(http.clone(), *max_tokens)?))
             }

@@ -2,12 +2,14 @@
 //!
 //! [`Embedder`] turns texts into unit vectors for the index; [`Generator`] streams chat
 //! completions for answers. Implementations: llama.cpp in-process ([`LlamaEmbedder`],
-//! [`LlamaGenerator`]), any OpenAI-compatible server ([`http`]), and MLX on Apple Silicon
+//! [`LlamaGenerator`]), a static table distilled from a GGUF embedder ([`StaticEmbedder`],
+//! the fast tier), any OpenAI-compatible server ([`http`]), and MLX on Apple Silicon
 //! (feature `mlx`, macOS arm64 only). [`ModelManager`] owns their lifecycle: selection by
 //! role, lazy loading, unloading, hot-swapping and the fallback chain.
 
 pub mod config;
 mod discover;
+pub mod distill;
 mod embedding;
 mod generate;
 mod gguf;
@@ -20,6 +22,8 @@ pub mod memory;
 mod mlx;
 mod prompt_speed;
 mod pull;
+mod static_embedder;
+pub mod static_table;
 
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
 pub use embedding::{DEFAULT_REMOTE_MAX_TOKENS, EmbedderSpec};
@@ -36,6 +40,7 @@ pub use manager::{
 };
 pub use prompt_speed::PromptTimings;
 pub use pull::{PullOptions, PullProgress, pull_model};
+pub use static_embedder::{STATIC_DIMS, StaticEmbedder, TableSource};
 
 use std::time::Duration;
 

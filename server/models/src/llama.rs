@@ -53,6 +53,8 @@ impl EmbedderOptions {
 enum Job {
     Embed(Vec<String>, Sender<Result<Embeddings, ModelError>>),
     Count(String, Sender<usize>),
+    /// Pooled, not normalised: what distillation averages and reduces.
+    Raw(Vec<Vec<i32>>, Sender<Result<Vec<Vec<f32>>, ModelError>>),
 }
 
 pub struct LlamaEmbedder {
@@ -110,6 +112,21 @@ impl LlamaEmbedder {
             },
             jobs: jobs_tx,
         })
+    }
+}
+
+impl LlamaEmbedder {
+    /// The model's pooled output for each sequence of token ids, as llama.cpp gives it
+    /// (mean-pooled, not normalised). Each sequence must fit in one batch.
+    pub(crate) fn pooled_token_sequences(
+        &self,
+        seqs: Vec<Vec<i32>>,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let (tx, rx) = bounded(1);
+        self.jobs
+            .send(Job::Raw(seqs, tx))
+            .map_err(|_| ModelError::WorkerGone)?;
+        rx.recv().map_err(|_| ModelError::WorkerGone)?
     }
 }
 
@@ -213,46 +230,77 @@ fn worker(
                 let _ = reply.send(vocab.tokenize(text.as_bytes(), true, false).len());
             }
             Job::Embed(texts, reply) => {
-                let mut run = || -> Result<Embeddings, ModelError> {
-                    let seqs: Vec<Vec<LlamaToken>> = texts
-                        .iter()
-                        .map(|t| truncate(vocab.tokenize(t.as_bytes(), true, false), max_tokens))
-                        .collect();
-                    let tokens = seqs.iter().map(Vec::len).sum();
-                    let mut out = Vec::with_capacity(seqs.len());
-                    let mut i = 0;
-                    while i < seqs.len() {
-                        batch.clear();
-                        let mut used = 0;
-                        let mut n = 0;
-                        while i + n < seqs.len()
-                            && n < opts.max_sequences
-                            && used + seqs[i + n].len() <= batch_tokens
-                        {
-                            batch
-                                .add_sequence(&seqs[i + n], n as i32, false)
-                                .map_err(|e| ModelError::Embed(e.to_string()))?;
-                            used += seqs[i + n].len();
-                            n += 1;
-                        }
-                        decode(&mut ctx, &mut batch)?;
-                        for s in 0..n {
-                            let v = ctx
-                                .embeddings_seq_ith(s as i32)
-                                .map_err(|e| ModelError::Embed(e.to_string()))?;
-                            out.push(normalize(v)?);
-                        }
-                        i += n;
-                    }
-                    Ok(Embeddings {
-                        vectors: out,
-                        tokens,
-                    })
+                let seqs: Vec<Vec<LlamaToken>> = texts
+                    .iter()
+                    .map(|t| truncate(vocab.tokenize(t.as_bytes(), true, false), max_tokens))
+                    .collect();
+                let tokens = seqs.iter().map(Vec::len).sum();
+                let run = pooled(
+                    &mut ctx,
+                    &mut batch,
+                    &seqs,
+                    opts.max_sequences,
+                    batch_tokens,
+                )
+                .and_then(|raw| raw.iter().map(|v| normalize(v)).collect())
+                .map(|vectors| Embeddings { vectors, tokens });
+                let _ = reply.send(run);
+            }
+            Job::Raw(ids, reply) => {
+                let seqs: Vec<Vec<LlamaToken>> = ids
+                    .into_iter()
+                    .map(|s| s.into_iter().map(LlamaToken::new).collect())
+                    .collect();
+                let run = if seqs.iter().any(|s| s.is_empty() || s.len() > batch_tokens) {
+                    Err(ModelError::Embed(format!(
+                        "each sequence needs 1 to {batch_tokens} tokens"
+                    )))
+                } else {
+                    pooled(
+                        &mut ctx,
+                        &mut batch,
+                        &seqs,
+                        opts.max_sequences,
+                        batch_tokens,
+                    )
                 };
-                let _ = reply.send(run());
+                let _ = reply.send(run);
             }
         }
     }
+}
+
+/// The pooled output of each sequence, as many sequences per decode as fit.
+fn pooled(
+    ctx: &mut llama_cpp_2::context::LlamaContext,
+    batch: &mut LlamaBatch,
+    seqs: &[Vec<LlamaToken>],
+    max_sequences: usize,
+    batch_tokens: usize,
+) -> Result<Vec<Vec<f32>>, ModelError> {
+    let mut out = Vec::with_capacity(seqs.len());
+    let mut i = 0;
+    while i < seqs.len() {
+        batch.clear();
+        let mut used = 0;
+        let mut n = 0;
+        while i + n < seqs.len() && n < max_sequences && used + seqs[i + n].len() <= batch_tokens {
+            batch
+                .add_sequence(&seqs[i + n], n as i32, false)
+                .map_err(|e| ModelError::Embed(e.to_string()))?;
+            used += seqs[i + n].len();
+            n += 1;
+        }
+        decode(ctx, batch)?;
+        for s in 0..n {
+            let v = ctx
+                .embeddings_seq_ith(s as i32)
+                .map_err(|e| ModelError::Embed(e.to_string()))?;
+            out.push(v.to_vec());
+        }
+        i += n;
+    }
+    Ok(out)
 }
 
 fn decode(

@@ -49,6 +49,15 @@ pub fn embed_model() -> PathBuf {
     installed(FILE)
 }
 
+/// A models folder shared by every test process, holding only `static/`: distilling
+/// the embedding model's static table takes about a minute, so tests that need the
+/// table (and not the distilling itself) find it here after the first has built it.
+pub fn shared_static_models_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("scry-test-models");
+    std::fs::create_dir_all(dir.join("static")).unwrap();
+    dir
+}
+
 /// SmolLM2-135M-Instruct Q4_1: the default chat model.
 pub fn chat_model() -> PathBuf {
     installed("SmolLM2-135M-Instruct.Q4_1.gguf")
