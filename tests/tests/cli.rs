@@ -536,6 +536,6 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
     }
     let status = run(&[&["status", "--json"][..], &flags].concat());
     let id = status["model"]["id"].as_str().unwrap_or_default();
-    assert!(id.starts_with("static256:"), "{status}");
+    assert!(id.starts_with("static256v2:"), "{status}");
     assert_eq!(status["chunks_without_vectors"], 0);
 }

@@ -6,7 +6,8 @@
 //! - paths: the share of the query's words in the file's name and folder adds up to
 //!   [`PATH_WEIGHT`];
 //! - definitions: a chunk that *defines* the name a query says adds
-//!   [`DEFINITION_WEIGHT`] (half in a sentence), above chunks that merely mention it;
+//!   [`DEFINITION_WEIGHT`] (half in a sentence; half for a re-export of the name),
+//!   above chunks that merely mention it;
 //! - file evidence: each file's best chunk adds up to [`EVIDENCE_WEIGHT`] for how
 //!   strongly the whole file matched, read from a wider lexical retrieval than the
 //!   candidates;

@@ -24,6 +24,7 @@ mod prompt_speed;
 mod pull;
 mod static_embedder;
 pub mod static_table;
+mod wordpiece;
 
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
 pub use embedding::{DEFAULT_REMOTE_MAX_TOKENS, EmbedderSpec};

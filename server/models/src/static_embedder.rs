@@ -18,11 +18,16 @@ use llama_cpp_2::token::LlamaToken;
 use crate::distill::{TokenRows, reduce_and_weight};
 use crate::gguf::{fingerprint, read_gguf_header};
 use crate::llama::backend;
-use crate::static_table::StaticTable;
+use crate::static_table::{StaticTable, TableTokenizer};
+use crate::wordpiece::WordPiece;
 use crate::{Embedder, EmbedderInfo, EmbedderOptions, Embeddings, LlamaEmbedder, ModelError};
 
 /// Dimensions kept by distillation (model2vec's default); fewer if the model has fewer.
 pub const STATIC_DIMS: usize = 256;
+
+/// Bumped when distilling would give other rows for the same model: vectors made with
+/// another version are never mixed in (it is part of the embedder's id).
+const DISTILL_VERSION: u32 = 2;
 
 /// Sequences per decode while distilling: each is three tokens.
 const DISTILL_SEQUENCES: usize = 128;
@@ -40,10 +45,17 @@ pub enum TableSource {
 
 pub struct StaticEmbedder {
     info: EmbedderInfo,
-    /// Loaded with `vocab_only`: the tokenizer without the weights.
-    vocab_model: LlamaModel,
+    tokenizer: Tokenizer,
     table: Arc<StaticTable>,
     source: TableSource,
+}
+
+/// How texts become the table's tokens.
+enum Tokenizer {
+    /// Our own, from the vocabulary stored in the table: no model file is read.
+    WordPiece(WordPiece),
+    /// The model's vocabulary loaded by llama.cpp (`vocab_only`: no weights).
+    Model(LlamaModel),
 }
 
 impl StaticEmbedder {
@@ -54,6 +66,7 @@ impl StaticEmbedder {
         options: EmbedderOptions,
         cache_dir: &Path,
     ) -> Result<StaticEmbedder, ModelError> {
+        let started = Instant::now();
         let header = read_gguf_header(model)?;
         let hash = fingerprint(model, header.file_size).map_err(|e| ModelError::BadFile {
             path: model.to_owned(),
@@ -63,18 +76,12 @@ impl StaticEmbedder {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let source_id = format!("{name}#{hash}");
-        let vocab_model = LlamaModel::load_from_file(
-            backend()?,
-            model,
-            &LlamaModelParams::default().with_vocab_only(true),
-        )
-        .map_err(|e| ModelError::Load {
-            path: model.to_owned(),
-            detail: e.to_string(),
-        })?;
-        let path = cache_dir.join(format!("{name}-{hash}-static{STATIC_DIMS}.m2v"));
+        let fingerprint_ms = started.elapsed().as_secs_f64() * 1e3;
+        let path = cache_dir.join(format!(
+            "{name}-{hash}-static{STATIC_DIMS}v{DISTILL_VERSION}.m2v"
+        ));
         let cached = match StaticTable::read(&path) {
-            Ok(t) if t.source == source_id && t.vocab == vocab_size(&vocab_model) => Some(t),
+            Ok(t) if t.source == source_id => Some(t),
             Ok(_) => None,
             Err(e) => {
                 if path.exists() {
@@ -83,9 +90,10 @@ impl StaticEmbedder {
                 None
             }
         };
-        let (table, source) = match cached {
-            Some(t) => (t, TableSource::Cached(path)),
+        let (mut table, source, vocab_model) = match cached {
+            Some(t) => (t, TableSource::Cached(path), None),
             None => {
+                let vocab_model = load_vocab(model)?;
                 let t0 = Instant::now();
                 let table = distill(model, options, &vocab_model, &source_id)?;
                 let seconds = t0.elapsed().as_secs_f64();
@@ -97,11 +105,33 @@ impl StaticEmbedder {
                     }
                 };
                 tracing::info!(model = %name, seconds, "distilled the static embedding table");
-                (table, TableSource::Distilled { seconds, saved })
+                (
+                    table,
+                    TableSource::Distilled { seconds, saved },
+                    Some(vocab_model),
+                )
             }
         };
+        let table_ms = started.elapsed().as_secs_f64() * 1e3;
+        let tokenizer = match table.take_tokenizer() {
+            TableTokenizer::WordPiece {
+                tokens,
+                unknown,
+                lowercase,
+            } => Tokenizer::WordPiece(WordPiece::new(tokens, unknown, lowercase)),
+            TableTokenizer::Model => Tokenizer::Model(match vocab_model {
+                Some(m) => m,
+                None => load_vocab(model)?,
+            }),
+        };
+        tracing::debug!(
+            fingerprint_ms,
+            table_ms,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "static embedder loaded"
+        );
         let info = EmbedderInfo {
-            id: format!("static{}:{source_id}", table.dims),
+            id: format!("static{}v{DISTILL_VERSION}:{source_id}", table.dims),
             path: model.to_owned(),
             architecture: "static".into(),
             dims: table.dims,
@@ -110,7 +140,7 @@ impl StaticEmbedder {
         };
         Ok(StaticEmbedder {
             info,
-            vocab_model,
+            tokenizer,
             table: Arc::new(table),
             source,
         })
@@ -121,19 +151,22 @@ impl StaticEmbedder {
         &self.source
     }
 
-    fn tokens(&self, text: &str) -> Vec<LlamaToken> {
-        self.vocab_model
-            .vocab()
-            .tokenize(text.as_bytes(), false, false)
+    fn tokens(&self, text: &str) -> Vec<usize> {
+        match &self.tokenizer {
+            Tokenizer::WordPiece(w) => w.tokenize(text).into_iter().map(|t| t as usize).collect(),
+            Tokenizer::Model(m) => m
+                .vocab()
+                .tokenize(text.as_bytes(), false, false)
+                .into_iter()
+                .filter_map(|t| usize::try_from(t.0).ok())
+                .collect(),
+        }
     }
 
-    fn vector(&self, tokens: &[LlamaToken]) -> Vec<f32> {
-        let dims = self.table.dims;
-        let mut sum = vec![0f32; dims];
-        for t in tokens {
-            if let Some(row) = usize::try_from(t.0).ok().and_then(|i| self.table.row(i)) {
-                sum.iter_mut().zip(row).for_each(|(s, r)| *s += r);
-            }
+    fn vector(&self, tokens: &[usize]) -> Vec<f32> {
+        let mut sum = vec![0f32; self.table.dims];
+        for &t in tokens {
+            self.table.add_row(t, &mut sum);
         }
         let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 && norm.is_finite() {
@@ -146,6 +179,18 @@ impl StaticEmbedder {
         }
         sum
     }
+}
+
+fn load_vocab(model: &Path) -> Result<LlamaModel, ModelError> {
+    LlamaModel::load_from_file(
+        backend()?,
+        model,
+        &LlamaModelParams::default().with_vocab_only(true),
+    )
+    .map_err(|e| ModelError::Load {
+        path: model.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 impl Embedder for StaticEmbedder {
@@ -193,13 +238,17 @@ fn distill(
         });
     };
     let (begin, end) = (first.0, last.0);
+    let texts = token_texts(vocab_model);
     // Control and unused tokens never come out of tokenizing text: their rows stay zero
     // and they take no Zipf rank.
     let kept: Vec<usize> = (0..n)
         .filter(|&i| {
-            let t = LlamaToken::new(i as i32);
-            let text = vocab.text(t).map(|c| c.to_bytes()).unwrap_or_default();
-            !vocab.is_control(t) && !text.starts_with(b"[unused") && !text.is_empty()
+            let text = texts[i].trim_start_matches('\u{2581}');
+            let never_from_text = vocab.is_control(LlamaToken::new(i as i32))
+                || text.is_empty()
+                || text.starts_with("[unused")
+                || text.starts_with("[UNK]");
+            !never_from_text
         })
         .collect();
     if kept.is_empty() {
@@ -235,10 +284,87 @@ fn distill(
     for (k, &i) in kept.iter().enumerate() {
         rows[i * out_dims..(i + 1) * out_dims].copy_from_slice(reduced.row(k));
     }
-    Ok(StaticTable {
-        source: source_id.to_owned(),
-        vocab: n,
-        dims: out_dims,
-        rows,
-    })
+    let tokenizer = table_tokenizer(vocab_model, texts);
+    Ok(StaticTable::new(
+        source_id.to_owned(),
+        out_dims,
+        tokenizer,
+        &rows,
+    ))
+}
+
+/// The model's token texts.
+fn token_texts(vocab_model: &LlamaModel) -> Vec<String> {
+    let vocab = vocab_model.vocab();
+    (0..vocab_size(vocab_model))
+        .map(|i| {
+            vocab
+                .text(LlamaToken::new(i as i32))
+                .map(|c| String::from_utf8_lossy(c.to_bytes()).into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Our own WordPiece when the model's tokenizer is one, else the model's.
+fn table_tokenizer(vocab_model: &LlamaModel, texts: Vec<String>) -> TableTokenizer {
+    let vocab = vocab_model.vocab();
+    // From the GGUF metadata: llama-cpp-2's `vocab_type()` panics on WordPiece.
+    if vocab_model.meta_val_str("tokenizer.ggml.model").as_deref() != Ok("bert") {
+        return TableTokenizer::Model;
+    }
+    let lowercase = vocab_model
+        .meta_val_str("tokenizer.ggml.normalizer.lowercase")
+        .map_or(true, |v| v != "false");
+    // The unknown token: named so, else what a word of no known piece becomes.
+    let unknown = texts
+        .iter()
+        .position(|t| t.trim_start_matches('\u{2581}') == "[UNK]")
+        .map(|i| i as u32)
+        .or_else(|| {
+            let t = vocab.tokenize("\u{2603}\u{2603}".as_bytes(), false, false);
+            t.first().and_then(|t| u32::try_from(t.0).ok())
+        })
+        .unwrap_or(0);
+    TableTokenizer::WordPiece {
+        tokens: texts,
+        unknown,
+        lowercase,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_wordpiece_cuts_code_and_prose_as_llama_cpp_does() {
+        let model = load_vocab(&scry_test_support::embed_model()).unwrap();
+        let TableTokenizer::WordPiece {
+            tokens,
+            unknown,
+            lowercase,
+        } = table_tokenizer(&model, token_texts(&model))
+        else {
+            panic!("MiniLM's tokenizer is WordPiece");
+        };
+        assert!(lowercase);
+        let ours = WordPiece::new(tokens, unknown, lowercase);
+        for text in [
+            "pub fn parse_config(path: &str) -> Result<Settings, Error> {",
+            "def merge_environment_settings(self, url, proxies, stream, verify, cert):",
+            "// Throttle is a middleware that limits number of currently processed requests",
+            "export const $ZodType = core.$constructor(\"$ZodType\", (inst, def) => {});",
+            "HTTPAdapter.send() retries 3x on ConnectionError; see RFC-7230 §3.2",
+            "xyzzyqqq unknownishword 12345678901234567890",
+        ] {
+            let theirs: Vec<u32> = model
+                .vocab()
+                .tokenize(text.as_bytes(), false, false)
+                .into_iter()
+                .map(|t| t.0 as u32)
+                .collect();
+            assert_eq!(ours.tokenize(text), theirs, "{text}");
+        }
+    }
 }

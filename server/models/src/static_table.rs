@@ -1,23 +1,85 @@
 //! The file a distilled static embedding table is cached in, beside the models and named
 //! after the model's fingerprint: a header (format, the source model's id, the shape),
-//! the rows as little-endian `f32`, and a blake3 of everything before it. A file that is
-//! short, from another format or fails its checksum is refused, so it is rebuilt rather
-//! than trusted.
+//! the WordPiece vocabulary when the model has one (so a query is tokenized without
+//! loading the model), the rows as little-endian `f16`, and a blake3 of everything
+//! before it. A file that is short, from another format or fails its checksum is
+//! refused, so it is rebuilt rather than trusted.
 
 use std::io::Write;
 use std::path::Path;
 
+use half::f16;
+
 const MAGIC: &[u8; 8] = b"SCRYM2V\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// How texts are cut into the table's tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableTokenizer {
+    /// The model's own WordPiece vocabulary, as GGUF stores it (`▁word`, `ing`).
+    WordPiece {
+        tokens: Vec<String>,
+        unknown: u32,
+        lowercase: bool,
+    },
+    /// Any other tokenizer: the model's vocabulary is loaded by llama.cpp.
+    Model,
+}
 
 /// One row per vocabulary token; rows of tokens a text never yields are zero.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct StaticTable {
     /// The id of the model it was distilled from ([`crate::EmbedderInfo::id`]).
     pub source: String,
     pub vocab: usize,
     pub dims: usize,
-    pub rows: Vec<f32>,
+    pub tokenizer: TableTokenizer,
+    /// `vocab × dims` half floats, little-endian, from `rows_at` on: read where they lie
+    /// in the file's bytes, never copied or converted as a whole.
+    bytes: Bytes,
+    rows_at: usize,
+}
+
+/// A table's bytes: built in memory, or the cached file mapped read-only (a query pays
+/// for the pages it touches, not for copying the file).
+#[derive(Debug)]
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+impl Clone for Bytes {
+    fn clone(&self) -> Bytes {
+        Bytes::Owned(self.to_vec())
+    }
+}
+
+impl PartialEq for StaticTable {
+    fn eq(&self, other: &StaticTable) -> bool {
+        (
+            &self.source,
+            self.vocab,
+            self.dims,
+            &self.tokenizer,
+            self.rows(),
+        ) == (
+            &other.source,
+            other.vocab,
+            other.dims,
+            &other.tokenizer,
+            other.rows(),
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,78 +91,141 @@ pub enum TableError {
 }
 
 impl StaticTable {
-    pub fn row(&self, token: usize) -> Option<&[f32]> {
-        (token < self.vocab).then(|| &self.rows[token * self.dims..(token + 1) * self.dims])
+    pub fn new(
+        source: String,
+        dims: usize,
+        tokenizer: TableTokenizer,
+        rows: &[f32],
+    ) -> StaticTable {
+        StaticTable {
+            source,
+            vocab: rows.len().checked_div(dims).unwrap_or(0),
+            dims,
+            tokenizer,
+            bytes: Bytes::Owned(
+                rows.iter()
+                    .flat_map(|x| f16::from_f32(*x).to_le_bytes())
+                    .collect(),
+            ),
+            rows_at: 0,
+        }
+    }
+
+    fn rows(&self) -> &[u8] {
+        let end = self.rows_at + self.vocab * self.dims * 2;
+        &self.bytes[self.rows_at..end]
+    }
+
+    /// Hands the WordPiece vocabulary over (to the tokenizer), leaving none here.
+    pub fn take_tokenizer(&mut self) -> TableTokenizer {
+        std::mem::replace(&mut self.tokenizer, TableTokenizer::Model)
+    }
+
+    /// Adds `token`'s row to `sum`; `false` for a token the table does not have.
+    pub fn add_row(&self, token: usize, sum: &mut [f32]) -> bool {
+        if token >= self.vocab || sum.len() != self.dims {
+            return false;
+        }
+        let bytes = &self.rows()[token * self.dims * 2..(token + 1) * self.dims * 2];
+        for (s, b) in sum.iter_mut().zip(bytes.chunks_exact(2)) {
+            *s += f16::from_le_bytes([b[0], b[1]]).to_f32();
+        }
+        true
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + self.source.len() + self.rows.len() * 4);
+        let mut out = Vec::with_capacity(64 + self.source.len() + self.rows().len());
+        let put_u32 = |out: &mut Vec<u8>, x: u32| out.extend_from_slice(&x.to_le_bytes());
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.source.len() as u32).to_le_bytes());
+        put_u32(&mut out, VERSION);
+        put_u32(&mut out, self.source.len() as u32);
         out.extend_from_slice(self.source.as_bytes());
-        out.extend_from_slice(&(self.vocab as u32).to_le_bytes());
-        out.extend_from_slice(&(self.dims as u32).to_le_bytes());
-        for x in &self.rows {
-            out.extend_from_slice(&x.to_le_bytes());
+        put_u32(&mut out, self.vocab as u32);
+        put_u32(&mut out, self.dims as u32);
+        match &self.tokenizer {
+            TableTokenizer::Model => out.push(0),
+            TableTokenizer::WordPiece {
+                tokens,
+                unknown,
+                lowercase,
+            } => {
+                out.push(1);
+                out.push(u8::from(*lowercase));
+                put_u32(&mut out, *unknown);
+                put_u32(&mut out, tokens.len() as u32);
+                for t in tokens {
+                    put_u32(&mut out, t.len() as u32);
+                    out.extend_from_slice(t.as_bytes());
+                }
+            }
         }
+        out.extend_from_slice(self.rows());
         let sum = blake3::hash(&out);
         out.extend_from_slice(sum.as_bytes());
         out
     }
 
-    fn decode(bytes: &[u8]) -> Result<StaticTable, TableError> {
+    fn decode(bytes: Bytes) -> Result<StaticTable, TableError> {
         let bad = |why: &str| TableError::Format(why.to_owned());
         if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
             return Err(bad("no table header"));
         }
-        let (body, sum) = bytes.split_at(bytes.len() - 32);
-        if blake3::hash(body).as_bytes() != sum {
+        let body_len = bytes.len() - 32;
+        if blake3::hash(&bytes[..body_len]).as_bytes() != &bytes[body_len..] {
             return Err(bad("checksum mismatch (a damaged or partly written file)"));
         }
-        let mut at = MAGIC.len();
-        let u32_at = |at: &mut usize| -> Result<u32, TableError> {
-            let b = body
-                .get(*at..*at + 4)
-                .ok_or_else(|| bad("truncated header"))?;
-            *at += 4;
-            Ok(u32::from_le_bytes(b.try_into().expect("four bytes")))
+        let mut r = Reader {
+            bytes: &bytes[..body_len],
+            at: MAGIC.len(),
         };
-        let version = u32_at(&mut at)?;
+        let version = r.u32()?;
         if version != VERSION {
             return Err(TableError::Format(format!("format version {version}")));
         }
-        let source_len = u32_at(&mut at)? as usize;
-        let source = body
-            .get(at..at + source_len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| bad("unreadable source id"))?
-            .to_owned();
-        at += source_len;
-        let vocab = u32_at(&mut at)? as usize;
-        let dims = u32_at(&mut at)? as usize;
-        let data = &body[at..];
-        if dims == 0 || data.len() != vocab * dims * 4 {
+        let source_len = r.u32()? as usize;
+        let source = r.string(source_len)?;
+        let vocab = r.u32()? as usize;
+        let dims = r.u32()? as usize;
+        let tokenizer = match r.take(1)?[0] {
+            0 => TableTokenizer::Model,
+            1 => {
+                let lowercase = r.take(1)?[0] != 0;
+                let unknown = r.u32()?;
+                let n = r.u32()? as usize;
+                let mut tokens = Vec::with_capacity(n.min(1 << 20));
+                for _ in 0..n {
+                    let len = r.u32()? as usize;
+                    tokens.push(r.string(len)?);
+                }
+                TableTokenizer::WordPiece {
+                    tokens,
+                    unknown,
+                    lowercase,
+                }
+            }
+            _ => return Err(bad("unknown tokenizer kind")),
+        };
+        let rows_at = r.at;
+        if dims == 0 || body_len - rows_at != vocab * dims * 2 {
             return Err(bad("rows do not match the stated shape"));
         }
-        let rows = data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().expect("four bytes")))
-            .collect();
         Ok(StaticTable {
             source,
             vocab,
             dims,
-            rows,
+            tokenizer,
+            bytes,
+            rows_at,
         })
     }
 
     /// Reads a table; any damage is an error, never a panic.
     pub fn read(path: &Path) -> Result<StaticTable, TableError> {
-        let mut file = scry_paths::open_regular(path)?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut bytes)?;
-        StaticTable::decode(&bytes)
+        let file = scry_paths::open_regular(path)?;
+        // SAFETY: tables are only ever replaced by renaming a new file over the name,
+        // never written in place, so the mapped file does not change under us.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
+        StaticTable::decode(Bytes::Mapped(map))
     }
 
     /// Writes the table whole or not at all: a temporary file, synced, then renamed.
@@ -121,17 +246,46 @@ impl StaticTable {
     }
 }
 
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TableError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| TableError::Format("truncated header".into()))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> Result<u32, TableError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn string(&mut self, len: usize) -> Result<String, TableError> {
+        let b = self.take(len)?;
+        String::from_utf8(b.to_vec()).map_err(|_| TableError::Format("a name is not UTF-8".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn table() -> StaticTable {
-        StaticTable {
-            source: "model.gguf#abc".into(),
-            vocab: 3,
-            dims: 2,
-            rows: vec![0.0, 0.0, 1.5, -2.0, 0.25, 4.0],
-        }
+        StaticTable::new(
+            "model.gguf#abc".into(),
+            2,
+            TableTokenizer::WordPiece {
+                tokens: vec!["[UNK]".into(), "▁a".into(), "b".into()],
+                unknown: 0,
+                lowercase: true,
+            },
+            &[0.0, 0.0, 1.5, -2.0, 0.25, 4.0],
+        )
     }
 
     #[test]
@@ -141,8 +295,17 @@ mod tests {
         table().write(&path).unwrap();
         let back = StaticTable::read(&path).unwrap();
         assert_eq!(back, table());
-        assert_eq!(back.row(1), Some(&[1.5, -2.0][..]));
-        assert_eq!(back.row(3), None);
+        let mut sum = [0.0f32; 2];
+        assert!(back.add_row(1, &mut sum));
+        assert!(back.add_row(2, &mut sum));
+        assert_eq!(sum, [1.75, 2.0]);
+        assert!(!back.add_row(3, &mut sum));
+        let model_tokenized = StaticTable {
+            tokenizer: TableTokenizer::Model,
+            ..table()
+        };
+        model_tokenized.write(&path).unwrap();
+        assert_eq!(StaticTable::read(&path).unwrap(), model_tokenized);
     }
 
     #[test]
