@@ -183,12 +183,15 @@ fn dry_run_reports_work_and_writes_nothing() {
     ]);
     assert_eq!(r["files_to_index"], 4);
     assert!(r["chunks"].as_u64().unwrap() >= 4);
-    assert!(r["embed_tokens"].as_u64().unwrap() > 20);
-    assert!(r["estimated_embed_seconds"].as_f64().unwrap() > 0.0);
+    let tokens = r["embed_tokens"].as_u64().unwrap();
+    assert!(tokens > 20);
+    // No index run has measured this model on this machine yet: no guess.
+    assert!(r["estimated_embed_seconds"].is_null(), "{r}");
     assert_eq!(r["mode"], "hybrid");
     assert!(!index.exists(), "a dry run created {}", index.display());
-    // After a real run, a dry run finds nothing left to do.
-    s.json(&[
+    // After a real run (which embedded exactly the tokens counted), a dry run finds
+    // nothing left to do.
+    let done = s.json(&[
         "index",
         "--json",
         "--embed-model",
@@ -196,6 +199,7 @@ fn dry_run_reports_work_and_writes_nothing() {
         "--index-dir",
         index.to_str().unwrap(),
     ]);
+    assert_eq!(done["embed_tokens"].as_u64().unwrap(), tokens);
     let r = s.json(&[
         "index",
         "--dry-run",
@@ -207,6 +211,42 @@ fn dry_run_reports_work_and_writes_nothing() {
     ]);
     assert_eq!(r["files_to_index"], 0);
     assert_eq!(r["chunks_to_embed"], 0);
+
+    // With a speed measured here before (what a longer index run records), the
+    // estimate is the tokens at that speed.
+    let status = s.json(&[
+        "status",
+        "--json",
+        "--embed-model",
+        &m,
+        "--index-dir",
+        index.to_str().unwrap(),
+    ]);
+    let id = status["model"]["id"].as_str().unwrap().to_owned();
+    let speed = s.dir.path().join("cache/scry/embed-speed.json");
+    std::fs::create_dir_all(speed.parent().unwrap()).unwrap();
+    std::fs::write(
+        &speed,
+        serde_json::json!({ "tokens_per_second": { id: 50.0 } }).to_string(),
+    )
+    .unwrap();
+    let fresh = s.dir.path().join("idx-fresh");
+    let r = s.json(&[
+        "index",
+        "--dry-run",
+        "--json",
+        "--embed-model",
+        &m,
+        "--index-dir",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_eq!(r["embed_tokens"].as_u64().unwrap(), tokens);
+    let expected = tokens as f64 / 50.0;
+    let estimated = r["estimated_embed_seconds"].as_f64().unwrap();
+    assert!(
+        (estimated - expected).abs() < 1e-6,
+        "{estimated} vs {expected}"
+    );
 }
 
 #[test]

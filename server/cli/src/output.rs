@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
 use scry_engine::{
-    DryRunReport, FileHit, Hit, Phase, Progress, RefreshReport, SearchResults, Status, human_secs,
+    DryRunReport, FileHit, Hit, Phase, Progress, RefreshReport, SearchMode, SearchResults, Status,
+    human_secs,
 };
 use serde_json::json;
 
@@ -212,9 +213,17 @@ pub fn dry_run(r: &DryRunReport, json: bool) -> Result<()> {
         r.chunks, r.chunks_to_embed
     )?;
     writeln!(out, "embedding tokens: {}", r.embed_tokens)?;
-    match r.estimated_embed_seconds {
-        Some(s) => writeln!(out, "estimated time:   {} of embedding", human_secs(s))?,
-        None => writeln!(out, "estimated time:   no embedding (BM25-only)")?,
+    match (r.estimated_embed_seconds, r.mode) {
+        (Some(s), _) => writeln!(
+            out,
+            "estimated time:   {} of embedding (at the speed measured here before)",
+            human_secs(s)
+        )?,
+        (None, SearchMode::Lexical) => writeln!(out, "estimated time:   no embedding (BM25-only)")?,
+        (None, _) => writeln!(
+            out,
+            "estimated time:   unknown until an index run has measured this model here"
+        )?,
     }
     if !r.files_skipped.is_empty() {
         let parts: Vec<String> = r

@@ -1,12 +1,13 @@
 //! `--dry-run`: the work an index run would do (files, chunks, embedding tokens, time),
-//! computed without creating, locking or writing anything. It plans with the same
+//! computed without creating, locking or writing anything, and without loading the
+//! model's weights: tokens are counted with its vocabulary, time comes from the speed
+//! real runs measured on this machine ([`EmbedSpeed`]). It plans with the same
 //! planner as a refresh ([`crate::changes`]), so the two cannot disagree.
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use scry_index::{Manifest, file_term_text};
-use scry_models::ModelError;
+use scry_models::{EmbedSpeed, ModelError};
 
 use crate::changes::{self, Change};
 use crate::discover::Discovery;
@@ -17,10 +18,13 @@ use crate::{EngineConfig, EngineError, SearchMode};
 /// manifest, if any, to leave out unchanged files and chunks that already have vectors.
 pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError> {
     let (roots, dir) = crate::location::locate(config)?;
-    let embedder = match &config.embedder {
-        Some(spec) => spec.load(),
+    // The model's vocabulary only: counting tokens needs no weights, and the time comes
+    // from what real runs measured here, so a dry run answers in about a second.
+    let counter = match &config.embedder {
+        Some(spec) => spec.token_counter(),
         None => Err(ModelError::Config(crate::open::NO_MODEL.into())),
     };
+    let expected_id = config.embedder.as_ref().and_then(|s| s.expected_id());
     let root_strings: Vec<String> = roots
         .roots()
         .iter()
@@ -32,8 +36,8 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         .flatten()
         .filter(|m| m.roots == root_strings)
         .unwrap_or_default();
-    let embedded: HashSet<u64> = match (&manifest.vectors, &embedder) {
-        (Some(v), Ok(e)) if v.model == e.info().id => manifest
+    let embedded: HashSet<u64> = match (&manifest.vectors, &expected_id) {
+        (Some(v), Some(id)) if v.model == *id => manifest
             .files
             .values()
             .flat_map(|f| f.keys.iter().copied())
@@ -49,12 +53,12 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         &HashSet::new(),
     );
     let mut report = DryRunReport {
-        mode: if embedder.is_ok() {
+        mode: if counter.is_ok() {
             SearchMode::Hybrid
         } else {
             SearchMode::Lexical
         },
-        model_problem: embedder.as_ref().err().map(|e| match e {
+        model_problem: counter.as_ref().err().map(|e| match e {
             ModelError::Config(why) => why.clone(),
             other => other.to_string(),
         }),
@@ -66,7 +70,6 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         embed_tokens: 0,
         estimated_embed_seconds: None,
     };
-    let mut sample: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     for c in &plan.to_read {
         let known = manifest.files.get(&file_term_text(c.root, &c.rel));
@@ -89,26 +92,20 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
             }
             report.chunks_to_embed += 1;
             let text = format!("{}{}", config.document_prefix, ch.embedding_text(&c.rel));
-            match &embedder {
-                Ok(e) => {
-                    let n = e.count_tokens(&text).unwrap_or(0);
-                    report.embed_tokens += n.min(e.info().max_tokens);
-                    if sample.len() < 32 {
-                        sample.push(text);
-                    }
-                }
+            report.embed_tokens += match &counter {
+                Ok(c) => c.count(&text),
                 // Without a model, a rough estimate: four bytes a token.
-                Err(_) => report.embed_tokens += text.len().div_ceil(4),
-            }
+                Err(_) => text.len().div_ceil(4),
+            };
         }
     }
-    // The time estimate comes from embedding a sample here, on this machine.
-    if let (Ok(e), false) = (&embedder, sample.is_empty()) {
-        let t = Instant::now();
-        if let Ok(out) = e.embed(&sample) {
-            let rate = out.tokens as f64 / t.elapsed().as_secs_f64().max(1e-6);
-            report.estimated_embed_seconds = Some(report.embed_tokens as f64 / rate);
-        }
+    // The rate real index runs measured on this machine; none before the first.
+    if counter.is_ok()
+        && let Some(rate) = expected_id
+            .as_deref()
+            .and_then(|id| EmbedSpeed::default().rate(id))
+    {
+        report.estimated_embed_seconds = Some(report.embed_tokens as f64 / rate.max(1e-6));
     }
     Ok(report)
 }

@@ -207,7 +207,8 @@ pub struct DryRunReport {
     pub chunks: usize,
     pub chunks_to_embed: usize,
     pub embed_tokens: usize,
-    /// Measured on a sample of the chunks; `None` without a model.
+    /// From the embedding speed earlier index runs measured on this machine; `None`
+    /// without a model or before the first run that embedded enough to tell.
     pub estimated_embed_seconds: Option<f64>,
 }
 

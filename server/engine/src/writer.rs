@@ -537,6 +537,7 @@ impl Writer {
             return Ok(());
         };
         let total = pending.len();
+        let (tokens_before, seconds_before) = (stats.embed_tokens, stats.embed_seconds);
         for group in pending.chunks(EMBED_GROUP) {
             let texts: Vec<String> = group.iter().map(|(_, t)| t.clone()).collect();
             let t = Instant::now();
@@ -563,6 +564,12 @@ impl Writer {
                 seconds: stats.embed_seconds,
             });
         }
+        // What this machine does, for the next dry run's estimate.
+        scry_models::EmbedSpeed::default().record(
+            &embedder.info().id,
+            stats.embed_tokens - tokens_before,
+            stats.embed_seconds - seconds_before,
+        );
         Ok(())
     }
 

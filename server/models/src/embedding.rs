@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::http::{HttpConfig, HttpEmbedder};
-use crate::{Embedder, EmbedderOptions, LlamaEmbedder, ModelError, StaticEmbedder};
+use crate::{Embedder, EmbedderOptions, LlamaEmbedder, ModelError, STATIC_DIMS, StaticEmbedder};
 
 /// Longest input of a remote embedding model, when the configuration does not say:
 /// what BERT-sized embedders (MiniLM, bge-small) take.
@@ -67,5 +67,68 @@ impl EmbedderSpec {
                 Ok(Arc::new(HttpEmbedder::connect(http.clone(), *max_tokens)?))
             }
         }
+    }
+}
+
+impl EmbedderSpec {
+    /// The id the loaded embedder will have ([`crate::EmbedderInfo::id`]), read from the
+    /// model file without loading it; `None` for a server (its id comes from its answers)
+    /// or an unreadable file.
+    pub fn expected_id(&self) -> Option<String> {
+        match self {
+            EmbedderSpec::Llama { model, .. } => crate::llama::model_id(model).ok(),
+            // Models narrower than the table's dimensions keep their own: their id then
+            // differs, and a dry run counts their chunks as not embedded yet.
+            EmbedderSpec::Static { model, .. } => crate::llama::model_id(model)
+                .ok()
+                .map(|id| crate::static_embedder::static_id(STATIC_DIMS, &id)),
+            EmbedderSpec::OpenAi { .. } => None,
+        }
+    }
+
+    /// Counts tokens as the model would see them, loading only its vocabulary (a GGUF's
+    /// is read in milliseconds), or estimating for a server: for a dry run.
+    pub fn token_counter(&self) -> Result<TokenCounter, ModelError> {
+        match self {
+            EmbedderSpec::Llama { model, options }
+            | EmbedderSpec::Static { model, options, .. } => {
+                let vocab = crate::static_embedder::load_vocab(model)?;
+                // As `LlamaEmbedder` cuts inputs: the trained context, at most one batch.
+                let max_tokens = match self {
+                    EmbedderSpec::Static { .. } => usize::MAX,
+                    _ => crate::read_gguf_metadata(model)?
+                        .context_length
+                        .map_or(options.batch_tokens, |n| n as usize)
+                        .min(options.batch_tokens)
+                        .max(8),
+                };
+                Ok(TokenCounter {
+                    vocab: Some(vocab),
+                    max_tokens,
+                })
+            }
+            EmbedderSpec::OpenAi { max_tokens, .. } => Ok(TokenCounter {
+                vocab: None,
+                max_tokens: *max_tokens,
+            }),
+        }
+    }
+}
+
+/// Tokens a text costs the embedder, without running it.
+pub struct TokenCounter {
+    vocab: Option<llama_cpp_2::model::LlamaModel>,
+    max_tokens: usize,
+}
+
+impl TokenCounter {
+    /// Exact for a GGUF model (special tokens included, cut at its input length); about
+    /// four bytes a token for a server.
+    pub fn count(&self, text: &str) -> usize {
+        let n = match &self.vocab {
+            Some(v) => v.vocab().tokenize(text.as_bytes(), true, false).len(),
+            None => text.len().div_ceil(4),
+        };
+        n.min(self.max_tokens)
     }
 }

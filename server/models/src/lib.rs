@@ -10,6 +10,7 @@
 pub mod config;
 mod discover;
 pub mod distill;
+mod embed_speed;
 mod embedding;
 mod generate;
 mod gguf;
@@ -27,7 +28,8 @@ pub mod static_table;
 mod wordpiece;
 
 pub use discover::{DiscoveredModel, ModelSource, discover_models, models_dir};
-pub use embedding::{DEFAULT_REMOTE_MAX_TOKENS, EmbedderSpec};
+pub use embed_speed::EmbedSpeed;
+pub use embedding::{DEFAULT_REMOTE_MAX_TOKENS, EmbedderSpec, TokenCounter};
 pub use generate::{
     ChatMessage, Completion, Constraint, FinishReason, GenerateRequest, Generator, Health, Role,
     Sampling, StreamEvent, TokenCount, TokenStream, Usage, estimate_prompt_tokens, estimate_tokens,

@@ -76,16 +76,25 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelError> {
         })
 }
 
+/// A GGUF model's identity: its file name and a fingerprint of its bytes.
+pub(crate) fn model_id(path: &Path) -> Result<String, ModelError> {
+    let header = read_gguf_header(path)?;
+    let hash = fingerprint(path, header.file_size).map_err(|e| ModelError::BadFile {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    Ok(format!("{name}#{hash}"))
+}
+
 impl LlamaEmbedder {
     /// Loads a GGUF embedding model. Fails with a clear error for a missing, truncated
     /// or non-embedding file; never panics.
     pub fn load(path: &Path, opts: EmbedderOptions) -> Result<LlamaEmbedder, ModelError> {
         crate::memory::tune_allocator();
-        let header = read_gguf_header(path)?;
-        let id_hash = fingerprint(path, header.file_size).map_err(|e| ModelError::BadFile {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        })?;
+        let id = model_id(path)?;
         let backend = backend()?;
         let (ready_tx, ready_rx) = bounded(1);
         let (jobs_tx, jobs_rx) = unbounded::<Job>();
@@ -99,12 +108,9 @@ impl LlamaEmbedder {
             })?;
         let (architecture, dims, max_tokens) =
             ready_rx.recv().map_err(|_| ModelError::WorkerGone)??;
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         Ok(LlamaEmbedder {
             info: EmbedderInfo {
-                id: format!("{name}#{id_hash}"),
+                id,
                 path: path.to_owned(),
                 architecture,
                 dims,

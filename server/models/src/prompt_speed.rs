@@ -99,11 +99,17 @@ impl PromptTimings {
 }
 
 fn cache_file() -> Option<PathBuf> {
+    cache_file_named("prompt-speed.json")
+}
+
+/// `$XDG_CACHE_HOME/scry/NAME` (else `~/.cache/scry/NAME`): where measurements of this
+/// machine are remembered.
+pub(crate) fn cache_file_named(name: &str) -> Option<PathBuf> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(cache.join("scry/prompt-speed.json"))
+    Some(cache.join("scry").join(name))
 }
 
 fn read_file(path: &Path) -> Option<File> {

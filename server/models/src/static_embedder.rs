@@ -16,8 +16,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::distill::{TokenRows, reduce_and_weight};
-use crate::gguf::{fingerprint, read_gguf_header};
-use crate::llama::backend;
+use crate::llama::{backend, model_id};
 use crate::static_table::{StaticTable, TableTokenizer};
 use crate::wordpiece::WordPiece;
 use crate::{Embedder, EmbedderInfo, EmbedderOptions, Embeddings, LlamaEmbedder, ModelError};
@@ -67,18 +66,14 @@ impl StaticEmbedder {
         cache_dir: &Path,
     ) -> Result<StaticEmbedder, ModelError> {
         let started = Instant::now();
-        let header = read_gguf_header(model)?;
-        let hash = fingerprint(model, header.file_size).map_err(|e| ModelError::BadFile {
-            path: model.to_owned(),
-            detail: e.to_string(),
-        })?;
+        let source_id = model_id(model)?;
         let name = model
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let source_id = format!("{name}#{hash}");
         let fingerprint_ms = started.elapsed().as_secs_f64() * 1e3;
+        let file_key = source_id.replace('#', "-");
         let path = cache_dir.join(format!(
-            "{name}-{hash}-static{STATIC_DIMS}v{DISTILL_VERSION}.m2v"
+            "{file_key}-static{STATIC_DIMS}v{DISTILL_VERSION}.m2v"
         ));
         let cached = match StaticTable::read(&path) {
             Ok(t) if t.source == source_id => Some(t),
@@ -131,7 +126,7 @@ impl StaticEmbedder {
             "static embedder loaded"
         );
         let info = EmbedderInfo {
-            id: format!("static{}v{DISTILL_VERSION}:{source_id}", table.dims),
+            id: static_id(table.dims, &source_id),
             path: model.to_owned(),
             architecture: "static".into(),
             dims: table.dims,
@@ -181,7 +176,13 @@ impl StaticEmbedder {
     }
 }
 
-fn load_vocab(model: &Path) -> Result<LlamaModel, ModelError> {
+/// The static tier's embedder id for a table of `dims` from the model `source_id`.
+pub(crate) fn static_id(dims: usize, source_id: &str) -> String {
+    format!("static{dims}v{DISTILL_VERSION}:{source_id}")
+}
+
+/// The model's vocabulary alone (`vocab_only`): no weights are read.
+pub(crate) fn load_vocab(model: &Path) -> Result<LlamaModel, ModelError> {
     LlamaModel::load_from_file(
         backend()?,
         model,
