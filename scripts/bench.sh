@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks Scry on a real mid-size codebase and prints one table, each figure beside
 # its reference (llama.cpp's own llama-bench on the same model and threads) or target.
-# usage: scripts/bench.sh [SOURCE_DIR] [THREADS]
+# usage: scripts/bench.sh [SOURCE_DIR] [THREADS]   (SOURCE_DIR: a Rust codebase)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 SRC="${1:-$(ls -d "$HOME"/.cargo/registry/src/*/tantivy-0.2[0-9].* 2>/dev/null | sort -V | tail -1)}"

@@ -110,6 +110,11 @@ fn main() {
     let mut files = Vec::new();
     source_files(&src, &mut files);
     files.sort();
+    assert!(
+        !files.is_empty(),
+        "the update benchmark edits Rust files: {} has none",
+        src.display()
+    );
     let mut disk_ms = Vec::new();
     let mut overlay_ms = Vec::new();
     for i in 0..40 {
