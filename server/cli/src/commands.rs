@@ -399,6 +399,13 @@ fn open(global: &Global, roots: Vec<PathBuf>, access: Access) -> Result<Engine> 
     let mut cfg = config(global, roots)?;
     cfg.follow_when_locked = access != Access::Write;
     cfg.read_only = access == Access::Read;
+    if let Some(spec) = cfg.embedder.as_ref().filter(|s| s.needs_distilling()) {
+        output::notice(&format!(
+            "distilling a static embedding table from {} (once per model; about a minute on a \
+             laptop CPU)",
+            spec.model_name()
+        ));
+    }
     let engine = Engine::open(cfg).map_err(locked_message)?;
     let status = engine.status();
     if access == Access::RefreshOrFollow && !engine.is_writer() {

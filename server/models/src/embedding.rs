@@ -86,6 +86,30 @@ impl EmbedderSpec {
         }
     }
 
+    /// What it names: the model file's name, or the server's model id.
+    pub fn model_name(&self) -> String {
+        match self {
+            EmbedderSpec::Llama { model, .. } | EmbedderSpec::Static { model, .. } => {
+                model.file_name().map_or_else(
+                    || model.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            }
+            EmbedderSpec::OpenAi { http, .. } => http.model.clone(),
+        }
+    }
+
+    /// Whether loading will first distill a static table (a one-time wait of about a
+    /// minute on a laptop CPU), so a caller can say so before it starts.
+    pub fn needs_distilling(&self) -> bool {
+        match self {
+            EmbedderSpec::Static {
+                model, cache_dir, ..
+            } => crate::static_embedder::needs_distilling(model, cache_dir),
+            _ => false,
+        }
+    }
+
     /// Counts tokens as the model would see them, loading only its vocabulary (a GGUF's
     /// is read in milliseconds), or estimating for a server: for a dry run.
     pub fn token_counter(&self) -> Result<TokenCounter, ModelError> {

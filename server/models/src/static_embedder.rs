@@ -71,10 +71,7 @@ impl StaticEmbedder {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let fingerprint_ms = started.elapsed().as_secs_f64() * 1e3;
-        let file_key = source_id.replace('#', "-");
-        let path = cache_dir.join(format!(
-            "{file_key}-static{STATIC_DIMS}v{DISTILL_VERSION}.m2v"
-        ));
+        let path = table_path(cache_dir, &source_id);
         let cached = match StaticTable::read(&path) {
             Ok(t) if t.source == source_id => Some(t),
             Ok(_) => None,
@@ -173,6 +170,24 @@ impl StaticEmbedder {
             sum[0] = 1.0;
         }
         sum
+    }
+}
+
+/// Where the table of the model `source_id` is cached.
+fn table_path(cache_dir: &Path, source_id: &str) -> PathBuf {
+    let file_key = source_id.replace('#', "-");
+    cache_dir.join(format!(
+        "{file_key}-static{STATIC_DIMS}v{DISTILL_VERSION}.m2v"
+    ))
+}
+
+/// Whether loading the static tier for `model` will distill its table first (nothing
+/// usable is cached): worth telling a person, who would otherwise wait in silence.
+pub(crate) fn needs_distilling(model: &Path, cache_dir: &Path) -> bool {
+    match model_id(model) {
+        Ok(id) => !table_path(cache_dir, &id).is_file(),
+        // An unreadable model fails to load; there is nothing to distill.
+        Err(_) => false,
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use scry_models::Embedder;
-use scry_models::{EmbedderOptions, STATIC_DIMS, StaticEmbedder, TableSource};
+use scry_models::{EmbedderOptions, EmbedderSpec, STATIC_DIMS, StaticEmbedder, TableSource};
 use scry_test_support as support;
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -19,6 +19,12 @@ fn a_distilled_table_is_cached_once_and_embeds_meaning() {
     let model = support::embed_model();
     let opts = EmbedderOptions::default().with_threads(2);
 
+    let spec = EmbedderSpec::Static {
+        model: model.clone(),
+        options: opts.clone(),
+        cache_dir: cache.path().to_owned(),
+    };
+    assert!(spec.needs_distilling(), "nothing is cached yet");
     let t0 = Instant::now();
     let first = StaticEmbedder::load(&model, opts.clone(), cache.path()).unwrap();
     let distill_s = t0.elapsed().as_secs_f64();
@@ -33,6 +39,12 @@ fn a_distilled_table_is_cached_once_and_embeds_meaning() {
         first.info().id.starts_with("static256v2:"),
         "{}",
         first.info().id
+    );
+
+    assert!(!spec.needs_distilling(), "the table is cached now");
+    assert_eq!(
+        spec.expected_id().as_deref(),
+        Some(first.info().id.as_str())
     );
 
     // The second load reads the table: no model run, well under the distillation's time.
