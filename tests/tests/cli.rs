@@ -578,4 +578,13 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
     let id = status["model"]["id"].as_str().unwrap_or_default();
     assert!(id.starts_with("static256v2:"), "{status}");
     assert_eq!(status["chunks_without_vectors"], 0);
+    // `models list` shows the cached table beside the models.
+    let listed = run(&["models", "list", "--json", "--no-ollama"]);
+    let tables = listed["static_tables"].as_array().expect("static_tables");
+    assert!(
+        tables
+            .iter()
+            .any(|t| t["file"].as_str().unwrap().contains("-static256v2")),
+        "{listed}"
+    );
 }

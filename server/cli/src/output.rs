@@ -604,9 +604,14 @@ pub fn models_list(
     dir: &std::path::Path,
     json: bool,
 ) -> Result<()> {
+    let tables = scry_models::cached_static_tables(&dir.join("static"));
     if json {
         return print_json(&json!({
             "models_dir": dir.display().to_string(),
+            "static_tables": tables.iter().map(|(name, size)| json!({
+                "file": name,
+                "size": size,
+            })).collect::<Vec<_>>(),
             "models": models.iter().map(|m| json!({
                 "name": m.name,
                 "source": m.source.as_str(),
@@ -668,6 +673,16 @@ pub fn models_list(
     writeln!(out, "{}", line(&header.map(str::to_owned)))?;
     for r in &rows {
         writeln!(out, "{}", line(r))?;
+    }
+    if !tables.is_empty() {
+        writeln!(
+            out,
+            "\nstatic tables (the fast vector tier, `--embed-backend static`), in {}:",
+            dir.join("static").display()
+        )?;
+        for (name, size) in &tables {
+            writeln!(out, "  {name}  {}", human_bytes(*size))?;
+        }
     }
     writeln!(out, "\nmodels directory: {}", dir.display())?;
     Ok(())

@@ -43,7 +43,7 @@ pub use manager::{
 };
 pub use prompt_speed::PromptTimings;
 pub use pull::{PullOptions, PullProgress, pull_model};
-pub use static_embedder::{STATIC_DIMS, StaticEmbedder, TableSource};
+pub use static_embedder::{STATIC_DIMS, StaticEmbedder, TableSource, cached_static_tables};
 
 use std::time::Duration;
 

@@ -90,7 +90,10 @@ impl StaticEmbedder {
                 let table = distill(model, options, &vocab_model, &source_id)?;
                 let seconds = t0.elapsed().as_secs_f64();
                 let saved = match table.write(&path) {
-                    Ok(()) => Some(path),
+                    Ok(()) => {
+                        remove_older_tables(cache_dir, &source_id, &path);
+                        Some(path)
+                    }
                     Err(e) => {
                         tracing::warn!(path = %path.display(), "static table not cached: {e}");
                         None
@@ -170,6 +173,34 @@ impl StaticEmbedder {
             sum[0] = 1.0;
         }
         sum
+    }
+}
+
+/// The static tables cached in `cache_dir` (file name, size), by name: what
+/// `scry models list` shows beside the models.
+pub fn cached_static_tables(cache_dir: &Path) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = std::fs::read_dir(cache_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "m2v"))
+        .filter_map(|e| {
+            let size = e.metadata().ok().filter(|m| m.is_file())?.len();
+            Some((e.file_name().to_string_lossy().into_owned(), size))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Tables of the same model from earlier distillation versions: never read again.
+fn remove_older_tables(cache_dir: &Path, source_id: &str, current: &Path) {
+    let prefix = format!("{}-static", source_id.replace('#', "-"));
+    for (name, _) in cached_static_tables(cache_dir) {
+        let path = cache_dir.join(&name);
+        if name.starts_with(&prefix) && path != current {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
