@@ -31,31 +31,37 @@ struct Compiled {
     roles: Vec<Role>,
 }
 
+/// The language's grammar and compiled query, built the first time a file of that
+/// language is chunked: compiling every query up front cost a one-shot process ~120 ms
+/// and tens of MiB for languages the workspace may not have.
 fn compiled(lang: &Language) -> Option<&'static Compiled> {
-    static CACHE: OnceLock<HashMap<&'static str, Compiled>> = OnceLock::new();
+    type Slots = HashMap<&'static str, OnceLock<Option<Compiled>>>;
+    static CACHE: OnceLock<Slots> = OnceLock::new();
     let cache = CACHE.get_or_init(|| {
         languages()
             .iter()
-            .filter_map(|l| {
-                let ts: tree_sitter::Language = l.grammar?.into();
-                let query = Query::new(&ts, l.query_source?).ok()?;
-                let roles = query
-                    .capture_names()
-                    .iter()
-                    .map(|n| match *n {
-                        "name" => Role::Name,
-                        "scope" => Role::Scope,
-                        other => other
-                            .strip_prefix("definition.")
-                            .and_then(ChunkKind::parse)
-                            .map_or(Role::Other, Role::Definition),
-                    })
-                    .collect();
-                Some((l.name, Compiled { ts, query, roles }))
-            })
+            .map(|l| (l.name, OnceLock::new()))
             .collect()
     });
-    cache.get(lang.name)
+    cache.get(lang.name)?.get_or_init(|| compile(lang)).as_ref()
+}
+
+fn compile(l: &Language) -> Option<Compiled> {
+    let ts: tree_sitter::Language = l.grammar?.into();
+    let query = Query::new(&ts, l.query_source?).ok()?;
+    let roles = query
+        .capture_names()
+        .iter()
+        .map(|n| match *n {
+            "name" => Role::Name,
+            "scope" => Role::Scope,
+            other => other
+                .strip_prefix("definition.")
+                .and_then(ChunkKind::parse)
+                .map_or(Role::Other, Role::Definition),
+        })
+        .collect();
+    Some(Compiled { ts, query, roles })
 }
 
 thread_local! {
