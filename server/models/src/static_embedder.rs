@@ -4,8 +4,9 @@
 //!
 //! The table is built once per model, by running the model on every vocabulary token
 //! (as `[SEP] token [CLS]`, which model2vec found to work best), and cached beside the
-//! models under the model's fingerprint; later loads read the cache and load only the
-//! model's vocabulary (to tokenize), never its weights.
+//! models under the model's fingerprint. Later loads map the cached table and never read
+//! the model's weights: a WordPiece vocabulary (BERT-family models) travels in the table
+//! and is tokenized by [`crate::wordpiece`]; any other is loaded from the model alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
