@@ -393,6 +393,27 @@ mod tests {
     }
 
     #[test]
+    fn the_static_backend_is_the_named_model_with_its_table_beside_the_models() {
+        let fast = EmbeddingConfig {
+            backend: Some("static".into()),
+            model: Some("/models/mini.gguf".into()),
+            ..EmbeddingConfig::default()
+        };
+        match embedding_spec(&fast, 2).unwrap() {
+            Some(EmbedderSpec::Static {
+                model,
+                options,
+                cache_dir,
+            }) => {
+                assert_eq!(model, PathBuf::from("/models/mini.gguf"));
+                assert_eq!(options.threads, 2);
+                assert_eq!(cache_dir, crate::models_dir().join("static"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_remote_embedder_without_a_url_or_an_unknown_backend_is_a_config_error() {
         let no_url = EmbeddingConfig {
             backend: Some("openai".into()),
