@@ -172,15 +172,18 @@ fn dry_run_reports_work_and_writes_nothing() {
     fixture(&s);
     let index = s.dir.path().join("idx");
     let m = model_arg();
-    let r = s.json(&[
-        "index",
-        "--dry-run",
-        "--json",
-        "--embed-model",
-        &m,
-        "--index-dir",
-        index.to_str().unwrap(),
-    ]);
+    let dry_run = |dir: &std::path::Path| {
+        s.json(&[
+            "index",
+            "--dry-run",
+            "--json",
+            "--embed-model",
+            &m,
+            "--index-dir",
+            dir.to_str().unwrap(),
+        ])
+    };
+    let r = dry_run(&index);
     assert_eq!(r["files_to_index"], 4);
     assert!(r["chunks"].as_u64().unwrap() >= 4);
     let tokens = r["embed_tokens"].as_u64().unwrap();
@@ -200,15 +203,7 @@ fn dry_run_reports_work_and_writes_nothing() {
         index.to_str().unwrap(),
     ]);
     assert_eq!(done["embed_tokens"].as_u64().unwrap(), tokens);
-    let r = s.json(&[
-        "index",
-        "--dry-run",
-        "--json",
-        "--embed-model",
-        &m,
-        "--index-dir",
-        index.to_str().unwrap(),
-    ]);
+    let r = dry_run(&index);
     assert_eq!(r["files_to_index"], 0);
     assert_eq!(r["chunks_to_embed"], 0);
 
@@ -231,15 +226,7 @@ fn dry_run_reports_work_and_writes_nothing() {
     )
     .unwrap();
     let fresh = s.dir.path().join("idx-fresh");
-    let r = s.json(&[
-        "index",
-        "--dry-run",
-        "--json",
-        "--embed-model",
-        &m,
-        "--index-dir",
-        fresh.to_str().unwrap(),
-    ]);
+    let r = dry_run(&fresh);
     assert_eq!(r["embed_tokens"].as_u64().unwrap(), tokens);
     let expected = tokens as f64 / 50.0;
     let estimated = r["estimated_embed_seconds"].as_f64().unwrap();

@@ -68,9 +68,7 @@ impl EmbedderSpec {
             }
         }
     }
-}
 
-impl EmbedderSpec {
     /// The id the loaded embedder will have ([`crate::EmbedderInfo::id`]), read from the
     /// model file without loading it; `None` for a server (its id comes from its answers)
     /// or an unreadable file.
@@ -116,15 +114,16 @@ impl EmbedderSpec {
         match self {
             EmbedderSpec::Llama { model, options }
             | EmbedderSpec::Static { model, options, .. } => {
-                let vocab = crate::static_embedder::load_vocab(model)?;
-                // As `LlamaEmbedder` cuts inputs: the trained context, at most one batch.
+                let vocab = crate::llama::load_vocab(model)?;
+                // As `LlamaEmbedder` cuts inputs.
                 let max_tokens = match self {
                     EmbedderSpec::Static { .. } => usize::MAX,
-                    _ => crate::read_gguf_metadata(model)?
-                        .context_length
-                        .map_or(options.batch_tokens, |n| n as usize)
-                        .min(options.batch_tokens)
-                        .max(8),
+                    _ => crate::llama::input_limit(
+                        crate::read_gguf_metadata(model)?
+                            .context_length
+                            .map_or(options.batch_tokens, |n| n as usize),
+                        options.batch_tokens,
+                    ),
                 };
                 Ok(TokenCounter {
                     vocab: Some(vocab),

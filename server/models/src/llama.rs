@@ -1,9 +1,11 @@
 //! llama.cpp in-process: a worker thread owns the model and one embedding context.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::thread;
+use std::time::SystemTime;
 
 use crossbeam_channel::{Sender, bounded, unbounded};
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -12,6 +14,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
+use parking_lot::Mutex;
 
 use crate::gguf::{fingerprint, read_gguf_header};
 use crate::{Embedder, EmbedderInfo, Embeddings, ModelError};
@@ -76,8 +79,22 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelError> {
         })
 }
 
-/// A GGUF model's identity: its file name and a fingerprint of its bytes.
+/// A GGUF model's identity: its file name and a fingerprint of its bytes. Remembered
+/// for the process while the file's size and modification time stay the same: a command
+/// asks for it more than once (whether a static table must be distilled, then loading).
 pub(crate) fn model_id(path: &Path) -> Result<String, ModelError> {
+    type Seen = HashMap<PathBuf, (u64, Option<SystemTime>, String)>;
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()));
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some((len, mtime)) = stamp
+        && let Some((l, m, id)) = seen.lock().get(path)
+        && (*l, *m) == (len, mtime)
+    {
+        return Ok(id.clone());
+    }
     let header = read_gguf_header(path)?;
     let hash = fingerprint(path, header.file_size).map_err(|e| ModelError::BadFile {
         path: path.to_owned(),
@@ -86,7 +103,31 @@ pub(crate) fn model_id(path: &Path) -> Result<String, ModelError> {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    Ok(format!("{name}#{hash}"))
+    let id = format!("{name}#{hash}");
+    if let Some((len, mtime)) = stamp {
+        seen.lock()
+            .insert(path.to_owned(), (len, mtime, id.clone()));
+    }
+    Ok(id)
+}
+
+/// The model's vocabulary alone (`vocab_only`): no weights are read.
+pub(crate) fn load_vocab(model: &Path) -> Result<LlamaModel, ModelError> {
+    LlamaModel::load_from_file(
+        backend()?,
+        model,
+        &LlamaModelParams::default().with_vocab_only(true),
+    )
+    .map_err(|e| ModelError::Load {
+        path: model.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// The longest input an embedder takes: the trained context, at most one batch (an
+/// encoder reads each sequence in one batch).
+pub(crate) fn input_limit(trained: usize, batch_tokens: usize) -> usize {
+    trained.min(batch_tokens).max(8)
 }
 
 impl LlamaEmbedder {
@@ -119,9 +160,7 @@ impl LlamaEmbedder {
             jobs: jobs_tx,
         })
     }
-}
 
-impl LlamaEmbedder {
     /// The model's pooled output for each sequence of token ids, as llama.cpp gives it
     /// (mean-pooled, not normalised). Each sequence must fit in one batch.
     pub(crate) fn pooled_token_sequences(
@@ -186,7 +225,7 @@ fn worker(
         .meta_val_str("general.architecture")
         .unwrap_or_else(|_| "unknown".into());
     // Encoders (BERT) need each sequence in one ubatch; so the batch is also the ubatch.
-    let max_tokens = (model.n_ctx_train() as usize).min(opts.batch_tokens).max(8);
+    let max_tokens = input_limit(model.n_ctx_train() as usize, opts.batch_tokens);
     let batch_tokens = opts.batch_tokens.max(max_tokens);
     let params = LlamaContextParams::default()
         .with_embeddings(true)

@@ -9,15 +9,13 @@
 //! and is tokenized by [`crate::wordpiece`]; any other is loaded from the model alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::distill::{TokenRows, reduce_and_weight};
-use crate::llama::{backend, model_id};
+use crate::llama::{load_vocab, model_id};
 use crate::static_table::{StaticTable, TableTokenizer};
 use crate::wordpiece::WordPiece;
 use crate::{Embedder, EmbedderInfo, EmbedderOptions, Embeddings, LlamaEmbedder, ModelError};
@@ -46,7 +44,7 @@ pub enum TableSource {
 pub struct StaticEmbedder {
     info: EmbedderInfo,
     tokenizer: Tokenizer,
-    table: Arc<StaticTable>,
+    table: StaticTable,
     source: TableSource,
 }
 
@@ -137,7 +135,7 @@ impl StaticEmbedder {
         Ok(StaticEmbedder {
             info,
             tokenizer,
-            table: Arc::new(table),
+            table,
             source,
         })
     }
@@ -226,19 +224,6 @@ pub(crate) fn needs_distilling(model: &Path, cache_dir: &Path) -> bool {
 /// The static tier's embedder id for a table of `dims` from the model `source_id`.
 pub(crate) fn static_id(dims: usize, source_id: &str) -> String {
     format!("static{dims}v{DISTILL_VERSION}:{source_id}")
-}
-
-/// The model's vocabulary alone (`vocab_only`): no weights are read.
-pub(crate) fn load_vocab(model: &Path) -> Result<LlamaModel, ModelError> {
-    LlamaModel::load_from_file(
-        backend()?,
-        model,
-        &LlamaModelParams::default().with_vocab_only(true),
-    )
-    .map_err(|e| ModelError::Load {
-        path: model.to_owned(),
-        detail: e.to_string(),
-    })
 }
 
 impl Embedder for StaticEmbedder {

@@ -27,7 +27,7 @@ pub enum TableTokenizer {
 }
 
 /// One row per vocabulary token; rows of tokens a text never yields are zero.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StaticTable {
     /// The id of the model it was distilled from ([`crate::EmbedderInfo::id`]).
     pub source: String,
@@ -55,12 +55,6 @@ impl std::ops::Deref for Bytes {
             Bytes::Owned(v) => v,
             Bytes::Mapped(m) => m,
         }
-    }
-}
-
-impl Clone for Bytes {
-    fn clone(&self) -> Bytes {
-        Bytes::Owned(self.to_vec())
     }
 }
 
