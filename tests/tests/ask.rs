@@ -216,6 +216,9 @@ fn sigterm_during_the_refresh_of_ask_stops_it_and_keeps_the_index_usable() {
         .cmd(&[
             "--embed-model",
             embed.to_str().unwrap(),
+            // The model itself embeds as the refresh indexes (with a fast tier the
+            // refresh would be over in a blink).
+            "--no-fast-tier",
             "--threads",
             "1",
             "--chat-model",

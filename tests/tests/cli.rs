@@ -145,7 +145,11 @@ fn index_then_search_json_has_the_documented_shape() {
     assert_eq!(st["files"], 4);
     assert_eq!(st["mode"], "hybrid");
     assert_eq!(st["bm25_only"], false);
-    assert_eq!(st["model"]["dims"], 384);
+    // A status loads no model: it reports the fast tier it would search, and what the
+    // full tier has.
+    assert_eq!(st["model"]["dims"], 256);
+    let full = st["tiers"]["full"]["model"].as_str().unwrap();
+    assert!(full.starts_with("all-MiniLM-L6-v2"), "{st}");
 }
 
 #[test]
@@ -192,17 +196,18 @@ fn dry_run_reports_work_and_writes_nothing() {
     assert!(r["estimated_embed_seconds"].is_null(), "{r}");
     assert_eq!(r["mode"], "hybrid");
     assert!(!index.exists(), "a dry run created {}", index.display());
-    // After a real run (which embedded exactly the tokens counted), a dry run finds
-    // nothing left to do.
+    // After a real run that waited for the model's own vectors (which embedded exactly
+    // the tokens counted), a dry run finds nothing left to do.
     let done = s.json(&[
         "index",
         "--json",
+        "--wait-vectors",
         "--embed-model",
         &m,
         "--index-dir",
         index.to_str().unwrap(),
     ]);
-    assert_eq!(done["embed_tokens"].as_u64().unwrap(), tokens);
+    assert_eq!(done["full_tier"]["embed_tokens"].as_u64().unwrap(), tokens);
     let r = dry_run(&index);
     assert_eq!(r["files_to_index"], 0);
     assert_eq!(r["chunks_to_embed"], 0);
@@ -217,7 +222,10 @@ fn dry_run_reports_work_and_writes_nothing() {
         "--index-dir",
         index.to_str().unwrap(),
     ]);
-    let id = status["model"]["id"].as_str().unwrap().to_owned();
+    let id = status["tiers"]["full"]["model"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let speed = s.dir.path().join("cache/scry/embed-speed.json");
     std::fs::create_dir_all(speed.parent().unwrap()).unwrap();
     std::fs::write(
@@ -472,7 +480,14 @@ fn llama_cpp_log_lines_stay_off_stderr_unless_asked() {
         .collect();
     assert!(noisy.is_empty(), "{noisy:#?}");
     // They are there to be had: -vv shows llama.cpp's own lines.
-    let out = s.run(&["-vv", "search", "config", "--embed-model", &m]);
+    let out = s.run(&[
+        "-vv",
+        "search",
+        "--full-vectors",
+        "config",
+        "--embed-model",
+        &m,
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("module=\"llama.cpp"),
@@ -527,8 +542,8 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
     let s = Sandbox::new();
     fixture(&s);
     let m = model_arg();
-    // The table distilled from the model, shared between test processes.
-    let models = scry_test_support::shared_static_models_dir();
+    // The models directory, where the table distilled from the model is kept beside it.
+    let models = scry_test_support::models_dir();
     let run = |args: &[&str]| {
         let out = s
             .cmd(args)
@@ -574,4 +589,58 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
             .any(|t| t["file"].as_str().unwrap().contains("-static256v2")),
         "{listed}"
     );
+}
+
+#[test]
+fn scry_index_returns_with_the_fast_tier_and_waits_for_the_full_one_only_when_asked() {
+    let s = Sandbox::new();
+    fixture(&s);
+    let m = model_arg();
+    let run = |args: &[&str]| {
+        let out = s.run(&[&["--embed-model", &m][..], args].concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    // The default: every chunk gets its fast-tier vector, the model runs on none.
+    let report = run(&["index", "--json"]);
+    let chunks = report["chunks"].as_u64().unwrap();
+    assert_eq!(report["mode"], "hybrid");
+    assert_eq!(report["tiers"]["fast"]["chunks_with_vectors"], chunks);
+    assert_eq!(report["tiers"]["full"]["chunks_with_vectors"], 0);
+    assert!(report["full_tier"].is_null());
+    let hit = run(&[
+        "search",
+        "--json",
+        "-k",
+        "1",
+        "add up what the goods in a basket cost",
+    ]);
+    assert_eq!(hit["results"][0]["path"], "web/cart.ts", "{hit}");
+    assert!(hit["results"][0]["ranks"]["fast"].is_u64(), "{hit}");
+    assert!(hit["results"][0]["ranks"]["vector"].is_null(), "{hit}");
+
+    // Asked to wait: the model's own vectors for every chunk, then searched on request.
+    let report = run(&["index", "--json", "--wait-vectors"]);
+    assert_eq!(report["full_tier"]["chunks_embedded"], chunks, "{report}");
+    assert_eq!(report["tiers"]["full"]["chunks_with_vectors"], chunks);
+    let status = run(&["status", "--json"]);
+    assert_eq!(status["tiers"]["full"]["chunks_with_vectors"], chunks);
+    assert_eq!(status["tiers"]["full"]["loaded"], false, "{status}");
+    let hit = run(&[
+        "search",
+        "--json",
+        "--full-vectors",
+        "-k",
+        "1",
+        "add up what the goods in a basket cost",
+    ]);
+    assert_eq!(hit["results"][0]["path"], "web/cart.ts", "{hit}");
+    assert!(hit["results"][0]["ranks"]["vector"].is_u64(), "{hit}");
+    // Nothing is embedded twice.
+    let report = run(&["index", "--json", "--wait-vectors"]);
+    assert_eq!(report["full_tier"]["chunks_embedded"], 0, "{report}");
 }

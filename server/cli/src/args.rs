@@ -48,6 +48,11 @@ pub struct Global {
     /// Name of the environment variable that holds the embeddings server's API key.
     #[arg(long, global = true, value_name = "VAR")]
     pub embed_api_key_env: Option<String>,
+    /// With a local embedding model, do not keep the fast tier (a static table distilled
+    /// from it that makes every chunk hybrid-searchable at once): every chunk then waits
+    /// for the model itself.
+    #[arg(long, global = true, env = "SCRY_NO_FAST_TIER")]
+    pub no_fast_tier: bool,
     /// Use no embedding model: BM25-only.
     #[arg(long, global = true, conflicts_with_all = ["model", "embed_url", "embed_backend"])]
     pub no_model: bool,
@@ -247,6 +252,11 @@ pub struct IndexArgs {
     /// Report files, chunks, embedding tokens and estimated time; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also wait for the full tier: the embedding model's own vectors for every chunk
+    /// (otherwise `scry index` returns once every chunk has its fast-tier vector, and
+    /// `scry watch`, `scry lsp` or `scry mcp` compute the rest in the background).
+    #[arg(long)]
+    pub wait_vectors: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -255,6 +265,10 @@ pub struct IndexArgs {
 #[derive(Args)]
 pub struct SearchArgs {
     pub query: String,
+    /// Also search the full tier (the embedding model's own vectors), loading the
+    /// model: slower to start than the fast tier alone, which a one-shot search uses.
+    #[arg(long)]
+    pub full_vectors: bool,
     /// Number of results.
     #[arg(short, default_value_t = 10, value_parser = at_least_one())]
     pub k: usize,

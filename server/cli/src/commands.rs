@@ -15,7 +15,7 @@ use scry_engine::{
 
 use scry_answer::{AnswerError, AskEvent, AskOptions, PlanOptions};
 use scry_models::config::{
-    ConfigFile, EmbeddingConfig, ModelsSection, RoleConfig, configure_models, embedding_spec,
+    ConfigFile, EmbeddingConfig, ModelsSection, RoleConfig, configure_models, embedding_tiers,
 };
 use scry_models::{ModelManager, ModelRole, PullOptions, Sampling};
 
@@ -148,7 +148,7 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, forced, configured_budget) = model_manager(global, &roots, args.model.as_deref())?;
-    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
+    let engine = open(global, roots, Access::refreshing(args.no_refresh), true)?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
@@ -215,7 +215,7 @@ fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, _, _) = model_manager(global, &roots, None)?;
-    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
+    let engine = open(global, roots, Access::refreshing(args.no_refresh), true)?;
     if !args.no_refresh {
         refresh_quietly(&engine)?;
     }
@@ -300,13 +300,15 @@ fn config(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
 fn config_for(global: &Global, roots: Vec<PathBuf>) -> Result<EngineConfig> {
     let file = config_file(global, &roots)?;
     let embedding = embedding_config(global, file.embedding.unwrap_or_default());
-    let spec = if global.no_model {
-        None
+    let (fast, full) = if global.no_model {
+        (None, None)
     } else {
-        embedding_spec(&embedding, default_threads(global))?
+        embedding_tiers(&embedding, default_threads(global))?
     };
+    let fast = fast.filter(|_| !global.no_fast_tier);
     let mut b = EngineConfig::builder(roots)
-        .embedder(spec)
+        .embedder(full)
+        .fast_embedder(fast)
         .prefixes(
             embedding.query_prefix.unwrap_or_default(),
             embedding.document_prefix.unwrap_or_default(),
@@ -395,11 +397,15 @@ impl Access {
     }
 }
 
-fn open(global: &Global, roots: Vec<PathBuf>, access: Access) -> Result<Engine> {
+/// Opens the index for a command. `full`: load the full tier's model too; without it a
+/// command with a fast tier searches BM25 and the fast tier, and starts in milliseconds.
+fn open(global: &Global, roots: Vec<PathBuf>, access: Access, full: bool) -> Result<Engine> {
     let mut cfg = config(global, roots)?;
     cfg.follow_when_locked = access != Access::Write;
     cfg.read_only = access == Access::Read;
-    if let Some(spec) = cfg.embedder.as_ref().filter(|s| s.needs_distilling()) {
+    cfg.load_full_tier = full;
+    let specs = [cfg.fast_embedder.as_ref(), cfg.embedder.as_ref()];
+    if let Some(spec) = specs.into_iter().flatten().find(|s| s.needs_distilling()) {
         output::notice(&format!(
             "distilling a static embedding table from {} (once per model; about a minute on a \
              laptop CPU)",
@@ -431,21 +437,62 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
         output::dry_run(&report, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = open(global, roots, Access::Write)?;
+    let engine = open(global, roots, Access::Write, args.wait_vectors)?;
     let status = engine.status();
     if let Some(why) = &status.model_problem {
         output::notice(&format!("BM25-only: {why}"));
     }
     let bar = output::ProgressBar::new();
     let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
+    let upgrade = if args.wait_vectors {
+        Some(upgrade_all(&engine, &bar)?)
+    } else {
+        None
+    };
     bar.finish();
-    output::refresh_report(&report, &engine.status(), args.json)?;
+    output::refresh_report(&report, upgrade.as_ref(), &engine.status(), args.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Model time between commits while `scry index --wait-vectors` computes the full tier.
+const UPGRADE_COMMIT_EVERY: Duration = Duration::from_secs(10);
+
+/// Computes the full tier's vectors for every chunk, committing every few seconds (an
+/// interrupted run keeps what it did); the figures of the whole run.
+fn upgrade_all(engine: &Engine, bar: &output::ProgressBar) -> Result<scry_engine::UpgradeReport> {
+    let mut total = scry_engine::UpgradeReport::default();
+    loop {
+        let before = total.clone();
+        let step = engine.upgrade_vectors(UPGRADE_COMMIT_EVERY, &|| false, &mut |r| {
+            let mut shown = r.clone();
+            shown.embedded += before.embedded;
+            shown.tokens += before.tokens;
+            shown.seconds += before.seconds;
+            bar.upgrade(&shown);
+        })?;
+        total.embedded += step.embedded;
+        total.tokens += step.tokens;
+        total.seconds += step.seconds;
+        total.errors.extend(step.errors.iter().cloned());
+        total.remaining = step.remaining;
+        total.chunks = step.chunks;
+        total.generation = step.generation;
+        total.committed |= step.committed;
+        // Nothing embedded: done, or the model fails (said in `errors`).
+        if step.embedded == 0 || step.remaining == 0 {
+            return Ok(total);
+        }
+    }
 }
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open(global, roots, Access::refreshing(args.no_refresh))?;
+    let engine = open(
+        global,
+        roots,
+        Access::refreshing(args.no_refresh),
+        args.full_vectors,
+    )?;
     if !args.no_refresh && engine.is_writer() {
         let bar = output::ProgressBar::new();
         let report = engine.refresh(&HashSet::new(), &mut |p| bar.update(p))?;
@@ -477,7 +524,7 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
 
 fn status(global: &Global, args: StatusArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
-    let engine = open(global, roots, Access::Read)?;
+    let engine = open(global, roots, Access::Read, false)?;
     output::status(&engine.status(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -511,6 +558,7 @@ fn watch(global: &Global) -> Result<ExitCode> {
             }
             WorkspaceEvent::Updated(Ok(r)) if r.changed() => output::watch_update(r),
             WorkspaceEvent::Updated(Err(e)) => output::error(&anyhow::anyhow!("{e}")),
+            WorkspaceEvent::Upgraded(r) => output::upgrade_update(r),
             WorkspaceEvent::NotWatching(why) => {
                 output::error(&anyhow::anyhow!("not watching: {why}"))
             }
@@ -526,7 +574,7 @@ fn watch(global: &Global) -> Result<ExitCode> {
     }
     ws.wait_indexed(Duration::MAX);
     if let Some(r) = ws.state().last_report {
-        output::refresh_report(&r, &ws.engine().status(), false)?;
+        output::refresh_report(&r, None, &ws.engine().status(), false)?;
     }
     output::notice("watching for changes; press Ctrl-C to stop");
     while !stop.load(Ordering::SeqCst) {

@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
 use scry_engine::{
     DryRunReport, FileHit, Hit, Phase, Progress, RefreshReport, SearchMode, SearchResults, Status,
-    human_secs,
+    TierStatus, UpgradeReport, human_secs,
 };
 use serde_json::json;
 
@@ -72,6 +72,22 @@ impl ProgressBar {
         self.bar.set_message(p.summary());
     }
 
+    /// The full tier's upgrade: chunks with the model's vectors of all, rate and time
+    /// left.
+    pub fn upgrade(&self, r: &UpgradeReport) {
+        let done = r.chunks.saturating_sub(r.remaining);
+        self.bar.set_prefix("full tier");
+        self.bar.set_length(r.chunks.max(1) as u64);
+        self.bar.set_position(done as u64);
+        let rate = r.tokens as f64 / r.seconds.max(1e-6);
+        let chunk_rate = r.embedded as f64 / r.seconds.max(1e-6);
+        self.bar.set_message(format!(
+            "{done}/{} chunks · {rate:.0} tok/s · ETA {}",
+            r.chunks,
+            human_secs(r.remaining as f64 / chunk_rate.max(1e-6))
+        ));
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
@@ -130,7 +146,44 @@ fn mode_line(status: &Status) -> String {
     }
 }
 
-pub fn refresh_report(r: &RefreshReport, status: &Status, json: bool) -> Result<()> {
+/// Each vector tier's coverage, as JSON.
+fn tiers_json(s: &Status) -> serde_json::Value {
+    let tier = |t: &Option<TierStatus>| {
+        t.as_ref().map(|t| {
+            json!({
+                "model": t.model, "loaded": t.loaded, "problem": t.problem,
+                "chunks_with_vectors": t.covered, "chunks": t.chunks,
+            })
+        })
+    };
+    json!({ "fast": tier(&s.tiers.fast), "full": tier(&s.tiers.full) })
+}
+
+/// "fast 1200/1200, full 300/1200 (computed in the background…)", or nothing without
+/// a second tier.
+fn tiers_line(s: &Status) -> Option<String> {
+    let (Some(fast), Some(full)) = (&s.tiers.fast, &s.tiers.full) else {
+        return None;
+    };
+    let mut line = format!(
+        "fast {}/{}, full {}/{} chunks",
+        fast.covered, fast.chunks, full.covered, full.chunks
+    );
+    if full.covered < full.chunks {
+        line.push_str(
+            " (the full tier is computed in the background by `scry watch`, an editor's \
+             `scry lsp` or `scry mcp`, or now by `scry index --wait-vectors`)",
+        );
+    }
+    Some(line)
+}
+
+pub fn refresh_report(
+    r: &RefreshReport,
+    upgrade: Option<&UpgradeReport>,
+    status: &Status,
+    json: bool,
+) -> Result<()> {
     if json {
         return print_json(&json!({
             "generation": r.generation,
@@ -148,6 +201,11 @@ pub fn refresh_report(r: &RefreshReport, status: &Status, json: bool) -> Result<
             "mode": status.mode.as_str(),
             "chunks": status.chunks,
             "vectors": status.vectors,
+            "tiers": tiers_json(status),
+            "full_tier": upgrade.map(|u| json!({
+                "chunks_embedded": u.embedded, "embed_tokens": u.tokens,
+                "embed_seconds": u.seconds, "errors": u.errors,
+            })),
         }));
     }
     let mut out = std::io::stdout().lock();
@@ -173,10 +231,27 @@ pub fn refresh_report(r: &RefreshReport, status: &Status, json: bool) -> Result<
             .collect();
         writeln!(out, "skipped: {}", parts.join(", "))?;
     }
-    for e in r.embed_errors.iter().take(3) {
+    if let Some(u) = upgrade.filter(|u| u.embedded > 0) {
+        writeln!(
+            out,
+            "full tier: embedded {} chunks ({} tokens, {:.0} tokens/s)",
+            u.embedded,
+            u.tokens,
+            u.tokens as f64 / u.seconds.max(1e-6)
+        )?;
+    }
+    for e in r
+        .embed_errors
+        .iter()
+        .chain(upgrade.iter().flat_map(|u| &u.errors))
+        .take(3)
+    {
         writeln!(out, "embedding error: {e}")?;
     }
     writeln!(out, "search mode: {}", mode_line(status))?;
+    if let Some(line) = tiers_line(status) {
+        writeln!(out, "vectors:     {line}")?;
+    }
     Ok(())
 }
 
@@ -185,6 +260,24 @@ pub fn watch_update(r: &RefreshReport) {
         "updated: {} indexed, {} removed, {} embedded; generation {}",
         r.files_indexed, r.files_removed, r.chunks_embedded, r.generation
     );
+}
+
+/// A step of the full tier's background upgrade, in `scry watch`.
+pub fn upgrade_update(r: &UpgradeReport) {
+    let done = r.chunks.saturating_sub(r.remaining);
+    if r.remaining == 0 {
+        eprintln!(
+            "full tier: every chunk has its vector ({done}); generation {}",
+            r.generation
+        );
+    } else {
+        eprintln!(
+            "full tier: {done}/{} chunks ({:.0} tokens/s); generation {}",
+            r.chunks,
+            r.tokens as f64 / r.seconds.max(1e-6),
+            r.generation
+        );
+    }
 }
 
 pub fn dry_run(r: &DryRunReport, json: bool) -> Result<()> {
@@ -254,7 +347,7 @@ fn hit_json(h: &Hit) -> serde_json::Value {
             "name_line": d.name_span.start_line,
         })),
         "score": h.score,
-        "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector },
+        "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector, "fast": h.ranks.fast },
         "file_hash": h.file.hash.to_string(),
         "stale": h.file.stale,
         "snippet": snippet(&h.text, 12),
@@ -338,6 +431,9 @@ fn describe_hit(h: &Hit) -> String {
     if let Some(l) = h.ranks.lexical {
         ranks.push(format!("lexical #{l}"));
     }
+    if let Some(v) = h.ranks.fast {
+        ranks.push(format!("fast #{v}"));
+    }
     if let Some(v) = h.ranks.vector {
         ranks.push(format!("vector #{v}"));
     }
@@ -399,6 +495,7 @@ pub fn status(s: &Status, json: bool) -> Result<()> {
                 "id": m.id, "path": m.path, "architecture": m.architecture, "dims": m.dims, "max_tokens": m.max_tokens,
             })),
             "model_problem": s.model_problem,
+            "tiers": tiers_json(s),
             "indexed": s.generation > 0,
             "languages": s.languages,
             "notices": s.notices,
@@ -440,6 +537,9 @@ pub fn status(s: &Status, json: bool) -> Result<()> {
         )?;
     }
     writeln!(out, "search mode: {}", mode_line(s))?;
+    if let Some(line) = tiers_line(s) {
+        writeln!(out, "vectors:     {line}")?;
+    }
     if !s.problems.is_empty() {
         writeln!(out, "problems:    {} files", s.problems.len())?;
         for p in s.problems.iter().take(10) {

@@ -43,8 +43,16 @@ pub struct EngineConfig {
     pub roots: Vec<PathBuf>,
     /// Where the index lives; `None`: the per-workspace cache directory.
     pub index_dir: Option<PathBuf>,
-    /// The embedding model; `None`: BM25 only.
+    /// The full vector tier: the embedding model; `None`: none.
     pub embedder: Option<EmbedderSpec>,
+    /// The fast vector tier: a static table distilled from the embedding model; `None`:
+    /// none. With neither tier, search is BM25-only. With both, `refresh` gives every
+    /// chunk its fast vector and leaves the full tier to [`crate::Engine::upgrade_vectors`].
+    pub fast_embedder: Option<EmbedderSpec>,
+    /// Whether [`crate::Engine::open`] loads the full tier's model when there is a fast
+    /// tier. Off for one-shot commands: they search BM25 and the fast tier, without
+    /// paying for a model load (the full tier's vectors are kept as committed).
+    pub load_full_tier: bool,
     /// Prepended to queries and documents for models trained with prefixes (nomic, e5).
     pub query_prefix: String,
     pub document_prefix: String,
@@ -80,6 +88,8 @@ impl EngineConfig {
                 roots: roots.into_iter().map(Into::into).collect(),
                 index_dir: None,
                 embedder: None,
+                fast_embedder: None,
+                load_full_tier: true,
                 query_prefix: String::new(),
                 document_prefix: String::new(),
                 max_file_bytes: 1 << 20,
@@ -115,6 +125,16 @@ impl EngineConfigBuilder {
         self.config.embedder = spec;
         self
     }
+    /// The fast tier (see [`EngineConfig::fast_embedder`]).
+    pub fn fast_embedder(mut self, spec: Option<EmbedderSpec>) -> Self {
+        self.config.fast_embedder = spec;
+        self
+    }
+    /// See [`EngineConfig::load_full_tier`].
+    pub fn load_full_tier(mut self, yes: bool) -> Self {
+        self.config.load_full_tier = yes;
+        self
+    }
     /// A GGUF embedding model run by llama.cpp in this process (`None`: BM25 only).
     pub fn embedding_model(mut self, model: Option<PathBuf>) -> Self {
         self.config.embedder = model.map(EmbedderSpec::llama);
@@ -122,10 +142,13 @@ impl EngineConfigBuilder {
     }
     /// Threads of a llama.cpp embedder (no effect on a remote one).
     pub fn embed_threads(mut self, n: usize) -> Self {
-        if let Some(EmbedderSpec::Llama { options, .. } | EmbedderSpec::Static { options, .. }) =
-            &mut self.config.embedder
-        {
-            *options = std::mem::take(options).with_threads(n);
+        for spec in [&mut self.config.embedder, &mut self.config.fast_embedder] {
+            if let Some(
+                EmbedderSpec::Llama { options, .. } | EmbedderSpec::Static { options, .. },
+            ) = spec
+            {
+                *options = std::mem::take(options).with_threads(n);
+            }
         }
         self
     }

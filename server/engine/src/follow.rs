@@ -17,6 +17,7 @@ use scry_index::{LexicalReader, Manifest, VectorStore};
 
 use crate::snapshot::View;
 use crate::state::{Overlays, Role, WriterState};
+use crate::tier::{PerTier, Tier};
 use crate::writer::{VECTORS_DIR, Writer};
 use crate::{Engine, EngineError};
 
@@ -44,8 +45,8 @@ pub(crate) struct FollowState {
     /// (size, mtime, inode) of the manifest last loaded.
     manifest_stamp: Option<(u64, std::time::SystemTime, u64)>,
     lexical: Option<LexicalReader>,
-    /// The vector file last loaded, by checksum.
-    vectors: Option<(String, Arc<VectorStore>)>,
+    /// Each tier's vector file last loaded, by checksum.
+    vectors: PerTier<Option<(String, Arc<VectorStore>)>>,
 }
 
 /// Tries the index lock; `Ok(true)` when this process now holds it.
@@ -120,11 +121,11 @@ pub(crate) fn reload_now(
 fn take_over(engine: &Engine, role: &mut Role) -> Result<FollowEvent, EngineError> {
     let inner = &engine.inner;
     let mut notices = Vec::new();
-    let embedder = inner.embedder();
+    let models = inner.models.read().clone();
     let writer = match Writer::open(
         &inner.dir,
         inner.roots.roots(),
-        embedder.as_deref(),
+        models.map(|_, m| m.embedder().map(|e| e.as_ref())),
         &mut notices,
     ) {
         Ok(w) => w,
@@ -236,37 +237,52 @@ fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<V
     let Some(lexical) = lexical? else {
         return Ok(None);
     };
-    let model = inner.model.read().clone();
-    let vectors = match (model.embedder(), &manifest.vectors) {
-        (Some(e), Some(v)) if v.model == e.info().id && v.dims == e.info().dims => {
-            match &follow.vectors {
-                Some((sum, store)) if *sum == v.checksum => Some(store.clone()),
-                _ => {
-                    let path = inner.dir.join(VECTORS_DIR).join(&v.file);
-                    match VectorStore::load(&path, &v.checksum, v.dims) {
-                        Ok(store) => {
-                            let store = Arc::new(store);
-                            follow.vectors = Some((v.checksum.clone(), store.clone()));
-                            Some(store)
-                        }
-                        // Replaced by a newer commit while we read: try again.
-                        Err(_) if manifest_changed(&inner.dir, &manifest) => {
-                            return Ok(None);
-                        }
-                        Err(e) => return Err(e.into()),
+    let models = inner.models.read().clone();
+    let mut vectors = PerTier::default();
+    for tier in Tier::ALL {
+        let entry = match tier {
+            Tier::Fast => &manifest.fast_vectors,
+            Tier::Full => &manifest.vectors,
+        };
+        let (Some(e), Some(v)) = (models.get(tier).embedder(), entry) else {
+            continue;
+        };
+        if v.model != e.info().id || v.dims != e.info().dims {
+            continue;
+        }
+        let loaded = follow.vectors.get_mut(tier);
+        let store = match loaded {
+            Some((sum, store)) if *sum == v.checksum => store.clone(),
+            _ => {
+                let path = inner.dir.join(VECTORS_DIR).join(&v.file);
+                match VectorStore::load(&path, &v.checksum, v.dims) {
+                    Ok(store) => {
+                        let store = Arc::new(store);
+                        *loaded = Some((v.checksum.clone(), store.clone()));
+                        store
                     }
+                    // Replaced by a newer commit while we read: try again.
+                    Err(_) if manifest_changed(&inner.dir, &manifest) => {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
-        }
-        _ => None,
+        };
+        *vectors.get_mut(tier) = Some(store);
+    }
+    let committed = PerTier {
+        fast: manifest.fast_vectors.clone(),
+        full: manifest.vectors.clone(),
     };
     Ok(Some(View::new(
         manifest.generation,
         lexical,
         manifest.files,
         vectors,
+        committed,
         Overlays::default(),
-        model,
+        models,
     )))
 }
 

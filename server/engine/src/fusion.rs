@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::search::Candidate;
+use crate::tier::PerTier;
 
 /// How retrievers' results are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,42 +105,73 @@ pub(crate) fn split_qualified(q: &str) -> Vec<&str> {
 }
 
 /// Sets every candidate's base score in [0, 1] (the best candidate scores 1 when one
-/// retriever found it first). `both` says whether the search used both retrievers:
-/// with one, its scores are the base unweighted.
+/// retriever found it first). `lexical` and `tiers` say which lists the search has:
+/// with one list, its scores are the base unweighted.
+///
+/// With both vector tiers, the vector share is [`fast_tier_weight`] of the fast tier's
+/// and the rest of the full tier's. A chunk waiting for a tier's vector counts in that
+/// tier's list as it placed in the others (the fast tier's, else the lexical one), so a
+/// fresh edit, or a chunk the full tier has not reached yet, is not outranked for lack
+/// of an embedding.
 pub(crate) fn fuse(
     candidates: &mut [Candidate],
     fusion: Fusion,
     rrf_k: f64,
     shape: QueryShape,
-    both: bool,
+    lexical: bool,
+    tiers: PerTier<bool>,
 ) {
-    let (w_lex, w_vec) = if both { shape.weights() } else { (1.0, 1.0) };
+    let (w_lex, w_vec) = if lexical && (tiers.fast || tiers.full) {
+        shape.weights()
+    } else {
+        (1.0, 1.0)
+    };
+    let beta = match (tiers.fast, tiers.full) {
+        (true, true) => fast_tier_weight(),
+        (true, false) => 1.0,
+        _ => 0.0,
+    };
+    // (lexical, fast, full) of one candidate, each in [0, 1] or RRF's scale.
+    let vector = |c: &Candidate, l: f64, fast: Option<f64>, full: Option<f64>| {
+        let fast = match fast {
+            Some(f) => f,
+            None if c.awaiting.fast => l,
+            None => 0.0,
+        };
+        let full = match full {
+            Some(f) => f,
+            None if c.awaiting.full => {
+                if tiers.fast {
+                    fast
+                } else {
+                    l
+                }
+            }
+            None => 0.0,
+        };
+        beta * fast + (1.0 - beta) * full
+    };
     match fusion {
         Fusion::Scores => {
             let lex = Scale::of(candidates.iter().filter_map(|c| c.raw.lexical), false);
-            let vec = Scale::of(candidates.iter().filter_map(|c| c.raw.vector), true);
+            let fast = Scale::of(candidates.iter().filter_map(|c| c.raw.fast), true);
+            let full = Scale::of(candidates.iter().filter_map(|c| c.raw.vector), true);
             for c in candidates.iter_mut() {
                 let l = c.raw.lexical.map_or(0.0, |s| lex.apply(s));
-                // A chunk still waiting for its vector counts in the vector list as it
-                // does in the lexical one, so a fresh edit is not outranked for lack
-                // of an embedding.
-                let v = match c.raw.vector {
-                    Some(s) => vec.apply(s),
-                    None if c.awaiting_vector => l,
-                    None => 0.0,
-                };
+                let v = vector(
+                    c,
+                    l,
+                    c.raw.fast.map(|s| fast.apply(s)),
+                    c.raw.vector.map(|s| full.apply(s)),
+                );
                 c.score = w_lex * l + w_vec * v;
             }
         }
         Fusion::Rrf => {
-            let rrf = |rank: Option<u32>| rank.map_or(0.0, |r| 1.0 / (rrf_k + f64::from(r)));
+            let rrf = |rank: u32| 1.0 / (rrf_k + f64::from(rank));
             for c in candidates.iter_mut() {
-                let l = rrf(c.ranks.lexical);
-                let v = match c.ranks.vector {
-                    Some(r) => rrf(Some(r)),
-                    None if c.awaiting_vector => l,
-                    None => 0.0,
-                };
+                let l = c.ranks.lexical.map_or(0.0, rrf);
+                let v = vector(c, l, c.ranks.fast.map(rrf), c.ranks.vector.map(rrf));
                 c.score = w_lex * l + w_vec * v;
             }
             let best = candidates.iter().map(|c| c.score).fold(0.0, f64::max);
@@ -151,6 +183,22 @@ pub(crate) fn fuse(
         }
     }
 }
+
+/// The fast tier's share of the vector weight when both tiers are searched.
+/// `SCRY_FAST_TIER_WEIGHT` (0 to 1) overrides it, for the quality benchmark.
+pub(crate) fn fast_tier_weight() -> f64 {
+    static WEIGHT: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *WEIGHT.get_or_init(|| {
+        std::env::var("SCRY_FAST_TIER_WEIGHT")
+            .ok()
+            .and_then(|w| w.parse::<f64>().ok())
+            .filter(|w| (0.0..=1.0).contains(w))
+            .unwrap_or(FAST_TIER_WEIGHT)
+    })
+}
+
+/// Measured on the quality benchmark: see `docs/benchmarks.md`.
+const FAST_TIER_WEIGHT: f64 = 0.5;
 
 /// Maps one retriever's scores into [0, 1].
 struct Scale {

@@ -51,6 +51,8 @@ mod snapshot;
 mod state;
 mod status;
 mod symbols;
+mod tier;
+mod upgrade;
 mod watch;
 mod workspace;
 mod writer;
@@ -72,8 +74,10 @@ pub use search::{
     FileHit, Hit, MAX_K, MAX_QUERY_BYTES, RANGES_PER_FILE, Ranks, SearchMode, SearchRequest,
     SearchResults,
 };
-pub use status::{FileProblems, InventoryEntry, Status};
+pub use status::{FileProblems, InventoryEntry, Status, TierStatus};
 pub use symbols::{MAX_SYMBOLS, SymbolHit, SymbolQuery, SymbolResults, fuzzy_score};
+pub use tier::{PerTier, Tier};
+pub use upgrade::UpgradeReport;
 pub use watch::Watcher;
 pub use workspace::{ModelState, Workspace, WorkspaceEvent, WorkspaceOptions, WorkspaceState};
 pub use writer::FAILPOINTS;
@@ -95,41 +99,53 @@ pub struct Engine {
 
 impl Engine {
     /// Opens (or creates) the index for the configured roots and loads the configured
-    /// embedding model. A missing or broken model is not an error: the engine runs
-    /// BM25-only and says why in [`Status::model_problem`] and in every search.
+    /// embedders (both tiers'). A missing or broken model is not an error: the engine
+    /// runs BM25-only (or on the tier it has) and says why in [`Status::model_problem`]
+    /// and in every search.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let embedder = match &config.embedder {
-            Some(spec) => spec.load(),
-            None => Err(ModelError::Config(
-                "no embedding model is configured".into(),
-            )),
+        let load = |spec: &Option<EmbedderSpec>| spec.as_ref().map(EmbedderSpec::load);
+        let defer_full = !config.load_full_tier && config.fast_embedder.is_some();
+        let loaded = PerTier {
+            fast: load(&config.fast_embedder),
+            full: if defer_full {
+                None
+            } else {
+                load(&config.embedder)
+            },
         };
-        open::open(config, Some(embedder))
+        open::open(config, loaded)
     }
 
-    /// Opens the index without loading the model: searches are BM25 from the index as
-    /// it is until [`Engine::attach_embedder`]. For a caller that loads the model in the
-    /// background (what [`Workspace`] does).
+    /// Opens the index without loading any model: searches are BM25 from the index as
+    /// it is until [`Engine::attach_embedder`]. For a caller that loads the models in
+    /// the background (what [`Workspace`] does).
     pub fn open_lexical(config: EngineConfig) -> Result<Engine, EngineError> {
-        open::open(config, None)
+        open::open(config, PerTier::default())
     }
 
-    /// Like [`Engine::open`], with an embedder made elsewhere (or why there is none).
+    /// Like [`Engine::open`], with the full tier's embedder made elsewhere (or why
+    /// there is none), and no fast tier.
     pub fn open_with_embedder(
         config: EngineConfig,
         embedder: Result<Arc<dyn Embedder>, ModelError>,
     ) -> Result<Engine, EngineError> {
-        open::open(config, Some(embedder))
+        let loaded = PerTier {
+            fast: None,
+            full: Some(embedder),
+        };
+        open::open(config, loaded)
     }
 
-    /// Gives the engine its embedding model (or the reason it has none): the vectors
-    /// for that model are loaded and searches become hybrid. Chunks without a vector
-    /// wait for the next [`Engine::refresh`] or [`Engine::embed_missing`].
+    /// Gives the engine a tier's embedder (or the reason it has none): that tier's
+    /// vectors are loaded and searches use them. Chunks without a vector wait for the
+    /// next [`Engine::refresh`] or [`Engine::embed_missing`] (the fast tier, or the
+    /// only one), or for [`Engine::upgrade_vectors`] (the full tier after a fast one).
     pub fn attach_embedder(
         &self,
+        tier: Tier,
         embedder: Result<Arc<dyn Embedder>, ModelError>,
     ) -> Result<(), EngineError> {
-        open::attach_embedder(self, embedder)
+        open::attach_embedder(self, tier, embedder)
     }
 
     pub fn roots(&self) -> &Roots {
@@ -179,7 +195,21 @@ impl Engine {
         refresh::embed_missing(self)
     }
 
-    /// Chunks of the current generation waiting for a vector (0 without a model).
+    /// With both tiers: computes full-tier vectors for about `budget` of model time,
+    /// most wanted chunks first (editor buffers, recently changed files), then commits
+    /// them. Call it again while [`UpgradeReport::embedded`] is positive and chunks
+    /// remain; `stop` ends it early (after the group in hand).
+    pub fn upgrade_vectors(
+        &self,
+        budget: std::time::Duration,
+        stop: &dyn Fn() -> bool,
+        progress: &mut dyn FnMut(&UpgradeReport),
+    ) -> Result<UpgradeReport, EngineError> {
+        upgrade::upgrade(self, budget, stop, progress)
+    }
+
+    /// Chunks of the current generation waiting for a vector of some loaded tier (0
+    /// without a model).
     pub fn missing_vectors(&self) -> usize {
         self.snapshot().missing_vectors()
     }

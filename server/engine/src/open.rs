@@ -12,6 +12,7 @@ use scry_models::{Embedder, ModelError};
 use crate::discover::Discovery;
 use crate::snapshot::View;
 use crate::state::{Inner, Log, Model, Overlays, Role, Setup, WriterState};
+use crate::tier::{PerTier, Tier};
 use crate::writer::Writer;
 use crate::{Engine, EngineConfig, EngineError};
 use crate::{follow, read_only};
@@ -19,12 +20,26 @@ use crate::{follow, read_only};
 /// Said while an engine opened with [`Engine::open_lexical`] waits for its model.
 pub(crate) const MODEL_LOADING: &str = "the embedding model is loading";
 pub(crate) const NO_MODEL: &str = "no embedding model is configured";
+/// Said of a full tier a one-shot command leaves unloaded.
+pub(crate) const FULL_DEFERRED: &str =
+    "not loaded by this command: it searches BM25 and the fast tier";
 
-/// `embedder`: the model, or why there is none; `None` when it is not loaded yet.
-pub(crate) fn open(
-    config: EngineConfig,
-    embedder: Option<Result<Arc<dyn Embedder>, ModelError>>,
-) -> Result<Engine, EngineError> {
+/// Each tier's embedder as the caller loaded it: the model, or why there is none;
+/// `None` when it is not loaded yet.
+pub(crate) type Loaded = Option<Result<Arc<dyn Embedder>, ModelError>>;
+
+/// The state of a tier's model, from what the caller loaded and what is configured
+/// (`None`: not; else why it is not loaded yet).
+fn model_of(loaded: Loaded, configured: Option<&str>) -> Model {
+    match (loaded, configured) {
+        (Some(Ok(e)), _) => Model::Loaded(e),
+        (Some(Err(e)), _) => Model::Unavailable(e.to_string()),
+        (None, Some(why)) => Model::Unavailable(why.into()),
+        (None, None) => Model::Off,
+    }
+}
+
+pub(crate) fn open(config: EngineConfig, loaded: PerTier<Loaded>) -> Result<Engine, EngineError> {
     let (roots, dir) = crate::location::locate(&config)?;
     let (lock_file, writes) = if config.read_only {
         (None, false)
@@ -36,31 +51,38 @@ pub(crate) fn open(
         }
         (Some(lock_file), writes)
     };
-    let model = match embedder {
-        Some(Ok(e)) => Model::Loaded(e),
-        Some(Err(e)) => Model::Unavailable(e.to_string()),
-        None if config.embedder.is_some() => Model::Unavailable(MODEL_LOADING.into()),
-        None => Model::Unavailable(NO_MODEL.into()),
+    let PerTier { fast, full } = loaded;
+    let full_pending = if !config.load_full_tier && config.fast_embedder.is_some() {
+        FULL_DEFERRED
+    } else {
+        MODEL_LOADING
+    };
+    let models = PerTier {
+        fast: model_of(
+            fast,
+            config.fast_embedder.is_some().then_some(MODEL_LOADING),
+        ),
+        full: model_of(full, config.embedder.is_some().then_some(full_pending)),
     };
     let mut notices = Vec::new();
     let (role, view) = if writes {
         let writer = Writer::open(
             &dir,
             roots.roots(),
-            model.embedder().map(|e| e.as_ref()),
+            models.map(|_, m| m.embedder().map(|e| e.as_ref())),
             &mut notices,
         )?;
         for n in &notices {
             tracing::warn!("{n}");
         }
-        let view = View::of_writer(&writer, Overlays::default(), &model)?;
+        let view = View::of_writer(&writer, Overlays::default(), &models)?;
         let state = WriterState {
             writer,
             overlays: Overlays::default(),
         };
         (Role::Writer(Box::new(state)), view)
     } else if config.read_only {
-        (Role::Follower(Box::default()), View::empty(model.clone()))
+        (Role::Follower(Box::default()), View::empty(models.clone()))
     } else {
         let pid = lock_file
             .as_ref()
@@ -72,7 +94,7 @@ pub(crate) fn open(
             follow::FOLLOWING_DETAIL
         ));
         tracing::info!("{}{pid}", follow::FOLLOWING);
-        (Role::Follower(Box::default()), View::empty(model.clone()))
+        (Role::Follower(Box::default()), View::empty(models.clone()))
     };
     let discovery = Discovery::new(&config, &dir);
     let engine = Engine {
@@ -86,7 +108,7 @@ pub(crate) fn open(
             }),
             role: Mutex::new(role),
             writes: AtomicBool::new(writes),
-            model: RwLock::new(model),
+            models: RwLock::new(models),
             published: RwLock::new(Arc::new(view)),
             log: Mutex::new(Log {
                 notices,
@@ -118,21 +140,19 @@ fn lock_file(dir: &std::path::Path) -> Result<std::fs::File, EngineError> {
 
 pub(crate) fn attach_embedder(
     engine: &Engine,
+    tier: Tier,
     embedder: Result<Arc<dyn Embedder>, ModelError>,
 ) -> Result<(), EngineError> {
     let inner = &engine.inner;
-    let model = match embedder {
-        Ok(e) => Model::Loaded(e),
-        Err(e) => Model::Unavailable(e.to_string()),
-    };
+    let model = model_of(Some(embedder), None);
     let mut role = inner.role.lock();
-    *inner.model.write() = model.clone();
+    *inner.models.write().get_mut(tier) = model.clone();
     match &mut *role {
         Role::Writer(state) => {
             let mut notices = Vec::new();
             state
                 .writer
-                .attach_model(model.embedder().map(|e| e.as_ref()), &mut notices)?;
+                .attach_model(tier, model.embedder().map(|e| e.as_ref()), &mut notices)?;
             for n in notices {
                 inner.notice(n);
             }

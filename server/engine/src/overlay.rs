@@ -65,9 +65,8 @@ pub(crate) fn set(engine: &Engine, path: &str, text: &str) -> Result<RefreshRepo
     // Lexical only, and without rewriting the vector file: an edit is searchable at
     // keyword speed; its new chunks are embedded by `embed_missing` once the editor
     // pauses.
-    let embedder = inner.embedder();
     let with = EmbedWith {
-        embedder: embedder.as_deref(),
+        embedder: None,
         document_prefix: &inner.config.document_prefix,
     };
     let stats = state.writer.apply(

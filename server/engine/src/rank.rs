@@ -23,6 +23,7 @@ use scry_index::{STOP_WORDS, stem, tokenize};
 
 use crate::fusion::{Fusion, QueryShape, fuse, split_qualified};
 use crate::search::Candidate;
+use crate::tier::PerTier;
 
 /// What a file name matching every query word adds: as much as a best hit.
 pub(crate) const PATH_WEIGHT: f64 = 1.0;
@@ -288,7 +289,9 @@ pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), 
         .collect();
     let max_wide = wide.values().copied().fold(0.0, f64::max);
     let max_own = own.values().copied().fold(0.0, f64::max);
-    let vectors = candidates.iter().any(|c| c.raw.vector.is_some());
+    let vectors = candidates
+        .iter()
+        .any(|c| c.raw.vector.is_some() || c.raw.fast.is_some());
     own.into_iter()
         .map(|(k, o)| {
             let o = if max_own > 0.0 { o / max_own } else { 0.0 };
@@ -322,9 +325,12 @@ pub(crate) fn rank(
 ) -> Vec<Candidate> {
     let q = QueryTerms::new(query);
     let off = ablated();
-    let both = candidates.iter().any(|c| c.ranks.lexical.is_some())
-        && candidates.iter().any(|c| c.ranks.vector.is_some());
-    fuse(&mut candidates, fusion, rrf_k, q.shape, both);
+    let lexical = candidates.iter().any(|c| c.ranks.lexical.is_some());
+    let tiers = PerTier {
+        fast: candidates.iter().any(|c| c.ranks.fast.is_some()),
+        full: candidates.iter().any(|c| c.ranks.vector.is_some()),
+    };
+    fuse(&mut candidates, fusion, rrf_k, q.shape, lexical, tiers);
     let mut evidence = if off.contains(&Signal::Evidence) {
         HashMap::new()
     } else {
@@ -457,13 +463,13 @@ mod tests {
             },
             ranks: Ranks {
                 lexical: Some(1),
-                vector: None,
+                ..Ranks::default()
             },
             raw: crate::search::RawScores {
                 lexical: Some(score as f32),
                 ..Default::default()
             },
-            awaiting_vector: false,
+            awaiting: PerTier::default(),
             score,
         }
     }
@@ -645,13 +651,66 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_the_full_tier_has_not_reached_counts_there_as_it_placed_in_the_fast_tier() {
+        let ranked = |full: Option<u32>, awaiting_full: bool| {
+            let mut c = candidate("a.rs", 0, 1.0, &[]);
+            c.ranks = Ranks {
+                lexical: Some(3),
+                fast: Some(2),
+                vector: full,
+            };
+            c.awaiting.full = awaiting_full;
+            c
+        };
+        let mut cands = vec![
+            ranked(Some(2), false),
+            ranked(None, true),
+            ranked(None, false),
+            // Only lexical and fast: the best of the four cannot be the waiting one.
+            ranked(Some(1), false),
+        ];
+        let both = PerTier {
+            fast: true,
+            full: true,
+        };
+        fuse(
+            &mut cands,
+            Fusion::Rrf,
+            60.0,
+            QueryShape::Sentence,
+            true,
+            both,
+        );
+        let (reached, waiting, missed) = (cands[0].score, cands[1].score, cands[2].score);
+        assert!((reached - waiting).abs() < 1e-12, "{reached} vs {waiting}");
+        assert!(missed < waiting);
+        assert!(cands[3].score > reached);
+        // With the fast tier's weight at 0 the full tier decides alone, as without a
+        // fast tier: the waiting chunk still counts where it placed in the fast list.
+        let mut only_fast = vec![ranked(None, false)];
+        let fast = PerTier {
+            fast: true,
+            full: false,
+        };
+        fuse(
+            &mut only_fast,
+            Fusion::Rrf,
+            60.0,
+            QueryShape::Sentence,
+            true,
+            fast,
+        );
+        assert_eq!(only_fast[0].score, 1.0);
+    }
+
+    #[test]
     fn in_a_hybrid_search_a_file_only_the_vectors_found_keeps_its_own_evidence() {
         let mut lexical = candidate("lexical.rs", 0, 1.0, &[]);
         lexical.raw.file = Some(4.0);
         let mut meaning = candidate("meaning.rs", 0, 1.0, &[]);
         meaning.ranks = Ranks {
-            lexical: None,
             vector: Some(1),
+            ..Ranks::default()
         };
         meaning.raw = crate::search::RawScores {
             vector: Some(0.8),

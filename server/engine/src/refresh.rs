@@ -13,6 +13,7 @@ use crate::discover::Candidate;
 use crate::follow::FollowEvent;
 use crate::report::{Phase, Progress, RefreshReport};
 use crate::state::Role;
+use crate::tier::Tier;
 use crate::writer::{Apply, EmbedWith, FileContent, FileUpdate, Step};
 use crate::{Engine, EngineError};
 
@@ -48,10 +49,12 @@ pub(crate) fn refresh(
         files_skipped: plan.skipped,
         ..RefreshReport::default()
     };
-    let embedder = inner.embedder();
-    track.start(&plan.to_read, embedder.is_some());
+    // The fast tier when there is one (the full tier follows in the background),
+    // else the full tier.
+    let inline = inner.inline_embedder();
+    track.start(&plan.to_read, inline.is_some());
     let with = EmbedWith {
-        embedder: embedder.as_deref(),
+        embedder: inline.as_ref().map(|(t, e)| (*t, e.as_ref())),
         document_prefix: &inner.config.document_prefix,
     };
     let mut removals: Vec<FileUpdate> = plan
@@ -63,9 +66,11 @@ pub(crate) fn refresh(
             content: None,
         })
         .collect();
-    let bytes_per_commit = embedder
-        .is_some()
-        .then_some(inner.config.embed_bytes_per_commit);
+    // Commits every few kilobytes only when embedding is the slow part.
+    let bytes_per_commit = inline
+        .as_ref()
+        .filter(|(t, _)| *t == Tier::Full)
+        .map(|_| inner.config.embed_bytes_per_commit);
     let mut batches = batches(
         &plan.to_read,
         inner.config.files_per_commit,
@@ -99,7 +104,9 @@ pub(crate) fn refresh(
         report.commits += 1;
     }
     state.writer.finish_rebuild()?;
-    if state.writer.has_missing_vectors() {
+    if let Some((tier, _)) = &inline
+        && state.writer.has_missing_vectors(*tier)
+    {
         track.backfill();
         let stats = state.writer.backfill(&with, &mut |s| track.step(s))?;
         if stats.chunks_embedded > 0 || !stats.embed_errors.is_empty() {
@@ -158,11 +165,12 @@ fn read_batch(
     }
 }
 
-/// Embeds the chunks waiting for a vector (an editor's buffers, indexed lexically) and
-/// commits.
+/// Embeds the chunks waiting for a vector of the inline tier (an editor's buffers,
+/// indexed lexically) and commits. The full tier, when it follows in the background, is
+/// [`crate::upgrade`]'s.
 pub(crate) fn embed_missing(engine: &Engine) -> Result<RefreshReport, EngineError> {
     let inner = &engine.inner;
-    let Some(embedder) = inner.embedder() else {
+    let Some((tier, embedder)) = inner.inline_embedder() else {
         return Ok(RefreshReport::unchanged(engine.generation()));
     };
     let mut role = inner.role.lock();
@@ -170,7 +178,7 @@ pub(crate) fn embed_missing(engine: &Engine) -> Result<RefreshReport, EngineErro
         return Ok(RefreshReport::unchanged(inner.published.read().generation));
     };
     let with = EmbedWith {
-        embedder: Some(embedder.as_ref()),
+        embedder: Some((tier, embedder.as_ref())),
         document_prefix: &inner.config.document_prefix,
     };
     let stats = state.writer.backfill(&with, &mut |_| {})?;

@@ -11,6 +11,7 @@ use scry_chunk::{Definition, Span};
 use scry_index::{DocAddress, LexicalFilter, StoredChunk, tokenize};
 
 use crate::freshness::{FileRef, Sources};
+use crate::tier::{PerTier, Tier};
 use crate::{EngineError, Snapshot};
 
 /// Queries longer than this are refused.
@@ -120,7 +121,10 @@ impl SearchRequest {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ranks {
     pub lexical: Option<u32>,
+    /// In the full tier's vector list (the embedding model's own vectors).
     pub vector: Option<u32>,
+    /// In the fast tier's vector list (the static table's).
+    pub fast: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,8 +192,9 @@ pub(crate) struct Candidate {
     pub(crate) ranks: Ranks,
     /// Each retriever's own score, and the file's.
     pub(crate) raw: RawScores,
-    /// In a hybrid search, the chunk has no vector yet (an edit not yet embedded).
-    pub(crate) awaiting_vector: bool,
+    /// In a hybrid search, the chunk has no vector of a tier yet (an edit, or a chunk
+    /// the full tier has not reached).
+    pub(crate) awaiting: PerTier<bool>,
     /// Fused, then re-scored by the ranking stage.
     pub(crate) score: f64,
 }
@@ -198,8 +203,10 @@ pub(crate) struct Candidate {
 pub(crate) struct RawScores {
     /// BM25.
     pub(crate) lexical: Option<f32>,
-    /// Cosine similarity.
+    /// Cosine similarity in the full tier.
     pub(crate) vector: Option<f32>,
+    /// Cosine similarity in the fast tier.
+    pub(crate) fast: Option<f32>,
     /// The sum of the file's best BM25 scores over the wide lexical retrieval.
     pub(crate) file: Option<f32>,
 }
@@ -227,17 +234,18 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     let view = &snap.view;
     let k = req.k.min(MAX_K);
     let filter = Filter::new(snap, req)?;
-    let model = view.embedder();
-    let (mode, notice) = match (req.mode, model) {
+    let (mode, notice) = match (req.mode, view.has_vectors()) {
         (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
         // Vector-only search sees only chunks that have vectors: say so while some wait.
-        (SearchMode::Vector, Some(_)) => (SearchMode::Vector, vectors_incomplete(view)),
-        (m, Some(_)) => (m, None),
-        (_, None) => (
+        (SearchMode::Vector, true) => (SearchMode::Vector, vectors_incomplete(view)),
+        (m, true) => (m, None),
+        (_, false) => (
             SearchMode::Lexical,
             Some(format!(
                 "BM25-only: {}",
-                view.model.problem().unwrap_or("no embedding model")
+                view.models
+                    .problem()
+                    .unwrap_or("the vectors are still being computed")
             )),
         ),
     };
@@ -259,7 +267,9 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         retrieval.lexical(&mut fused)?;
     }
     if mode != SearchMode::Lexical {
-        retrieval.vectors(&mut fused)?;
+        for tier in Tier::ALL {
+            retrieval.vectors(tier, &mut fused)?;
+        }
     }
     if mode == SearchMode::Hybrid {
         fused.mark_chunks_waiting_for_vectors(snap);
@@ -426,14 +436,18 @@ impl Retrieval<'_> {
         Ok(())
     }
 
-    /// The vector index's top `n` (live keys of this generation only), ranked into
-    /// `fused`.
-    fn vectors(&self, fused: &mut Fused) -> Result<(), EngineError> {
+    /// A tier's top `n` (live keys of this generation only), ranked into `fused`.
+    fn vectors(&self, tier: Tier, fused: &mut Fused) -> Result<(), EngineError> {
         let view = &self.snap.view;
-        let (Some(embedder), Some(store)) = (view.embedder(), &view.vectors) else {
+        let Some((embedder, store)) = view.tier(tier) else {
             return Ok(());
         };
-        let qv = match &self.req.query_embedding {
+        let given = self
+            .req
+            .query_embedding
+            .as_ref()
+            .filter(|v| v.len() == store.dims() && tier == Tier::Full);
+        let qv = match given {
             Some(v) => v.clone(),
             None => embed(
                 embedder.as_ref(),
@@ -448,7 +462,7 @@ impl Retrieval<'_> {
                 let chunk = view.lexical.load(addr)?;
                 if self.filter.keeps(&chunk) {
                     rank += 1;
-                    fused.add(chunk, Retriever::Vector, rank, 1.0 - distance, 0.0);
+                    fused.add(chunk, Retriever::Vector(tier), rank, 1.0 - distance, 0.0);
                 }
             }
         }
@@ -513,7 +527,7 @@ fn matched_definition<'a>(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Retriever {
     Lexical,
-    Vector,
+    Vector(Tier),
 }
 
 /// The candidates of one search: each chunk once, with every retriever's rank and
@@ -539,12 +553,13 @@ impl Fused {
                 chunk,
                 ranks: Ranks::default(),
                 raw: RawScores::default(),
-                awaiting_vector: false,
+                awaiting: PerTier::default(),
                 score: 0.0,
             });
         let (slot, raw_slot) = match retriever {
             Retriever::Lexical => (&mut e.ranks.lexical, &mut e.raw.lexical),
-            Retriever::Vector => (&mut e.ranks.vector, &mut e.raw.vector),
+            Retriever::Vector(Tier::Full) => (&mut e.ranks.vector, &mut e.raw.vector),
+            Retriever::Vector(Tier::Fast) => (&mut e.ranks.fast, &mut e.raw.fast),
         };
         if slot.is_none() {
             *slot = Some(rank);
@@ -555,15 +570,22 @@ impl Fused {
         }
     }
 
-    /// A chunk waiting for its vector (an edit not yet embedded) cannot place in the
-    /// vector list; fusion counts it there as it placed lexically.
+    /// A chunk waiting for its vector of a tier (an edit not yet embedded, a chunk the
+    /// full tier has not reached) cannot place in that tier's list; fusion counts it
+    /// there as it placed in the others.
     fn mark_chunks_waiting_for_vectors(&mut self, snap: &Snapshot) {
         let view = &snap.view;
-        let (Some(_), Some(store)) = (view.embedder(), &view.vectors) else {
-            return;
-        };
-        for c in self.by_chunk.values_mut() {
-            c.awaiting_vector = c.ranks.vector.is_none() && !store.contains(c.chunk.vec_key);
+        for tier in Tier::ALL {
+            let Some((_, store)) = view.tier(tier) else {
+                continue;
+            };
+            for c in self.by_chunk.values_mut() {
+                let rank = match tier {
+                    Tier::Fast => c.ranks.fast,
+                    Tier::Full => c.ranks.vector,
+                };
+                *c.awaiting.get_mut(tier) = rank.is_none() && !store.contains(c.chunk.vec_key);
+            }
         }
     }
 
@@ -585,9 +607,10 @@ fn embed(
     })
 }
 
-/// The query's embedding as a search on `snap` would compute it; `None` without a model.
+/// The query's embedding by the full tier's model as a search on `snap` would compute
+/// it; `None` without that model. (The fast tier's takes microseconds: never passed.)
 pub(crate) fn embed_query(snap: &Snapshot, query: &str) -> Option<Result<Vec<f32>, EngineError>> {
-    let e = snap.view.model.embedder()?;
+    let e = snap.view.models.full.embedder()?;
     Some(embed(e.as_ref(), &snap.setup.config.query_prefix, query))
 }
 
@@ -634,6 +657,7 @@ fn merge_overlapping(ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
                     .sort_by_key(|d| (d.name_span.byte_start, d.span.byte_start));
                 o.ranks.lexical = min_opt(o.ranks.lexical, c.ranks.lexical);
                 o.ranks.vector = min_opt(o.ranks.vector, c.ranks.vector);
+                o.ranks.fast = min_opt(o.ranks.fast, c.ranks.fast);
             }
             None => {
                 if out.len() == k {
@@ -678,7 +702,13 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
 
 /// The notice a vector-only search gives while chunks still wait for their vectors.
 fn vectors_incomplete(view: &crate::snapshot::View) -> Option<String> {
-    let missing = view.missing_vectors();
+    // A chunk one tier lacks may be found through the other.
+    let missing = Tier::ALL
+        .iter()
+        .filter(|t| view.tier(**t).is_some())
+        .map(|t| view.missing_vectors_of(*t))
+        .min()
+        .unwrap_or(0);
     (missing > 0).then(|| {
         format!(
             "vectors are incomplete: {missing} of {} chunks have none yet (being embedded), \
@@ -748,7 +778,7 @@ mod tests {
             },
             ranks: Ranks::default(),
             raw: RawScores::default(),
-            awaiting_vector: false,
+            awaiting: PerTier::default(),
             score: 0.0,
         }
     }

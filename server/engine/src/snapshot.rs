@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use scry_index::{FileTable, LexicalSnapshot, VectorStore};
+use scry_index::{FileTable, LexicalSnapshot, VectorStore, VectorsEntry};
 use scry_models::Embedder;
 
 use crate::state::{Model, Overlays};
 use crate::status::FileProblems;
+use crate::tier::{PerTier, Tier};
 use crate::writer::Writer;
 use crate::{Engine, EngineError, Snapshot};
 
@@ -19,15 +20,18 @@ pub(crate) struct View {
     pub lexical: LexicalSnapshot,
     /// Vector keys of this generation's chunks: vector hits outside it are filtered out.
     pub live_keys: HashSet<u64>,
-    pub vectors: Option<Arc<VectorStore>>,
-    /// The embedding model when the view was published (or why there was none).
-    pub model: Model,
+    /// Each tier's vectors, when its model is loaded.
+    pub vectors: PerTier<Option<Arc<VectorStore>>>,
+    /// Each tier's embedder when the view was published (or why there was none).
+    pub models: PerTier<Model>,
+    /// What the commit says of each tier's vectors (also when its model is not loaded).
+    pub committed: PerTier<Option<VectorsEntry>>,
     /// The manifest's file table: what was indexed for each file, by file key. The
     /// writer's own, shared, not a copy.
     pub files: Arc<FileTable>,
     /// The editor buffers this generation indexed.
     pub overlays: Overlays,
-    missing_vectors: usize,
+    missing_vectors: PerTier<usize>,
     pub languages: BTreeMap<String, usize>,
     pub problems: Vec<FileProblems>,
 }
@@ -37,18 +41,19 @@ impl View {
         generation: u64,
         lexical: LexicalSnapshot,
         files: Arc<FileTable>,
-        vectors: Option<Arc<VectorStore>>,
+        vectors: PerTier<Option<Arc<VectorStore>>>,
+        committed: PerTier<Option<VectorsEntry>>,
         overlays: Overlays,
-        model: Model,
+        models: PerTier<Model>,
     ) -> View {
         let live_keys: HashSet<u64> = files
             .values()
             .flat_map(|f| f.keys.iter().copied())
             .collect();
-        let missing_vectors = match &vectors {
+        let missing_vectors = vectors.map(|_, v| match v {
             Some(v) => live_keys.iter().filter(|k| !v.contains(**k)).count(),
             None => live_keys.len(),
-        };
+        });
         let mut languages = BTreeMap::new();
         let mut problems = Vec::new();
         for f in files.values() {
@@ -66,7 +71,8 @@ impl View {
             lexical,
             live_keys,
             vectors,
-            model,
+            models,
+            committed,
             files,
             overlays,
             missing_vectors,
@@ -76,14 +82,15 @@ impl View {
     }
 
     /// What a follower serves before it has read the writer's first generation.
-    pub fn empty(model: Model) -> View {
+    pub fn empty(models: PerTier<Model>) -> View {
         View::new(
             0,
             LexicalSnapshot::empty(),
             Arc::default(),
-            None,
+            PerTier::default(),
+            PerTier::default(),
             Overlays::default(),
-            model,
+            models,
         )
     }
 
@@ -91,39 +98,68 @@ impl View {
     pub fn of_writer(
         writer: &Writer,
         overlays: Overlays,
-        model: &Model,
+        models: &PerTier<Model>,
     ) -> Result<View, EngineError> {
         Ok(View::new(
             writer.generation(),
             writer.lexical_snapshot()?,
             writer.files().clone(),
-            writer.vectors(),
+            PerTier {
+                fast: writer.vectors(Tier::Fast),
+                full: writer.vectors(Tier::Full),
+            },
+            writer.committed_vectors(),
             overlays,
-            model.clone(),
+            models.clone(),
         ))
     }
 
-    /// The model queries are embedded with: only when this generation has its vectors.
-    pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
-        self.model.embedder().filter(|_| self.vectors.is_some())
+    /// The model `tier`'s queries are embedded with, and its vectors: only when this
+    /// generation has some (a full tier that has not started costs a search nothing).
+    pub fn tier(&self, tier: Tier) -> Option<(&Arc<dyn Embedder>, &Arc<VectorStore>)> {
+        let e = self.models.get(tier).embedder()?;
+        let store = self.vectors.get(tier).as_ref()?;
+        let started = *self.missing_vectors.get(tier) < self.live_keys.len();
+        let other = match tier {
+            Tier::Fast => Tier::Full,
+            Tier::Full => Tier::Fast,
+        };
+        let other_loaded =
+            self.models.get(other).embedder().is_some() && self.vectors.get(other).is_some();
+        (started || self.live_keys.is_empty() || !other_loaded).then_some((e, store))
     }
 
-    /// Chunks waiting for a vector; 0 without a model (nothing would embed them).
-    pub fn missing_vectors(&self) -> usize {
-        if self.model.embedder().is_some() {
-            self.missing_vectors
+    /// Whether any tier can be searched.
+    pub fn has_vectors(&self) -> bool {
+        Tier::ALL.iter().any(|t| self.tier(*t).is_some())
+    }
+
+    /// Chunks waiting for a vector of `tier`; 0 without its model (nothing would embed
+    /// them).
+    pub fn missing_vectors_of(&self, tier: Tier) -> usize {
+        if self.models.get(tier).embedder().is_some() {
+            *self.missing_vectors.get(tier)
         } else {
             0
         }
     }
 
+    /// Chunks waiting for a vector of some loaded tier (the most of either).
+    pub fn missing_vectors(&self) -> usize {
+        Tier::ALL
+            .iter()
+            .map(|t| self.missing_vectors_of(*t))
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn vectors_consistent(&self) -> bool {
-        match &self.vectors {
+        self.vectors.iter().all(|(_, v)| match v {
             Some(v) => {
                 self.live_keys.iter().all(|k| v.contains(*k)) && v.len() == self.live_keys.len()
             }
             None => true,
-        }
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use crate::EngineConfig;
 use crate::discover::Discovery;
 use crate::follow::FollowState;
 use crate::snapshot::View;
+use crate::tier::{PerTier, Tier};
 use crate::writer::Writer;
 
 /// Editor buffers that override the disk, by file key. Shared with every snapshot
@@ -39,7 +40,8 @@ pub(crate) struct Inner {
     pub role: Mutex<Role>,
     /// Whether `role` is `Writer`, readable without waiting behind a long refresh.
     pub writes: AtomicBool,
-    pub model: RwLock<Model>,
+    /// The embedders of both vector tiers.
+    pub models: RwLock<PerTier<Model>>,
     pub published: RwLock<Arc<View>>,
     pub log: Mutex<Log>,
     /// Locked (by the OS, for as long as this process lives) while this process writes;
@@ -60,18 +62,21 @@ pub(crate) struct WriterState {
     pub overlays: Overlays,
 }
 
-/// The embedding model, or why there is none.
-#[derive(Clone)]
+/// One tier's embedder, or why there is none.
+#[derive(Clone, Default)]
 pub(crate) enum Model {
     Loaded(Arc<dyn Embedder>),
     Unavailable(String),
+    /// The tier is not configured.
+    #[default]
+    Off,
 }
 
 impl Model {
     pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
         match self {
             Model::Loaded(e) => Some(e),
-            Model::Unavailable(_) => None,
+            Model::Unavailable(_) | Model::Off => None,
         }
     }
 
@@ -79,6 +84,39 @@ impl Model {
         match self {
             Model::Loaded(_) => None,
             Model::Unavailable(why) => Some(why),
+            Model::Off => Some(crate::open::NO_MODEL),
+        }
+    }
+}
+
+impl PerTier<Model> {
+    /// Why no tier embeds, when none does: the full tier's reason first (the model a
+    /// user configured), else the fast tier's.
+    pub fn problem(&self) -> Option<&str> {
+        if self.fast.embedder().is_some() || self.full.embedder().is_some() {
+            return None;
+        }
+        match (&self.full, &self.fast) {
+            (Model::Off, fast) => fast.problem(),
+            // Not tried by this command: the fast tier's failure is the news.
+            (Model::Unavailable(why), fast @ Model::Unavailable(_))
+                if why == crate::open::FULL_DEFERRED =>
+            {
+                fast.problem()
+            }
+            (full, _) => full.problem(),
+        }
+    }
+
+    /// The tier a refresh embeds as it indexes: the fast one when it is loaded (the
+    /// full one then follows in the background), else the full one.
+    pub fn inline_tier(&self) -> Option<Tier> {
+        if self.fast.embedder().is_some() {
+            Some(Tier::Fast)
+        } else if self.full.embedder().is_some() {
+            Some(Tier::Full)
+        } else {
+            None
         }
     }
 }
@@ -108,14 +146,17 @@ impl Inner {
         self.writes.store(true, Ordering::Release);
     }
 
-    pub fn embedder(&self) -> Option<Arc<dyn Embedder>> {
-        self.model.read().embedder().cloned()
+    /// The tier a refresh embeds as it indexes, with its embedder.
+    pub fn inline_embedder(&self) -> Option<(Tier, Arc<dyn Embedder>)> {
+        let models = self.models.read();
+        let tier = models.inline_tier()?;
+        Some((tier, models.get(tier).embedder()?.clone()))
     }
 
     /// Publishes what the writer has committed (and the buffers it holds) as the
     /// snapshot searches see from now on.
     pub fn publish(&self, state: &WriterState) -> Result<(), crate::EngineError> {
-        let view = View::of_writer(&state.writer, state.overlays.clone(), &self.model.read())?;
+        let view = View::of_writer(&state.writer, state.overlays.clone(), &self.models.read())?;
         *self.published.write() = Arc::new(view);
         Ok(())
     }

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::state::Role;
+use crate::state::{Model, Role};
+use crate::tier::{PerTier, Tier};
 use crate::{EmbedderInfo, Engine, EngineError, SearchMode, Snapshot};
 
 /// The state of the index.
@@ -14,16 +15,37 @@ pub struct Status {
     pub generation: u64,
     pub files: usize,
     pub chunks: u64,
+    /// Vectors of the tier [`Status::model`] names.
     pub vectors: usize,
+    /// Chunks waiting for a vector of a loaded tier (the most of either).
     pub chunks_without_vectors: usize,
-    /// `Hybrid` with an embedding model, `Lexical` (BM25-only) without.
+    /// `Hybrid` with a vector tier, `Lexical` (BM25-only) without.
     pub mode: SearchMode,
+    /// The embedder searches use: the full tier's when it is loaded, else the fast
+    /// tier's.
     pub model: Option<EmbedderInfo>,
     pub model_problem: Option<String>,
+    /// Each vector tier that is configured or has committed vectors: its coverage.
+    pub tiers: PerTier<Option<TierStatus>>,
     pub notices: Vec<String>,
     pub languages: BTreeMap<String, usize>,
     pub problems: Vec<FileProblems>,
     pub embedded_this_session: usize,
+}
+
+/// One vector tier's coverage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierStatus {
+    /// The embedder's id (loaded, or named by the commit).
+    pub model: Option<String>,
+    /// Whether its model is loaded in this process (searches use the tier).
+    pub loaded: bool,
+    /// Why it is not, when it is configured.
+    pub problem: Option<String>,
+    /// Chunks of this generation with a vector of the tier.
+    pub covered: usize,
+    /// Chunks of this generation.
+    pub chunks: usize,
 }
 
 /// Problems recorded while chunking one file.
@@ -49,22 +71,59 @@ pub(crate) fn status(engine: &Engine) -> Status {
     let snap = engine.snapshot();
     let (inner, view) = (&engine.inner, &snap.view);
     let log = inner.log.lock();
-    let model = view.model.embedder();
+    let shown = [Tier::Full, Tier::Fast]
+        .into_iter()
+        .find(|t| view.tier(*t).is_some());
+    let model = shown.and_then(|t| view.tier(t));
+    let live = view.live_keys.len();
+    let tiers = view.models.map(|tier, m| {
+        let committed = view.committed.get(tier).as_ref();
+        let configured = !matches!(m, Model::Off);
+        if !configured && committed.is_none() {
+            return None;
+        }
+        let loaded = view.tier(tier);
+        Some(TierStatus {
+            model: m
+                .embedder()
+                .map(|e| e.info().id.clone())
+                .or_else(|| committed.map(|c| c.model.clone()))
+                .or_else(|| {
+                    let spec = match tier {
+                        Tier::Fast => &inner.config.fast_embedder,
+                        Tier::Full => &inner.config.embedder,
+                    };
+                    spec.as_ref().and_then(|s| s.expected_id())
+                }),
+            loaded: loaded.is_some(),
+            problem: if configured {
+                m.problem().map(str::to_owned)
+            } else {
+                None
+            },
+            covered: match loaded {
+                Some(_) => live - view.missing_vectors_of(tier).min(live),
+                None => committed.map_or(0, |c| c.covered),
+            },
+            chunks: live,
+        })
+    });
     Status {
         roots: inner.roots.roots().to_vec(),
         index_dir: inner.dir.clone(),
         generation: view.generation,
         files: view.files.len(),
         chunks: view.lexical.num_chunks(),
-        vectors: view.vectors.as_ref().map_or(0, |v| v.len()),
+        vectors: model.map_or(0, |(_, v)| v.len()),
         chunks_without_vectors: view.missing_vectors(),
         mode: if model.is_some() {
             SearchMode::Hybrid
         } else {
             SearchMode::Lexical
         },
-        model: model.map(|e| e.info().clone()),
-        model_problem: view.model.problem().map(str::to_owned),
+        model: model.map(|(e, _)| e.info().clone()),
+        model_problem: view.models.problem().map(str::to_owned),
+        tiers,
         notices: log.notices.clone(),
         languages: view.languages.clone(),
         problems: view.problems.clone(),

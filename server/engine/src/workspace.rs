@@ -11,7 +11,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::{EmbedderInfo, Engine, EngineConfig, EngineError, Progress, RefreshReport, Watcher};
+use crate::{
+    EmbedderInfo, EmbedderSpec, Engine, EngineConfig, EngineError, Progress, RefreshReport, Tier,
+    UpgradeReport, Watcher,
+};
+
+/// Model time per upgrade step of the full tier: each step ends in a commit.
+const UPGRADE_STEP: Duration = Duration::from_secs(10);
+/// How often an idle upgrader looks for chunks that lack full vectors (a watcher's
+/// refresh wakes it at once).
+const UPGRADE_IDLE: Duration = Duration::from_secs(5);
 
 /// How a workspace is kept.
 #[derive(Debug, Clone)]
@@ -34,7 +43,8 @@ impl Default for WorkspaceOptions {
     }
 }
 
-/// The embedding model, as far as the workspace got with it.
+/// The embedding model (the full tier's, else the fast tier's), as far as the
+/// workspace got with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelState {
     /// None is configured: search is BM25-only.
@@ -57,6 +67,9 @@ pub enum WorkspaceEvent {
     Indexed(Result<RefreshReport, String>),
     /// The watcher brought the index up to date with a change (or failed to).
     Updated(Result<RefreshReport, String>),
+    /// Full-tier vectors were committed (the fast tier came with the first pass); how
+    /// many chunks still wait for theirs.
+    Upgraded(UpgradeReport),
     /// The files cannot be watched (why): changes need an explicit refresh.
     NotWatching(String),
 }
@@ -75,6 +88,8 @@ pub struct WorkspaceState {
     pub last_finished: Option<SystemTime>,
     pub last_error: Option<String>,
     pub last_report: Option<RefreshReport>,
+    /// The full tier's upgrade: the last step's report.
+    pub upgrade: Option<UpgradeReport>,
 }
 
 type Listener = Arc<dyn Fn(&WorkspaceEvent) + Send + Sync>;
@@ -83,6 +98,8 @@ struct Lifecycle {
     state: Mutex<WorkspaceState>,
     /// Signalled when the first pass ends.
     indexed: Condvar,
+    /// Signalled when the upgrader may have work (a refresh) or should stop (close).
+    wake: Condvar,
     watcher: Mutex<Option<Watcher>>,
     closed: AtomicBool,
     /// Dropped on close, so a listener that owns the other end of a channel sees it end.
@@ -138,9 +155,9 @@ impl Workspace {
         opts: WorkspaceOptions,
         on_event: impl Fn(&WorkspaceEvent) + Send + Sync + 'static,
     ) -> Result<Workspace, EngineError> {
-        let spec = config.embedder.clone();
+        let specs = (config.fast_embedder.clone(), config.embedder.clone());
         let engine = open_waiting(config, opts.lock_wait)?;
-        let model = if spec.is_some() {
+        let model = if specs.0.is_some() || specs.1.is_some() {
             ModelState::Loading
         } else {
             ModelState::NotConfigured
@@ -154,8 +171,10 @@ impl Workspace {
                 last_finished: None,
                 last_error: None,
                 last_report: None,
+                upgrade: None,
             }),
             indexed: Condvar::new(),
+            wake: Condvar::new(),
             watcher: Mutex::new(None),
             closed: AtomicBool::new(false),
             listener: Mutex::new(Some(Arc::new(on_event))),
@@ -163,7 +182,7 @@ impl Workspace {
         let (e, l) = (engine.clone(), life.clone());
         std::thread::Builder::new()
             .name("scry-workspace".into())
-            .spawn(move || background(e, l, spec, opts.watch))
+            .spawn(move || background(e, l, specs, opts.watch))
             .map_err(EngineError::Spawn)?;
         Ok(Workspace { engine, life })
     }
@@ -200,6 +219,7 @@ impl Workspace {
         self.life.listener.lock().take();
         self.life.watcher.lock().take();
         self.life.state.lock().watching = false;
+        self.life.wake.notify_all();
     }
 }
 
@@ -231,24 +251,33 @@ fn open_waiting(config: EngineConfig, wait: Duration) -> Result<Engine, EngineEr
     }
 }
 
-/// The model, the first pass, then the watcher.
+/// The models (the fast tier first: it is what the first pass embeds), the first pass,
+/// the watcher, then the full tier's upgrade for as long as the workspace is open.
 fn background(
     engine: Engine,
     life: Arc<Lifecycle>,
-    spec: Option<crate::EmbedderSpec>,
+    (fast, full): (Option<EmbedderSpec>, Option<EmbedderSpec>),
     watch: bool,
 ) {
-    if let Some(spec) = spec {
+    let only_fast = full.is_none();
+    for (tier, spec) in [(Tier::Fast, fast), (Tier::Full, full)] {
+        let Some(spec) = spec else { continue };
         let loaded = spec.load();
         let state = match &loaded {
             Ok(e) => ModelState::Ready(e.info().clone()),
             Err(e) => ModelState::Failed(e.to_string()),
         };
-        if let Err(e) = engine.attach_embedder(loaded) {
-            tracing::warn!("using the embedding model failed: {e}");
+        if let Err(e) = engine.attach_embedder(tier, loaded) {
+            tracing::warn!("using the {tier} tier's embedder failed: {e}");
         }
-        life.state.lock().model = state.clone();
-        life.emit(WorkspaceEvent::Model(state));
+        // The full tier is the model a user configured; the fast tier speaks for itself
+        // only when it is the only one.
+        if tier == Tier::Full || only_fast {
+            life.state.lock().model = state.clone();
+            life.emit(WorkspaceEvent::Model(state));
+        } else if let ModelState::Failed(why) = state {
+            tracing::warn!("no fast vector tier: {why}");
+        }
     }
     if life.closed.load(Ordering::SeqCst) {
         end_first_pass(&life, Err("the workspace was closed".into()));
@@ -268,6 +297,7 @@ fn background(
         let Some(life) = l.upgrade() else { return };
         life.finished(&r);
         life.emit(WorkspaceEvent::Updated(r.map_err(|e| e.to_string())));
+        life.wake.notify_all();
     });
     match watcher {
         Ok(w) => {
@@ -281,6 +311,35 @@ fn background(
         Err(e) => {
             tracing::warn!("not watching files: {e}");
             life.emit(WorkspaceEvent::NotWatching(e.to_string()));
+        }
+    }
+    upgrade_while_open(&engine, &life);
+}
+
+/// Computes the full tier's vectors in steps (each a commit) until the workspace
+/// closes; when none are missing, waits for a refresh to bring new chunks.
+fn upgrade_while_open(engine: &Engine, life: &Lifecycle) {
+    let closed = || life.closed.load(Ordering::SeqCst);
+    while !closed() {
+        let idle = match engine.upgrade_vectors(UPGRADE_STEP, &closed, &mut |_| {}) {
+            Ok(r) => {
+                let idle = r.embedded == 0;
+                if !idle {
+                    life.state.lock().upgrade = Some(r.clone());
+                    life.emit(WorkspaceEvent::Upgraded(r));
+                }
+                idle
+            }
+            Err(e) => {
+                tracing::warn!("computing full-tier vectors: {e}");
+                true
+            }
+        };
+        if idle {
+            let mut st = life.state.lock();
+            if !closed() {
+                life.wake.wait_for(&mut st, UPGRADE_IDLE);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The writer: applies file contents to the lexical and vector indexes and commits one
-//! generation at a time (vectors file, then tantivy with the generation as payload, then
-//! the manifest, which is the commit point).
+//! generation at a time (vector files, then tantivy with the generation as payload, then
+//! the manifest, which is the commit point). Each vector tier (`tier.rs`) has its own
+//! store and file; both follow the same chunks.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use scry_models::Embedder;
 
 use crate::EngineError;
 use crate::report::BatchStats;
+use crate::tier::{PerTier, Tier};
 
 const LEXICAL_DIR: &str = "lexical";
 pub(crate) const VECTORS_DIR: &str = "vectors";
@@ -61,10 +63,19 @@ impl Apply {
     };
 }
 
-/// What the writer embeds with and how it labels documents.
+/// What the writer embeds with (and for which tier) and how it labels documents.
 pub(crate) struct EmbedWith<'a> {
-    pub embedder: Option<&'a dyn Embedder>,
+    pub embedder: Option<(Tier, &'a dyn Embedder)>,
     pub document_prefix: &'a str,
+}
+
+/// One tier's vectors in the writer.
+struct TierVectors {
+    store: Arc<VectorStore>,
+    /// The id of the embedder they come from.
+    model_id: String,
+    /// Changed since the last commit.
+    dirty: bool,
 }
 
 /// The single writer of an index directory. Its state changes only through its
@@ -73,10 +84,9 @@ pub(crate) struct Writer {
     dir: PathBuf,
     lexical: Lexical,
     manifest: Manifest,
-    vectors: Option<Arc<VectorStore>>,
-    model_id: Option<String>,
+    /// Each tier's vectors, once its embedder is attached.
+    tiers: PerTier<Option<TierVectors>>,
     refcounts: HashMap<u64, u32>,
-    vectors_dirty: bool,
     /// Set while the file table is being rebuilt (a new index, or a repair after an
     /// interrupted commit): vectors no file refers to yet are kept for the re-chunked
     /// files, until [`Writer::finish_rebuild`].
@@ -113,7 +123,7 @@ impl Writer {
     pub fn open(
         dir: &Path,
         roots: &[PathBuf],
-        embedder: Option<&dyn Embedder>,
+        embedders: PerTier<Option<&dyn Embedder>>,
         notices: &mut Vec<String>,
     ) -> Result<Writer, EngineError> {
         std::fs::create_dir_all(dir.join(VECTORS_DIR)).map_err(|e| EngineError::io(dir, e))?;
@@ -168,10 +178,8 @@ impl Writer {
             dir: dir.to_owned(),
             lexical,
             manifest,
-            vectors: None,
-            model_id: None,
+            tiers: PerTier::default(),
             refcounts: HashMap::new(),
-            vectors_dirty: false,
             keep_unreferenced_vectors: false,
         };
         w.rebuild_refcounts();
@@ -179,7 +187,12 @@ impl Writer {
         // they are kept instead: re-chunking the same files finds them by content hash,
         // and nothing is embedded twice.
         w.keep_unreferenced_vectors = mismatch || w.manifest.files.is_empty();
-        w.attach_model(embedder, notices)?;
+        for (tier, embedder) in embedders.iter() {
+            match embedder {
+                Some(e) => w.attach_model(tier, Some(*e), notices)?,
+                None => w.keep_committed(tier, notices),
+            }
+        }
         if mismatch {
             // Commit the repair now, so no reader ever sees the orphaned lexical commit.
             w.commit(Arc::default(), false)?;
@@ -188,11 +201,12 @@ impl Writer {
         Ok(w)
     }
 
-    /// Starts using `embedder`'s vectors: the ones committed for it when the manifest
-    /// names it, else an empty store (its vectors are computed by later commits). `None`
-    /// leaves vectors alone: the next commit keeps the file it finds.
+    /// Starts using `embedder`'s vectors for `tier`: the ones committed for it when the
+    /// manifest names it, else an empty store (its vectors are computed by later
+    /// commits). `None` leaves the tier alone: the next commit keeps the file it finds.
     pub fn attach_model(
         &mut self,
+        tier: Tier,
         embedder: Option<&dyn Embedder>,
         notices: &mut Vec<String>,
     ) -> Result<(), EngineError> {
@@ -200,7 +214,7 @@ impl Writer {
             return Ok(());
         };
         let info = e.info();
-        let loaded = match &self.manifest.vectors {
+        let loaded = match entry(&self.manifest, tier) {
             Some(v) if v.model == info.id && v.dims == info.dims => {
                 match VectorStore::load(
                     &self.dir.join(VECTORS_DIR).join(&v.file),
@@ -216,7 +230,8 @@ impl Writer {
             }
             Some(v) => {
                 notices.push(format!(
-                    "the embedding model changed ({} -> {}); vectors will be recomputed",
+                    "the embedding model of the {tier} tier changed ({} -> {}); its vectors \
+                     will be recomputed",
                     v.model, info.id
                 ));
                 None
@@ -224,14 +239,45 @@ impl Writer {
             None => None,
         };
         if loaded.is_none() {
-            self.manifest.vectors = None;
+            *entry_mut(&mut self.manifest, tier) = None;
         }
-        self.vectors = Some(Arc::new(match loaded {
-            Some(s) => s,
-            None => VectorStore::new(info.dims)?,
-        }));
-        self.model_id = Some(info.id.clone());
+        *self.tiers.get_mut(tier) = Some(TierVectors {
+            store: Arc::new(match loaded {
+                Some(s) => s,
+                None => VectorStore::new(info.dims)?,
+            }),
+            model_id: info.id.clone(),
+            dirty: false,
+        });
         self.compact_vectors_if_needed()
+    }
+
+    /// A tier whose model is not loaded here (a one-shot command that searches the
+    /// fast tier) keeps its committed vectors up to date all the same: dead ones go and
+    /// its coverage stays exact, so nothing is recomputed when the model comes back.
+    fn keep_committed(&mut self, tier: Tier, notices: &mut Vec<String>) {
+        let Some(v) = entry(&self.manifest, tier).clone() else {
+            return;
+        };
+        match VectorStore::load(
+            &self.dir.join(VECTORS_DIR).join(&v.file),
+            &v.checksum,
+            v.dims,
+        ) {
+            Ok(store) => {
+                *self.tiers.get_mut(tier) = Some(TierVectors {
+                    store: Arc::new(store),
+                    model_id: v.model,
+                    dirty: false,
+                });
+            }
+            Err(err) => {
+                notices.push(format!(
+                    "{err}; the {tier} tier's vectors will be recomputed"
+                ));
+                *entry_mut(&mut self.manifest, tier) = None;
+            }
+        }
     }
 
     fn rebuild_refcounts(&mut self) {
@@ -243,42 +289,54 @@ impl Writer {
         }
     }
 
-    /// Vectors whose chunks went away while no model was loaded linger in the vector
-    /// file; when there are any, the store is rebuilt from the live vectors.
+    /// Vectors whose chunks went away while a tier's model was not loaded linger in its
+    /// vector file; when there are any, the store is rebuilt from the live vectors.
     fn compact_vectors_if_needed(&mut self) -> Result<(), EngineError> {
-        let Some(store) = &self.vectors else {
-            return Ok(());
-        };
         if self.keep_unreferenced_vectors {
             return Ok(());
         }
-        let live_present = self
-            .refcounts
-            .keys()
-            .filter(|k| store.contains(**k))
-            .count();
-        if live_present == store.len() {
-            return Ok(());
+        for tier in Tier::ALL {
+            let Some(t) = self.tiers.get_mut(tier) else {
+                continue;
+            };
+            let store = &t.store;
+            let live_present = self
+                .refcounts
+                .keys()
+                .filter(|k| store.contains(**k))
+                .count();
+            if live_present == store.len() {
+                continue;
+            }
+            let fresh = VectorStore::new(store.dims())?;
+            let items: Vec<(u64, Vec<f32>)> = self
+                .refcounts
+                .keys()
+                .filter_map(|k| store.get(*k).map(|v| (*k, v)))
+                .collect();
+            fresh.add_all(&items)?;
+            t.store = Arc::new(fresh);
+            t.dirty = true;
         }
-        let fresh = VectorStore::new(store.dims())?;
-        let items: Vec<(u64, Vec<f32>)> = self
-            .refcounts
-            .keys()
-            .filter_map(|k| store.get(*k).map(|v| (*k, v)))
-            .collect();
-        fresh.add_all(&items)?;
-        self.vectors = Some(Arc::new(fresh));
-        self.vectors_dirty = true;
         Ok(())
+    }
+
+    fn vectors_dirty(&self) -> bool {
+        self.tiers
+            .iter()
+            .any(|(_, t)| t.as_ref().is_some_and(|t| t.dirty))
     }
 
     /// Temp files and vector files of other generations: what a crash leaves behind.
     fn remove_leftovers(&self) {
-        let keep = self.manifest.vectors.as_ref().map(|v| v.file.clone());
+        let keep: Vec<String> = Tier::ALL
+            .iter()
+            .filter_map(|t| entry(&self.manifest, *t).as_ref().map(|v| v.file.clone()))
+            .collect();
         if let Ok(rd) = std::fs::read_dir(self.dir.join(VECTORS_DIR)) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if Some(&name) != keep.as_ref() {
+                if !keep.contains(&name) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -299,8 +357,16 @@ impl Writer {
         self.manifest.files.get(key)
     }
 
-    pub fn vectors(&self) -> Option<Arc<VectorStore>> {
-        self.vectors.clone()
+    pub fn vectors(&self, tier: Tier) -> Option<Arc<VectorStore>> {
+        self.tiers.get(tier).as_ref().map(|t| t.store.clone())
+    }
+
+    /// What the last commit says of each tier's vectors.
+    pub fn committed_vectors(&self) -> PerTier<Option<VectorsEntry>> {
+        PerTier {
+            fast: self.manifest.fast_vectors.clone(),
+            full: self.manifest.vectors.clone(),
+        }
     }
 
     /// A searcher pinned to the last commit.
@@ -316,16 +382,30 @@ impl Writer {
             .collect()
     }
 
-    /// Whether live chunks wait for vectors (only with a model).
-    pub fn has_missing_vectors(&self) -> bool {
-        self.vectors.is_some() && self.missing_vector_keys().next().is_some()
+    /// How many chunks (distinct vector keys) this generation has.
+    pub fn live_count(&self) -> usize {
+        self.refcounts.values().filter(|c| **c > 0).count()
     }
 
-    /// Keys of live chunks that have no vector yet.
-    fn missing_vector_keys(&self) -> impl Iterator<Item = u64> + '_ {
+    /// Whether live chunks wait for `tier`'s vectors (only with its model).
+    pub fn has_missing_vectors(&self, tier: Tier) -> bool {
+        self.tiers.get(tier).is_some() && self.missing_vector_keys(tier).next().is_some()
+    }
+
+    /// How many live chunks wait for a vector of `tier` (0 without its model).
+    pub fn missing_count(&self, tier: Tier) -> usize {
+        if self.tiers.get(tier).is_none() {
+            return 0;
+        }
+        self.missing_vector_keys(tier).count()
+    }
+
+    /// Keys of live chunks that have no vector of `tier` yet.
+    fn missing_vector_keys(&self, tier: Tier) -> impl Iterator<Item = u64> + '_ {
+        let store = self.tiers.get(tier).as_ref().map(|t| &t.store);
         self.refcounts
             .iter()
-            .filter(|(k, c)| **c > 0 && self.vectors.as_ref().is_none_or(|v| !v.contains(**k)))
+            .filter(move |(k, c)| **c > 0 && store.is_none_or(|v| !v.contains(**k)))
             .map(|(k, _)| *k)
     }
 
@@ -353,7 +433,7 @@ impl Writer {
             return Ok(());
         }
         self.compact_vectors_if_needed()?;
-        if self.vectors_dirty {
+        if self.vectors_dirty() {
             let files = self.manifest.files.clone();
             self.commit(files, false)?;
         }
@@ -381,11 +461,13 @@ impl Writer {
             .stage(
                 updates,
                 chunk_opts,
-                embedder.map(|_| with.document_prefix),
+                embedder.map(|(tier, _)| (tier, with.document_prefix)),
                 progress,
             )
             .and_then(|mut staged| {
-                self.embed_pending(staged.pending, embedder, &mut staged.stats, progress)?;
+                if let Some((tier, e)) = embedder {
+                    self.embed_pending(tier, staged.pending, e, &mut staged.stats, progress)?;
+                }
                 self.commit(Arc::new(staged.files), how.keep_dead_vectors)?;
                 Ok(staged.stats)
             });
@@ -397,12 +479,12 @@ impl Writer {
     }
 
     /// Chunks the updates into the (uncommitted) lexical index and the next file table;
-    /// with a document prefix (an embedder), collects the new chunks' texts to embed.
+    /// with a tier and its document prefix, collects the new chunks' texts to embed.
     fn stage(
         &mut self,
         updates: Vec<FileUpdate>,
         chunk_opts: &ChunkOptions,
-        embed_prefix: Option<&str>,
+        embed_for: Option<(Tier, &str)>,
         progress: StepReport,
     ) -> Result<Staged, EngineError> {
         let mut stats = BatchStats::default();
@@ -433,9 +515,9 @@ impl Writer {
                 let k = c.hash.key();
                 keys.push(k);
                 *self.refcounts.entry(k).or_default() += 1;
-                if let Some(prefix) = embed_prefix
-                    && let Some(v) = &self.vectors
-                    && !v.contains(k)
+                if let Some((tier, prefix)) = embed_for
+                    && let Some(t) = self.tiers.get(tier)
+                    && !t.store.contains(k)
                     && pending_keys.insert(k)
                 {
                     pending.push((k, format!("{prefix}{}", c.embedding_text(&u.rel))));
@@ -474,49 +556,23 @@ impl Writer {
         })
     }
 
-    /// Embeds chunks that are indexed but have no vector (indexed lexically first, or
-    /// before the model was attached, or under another model), reading their text from
-    /// the index, and commits when any was embedded.
+    /// Embeds chunks that are indexed but have no vector of the tier (indexed lexically
+    /// first, or before the model was attached, or under another model), reading their
+    /// text from the index, and commits when any was embedded.
     pub fn backfill(
         &mut self,
         with: &EmbedWith,
         progress: StepReport,
     ) -> Result<BatchStats, EngineError> {
         let mut stats = BatchStats::default();
-        let (Some(store), Some(_)) = (self.vectors.clone(), with.embedder) else {
+        let Some((tier, embedder)) = with.embedder else {
             return Ok(stats);
         };
-        let snap = self.lexical.snapshot()?;
-        let mut pending = Vec::new();
-        let mut push = |c: &scry_index::StoredChunk| {
-            let text = scry_chunk::embedding_text(
-                &c.path,
-                c.scope.as_deref(),
-                c.context.as_deref(),
-                &c.text,
-            );
-            pending.push((c.vec_key, format!("{}{text}", with.document_prefix)));
-        };
-        let missing: Vec<u64> = self.missing_vector_keys().collect();
-        if missing.is_empty() {
+        let pending = self.texts_missing(tier, usize::MAX, with.document_prefix)?;
+        if pending.is_empty() {
             return Ok(stats);
         }
-        if missing.len() <= 256 {
-            // A few (an editor's recent edits): look each one up.
-            for key in missing {
-                if let Some(addr) = snap.docs_with_key(key)?.first() {
-                    push(&snap.load(*addr)?);
-                }
-            }
-        } else {
-            let mut seen = HashSet::new();
-            for c in snap.all_chunks()? {
-                if !store.contains(c.vec_key) && seen.insert(c.vec_key) {
-                    push(&c);
-                }
-            }
-        }
-        self.embed_pending(pending, with.embedder, &mut stats, progress)?;
+        self.embed_pending(tier, pending, embedder, &mut stats, progress)?;
         if stats.chunks_embedded > 0 {
             let files = self.manifest.files.clone();
             self.commit(files, false)?;
@@ -524,33 +580,132 @@ impl Writer {
         Ok(stats)
     }
 
-    /// Embeds the given texts into the vector store. A failing batch leaves those
-    /// chunks without vectors (they stay findable lexically) and is reported.
+    /// The (vector key, text) of up to `limit` live chunks without a vector of `tier`,
+    /// most wanted first: chunks of editor buffers, then of the files changed most
+    /// recently.
+    pub fn texts_missing(
+        &self,
+        tier: Tier,
+        limit: usize,
+        document_prefix: &str,
+    ) -> Result<Vec<(u64, String)>, EngineError> {
+        let Some(t) = self.tiers.get(tier) else {
+            return Ok(Vec::new());
+        };
+        let store = &t.store;
+        let mut files: Vec<&FileEntry> = self
+            .manifest
+            .files
+            .values()
+            .filter(|f| f.keys.iter().any(|k| !store.contains(*k)))
+            .collect();
+        files.sort_by_key(|f| (std::cmp::Reverse(f.overlay), std::cmp::Reverse(f.mtime_ns)));
+        let mut wanted = Vec::new();
+        let mut seen = HashSet::new();
+        'files: for f in files {
+            for k in &f.keys {
+                if wanted.len() >= limit {
+                    break 'files;
+                }
+                if !store.contains(*k) && seen.insert(*k) {
+                    wanted.push(*k);
+                }
+            }
+        }
+        let snap = self.lexical.snapshot()?;
+        let text = |c: &scry_index::StoredChunk| {
+            let text = scry_chunk::embedding_text(
+                &c.path,
+                c.scope.as_deref(),
+                c.context.as_deref(),
+                &c.text,
+            );
+            (c.vec_key, format!("{document_prefix}{text}"))
+        };
+        let mut pending = Vec::with_capacity(wanted.len());
+        if wanted.len() <= 256 {
+            // A few (an editor's recent edits, one step of an upgrade): look each up.
+            for key in wanted {
+                if let Some(addr) = snap.docs_with_key(key)?.first() {
+                    pending.push(text(&snap.load(*addr)?));
+                }
+            }
+        } else {
+            let wanted: HashSet<u64> = wanted.into_iter().collect();
+            let mut by_key = HashMap::new();
+            for c in snap.all_chunks()? {
+                if wanted.contains(&c.vec_key) {
+                    by_key.entry(c.vec_key).or_insert_with(|| text(&c));
+                }
+            }
+            pending = by_key.into_values().collect();
+        }
+        Ok(pending)
+    }
+
+    /// Adds vectors computed elsewhere (outside the writer's lock) to `tier`, for the
+    /// chunks that are still live; they are committed with the next commit. How many
+    /// were added.
+    pub fn add_vectors(
+        &mut self,
+        tier: Tier,
+        model_id: &str,
+        items: Vec<(u64, Vec<f32>)>,
+    ) -> Result<usize, EngineError> {
+        let Some(t) = self.tiers.get_mut(tier).as_mut() else {
+            return Ok(0);
+        };
+        // The model may have been swapped while they were computed.
+        if t.model_id != model_id {
+            return Ok(0);
+        }
+        let live: Vec<(u64, Vec<f32>)> = items
+            .into_iter()
+            .filter(|(k, _)| self.refcounts.get(k).is_some_and(|c| *c > 0) && !t.store.contains(*k))
+            .collect();
+        t.store.add_all(&live)?;
+        t.dirty |= !live.is_empty();
+        Ok(live.len())
+    }
+
+    /// Commits what [`Writer::add_vectors`] added, if anything.
+    pub fn commit_vectors(&mut self) -> Result<bool, EngineError> {
+        if !self.vectors_dirty() {
+            return Ok(false);
+        }
+        let files = self.manifest.files.clone();
+        self.commit(files, false)?;
+        Ok(true)
+    }
+
+    /// Embeds the given texts into `tier`'s store. A failing batch leaves those chunks
+    /// without vectors (they stay findable lexically) and is reported.
     fn embed_pending(
         &mut self,
+        tier: Tier,
         pending: Vec<(u64, String)>,
-        embedder: Option<&dyn Embedder>,
+        embedder: &dyn Embedder,
         stats: &mut BatchStats,
         progress: StepReport,
     ) -> Result<(), EngineError> {
-        let (Some(store), Some(embedder)) = (&self.vectors, embedder) else {
+        let Some(t) = self.tiers.get_mut(tier).as_mut() else {
             return Ok(());
         };
         let total = pending.len();
         let (tokens_before, seconds_before) = (stats.embed_tokens, stats.embed_seconds);
         for group in pending.chunks(EMBED_GROUP) {
-            let texts: Vec<String> = group.iter().map(|(_, t)| t.clone()).collect();
-            let t = Instant::now();
+            let texts: Vec<String> = group.iter().map(|(_, text)| text.clone()).collect();
+            let started = Instant::now();
             match embedder.embed(&texts) {
                 Ok(out) => {
-                    stats.embed_seconds += t.elapsed().as_secs_f64();
+                    stats.embed_seconds += started.elapsed().as_secs_f64();
                     stats.embed_tokens += out.tokens;
                     let items: Vec<(u64, Vec<f32>)> =
                         group.iter().map(|(k, _)| *k).zip(out.vectors).collect();
-                    match store.add_all(&items) {
+                    match t.store.add_all(&items) {
                         Ok(()) => {
                             stats.chunks_embedded += items.len();
-                            self.vectors_dirty = true;
+                            t.dirty = true;
                         }
                         Err(e) => stats.embed_errors.push(e.to_string()),
                     }
@@ -593,11 +748,13 @@ impl Writer {
         };
         for k in &dead {
             self.refcounts.remove(k);
-            if let Some(v) = &self.vectors
-                && v.contains(*k)
-            {
-                v.remove(*k)?;
-                self.vectors_dirty = true;
+            for tier in Tier::ALL {
+                if let Some(t) = self.tiers.get_mut(tier)
+                    && t.store.contains(*k)
+                {
+                    t.store.remove(*k)?;
+                    t.dirty = true;
+                }
             }
         }
         let mut next = Manifest {
@@ -606,23 +763,38 @@ impl Writer {
             generation,
             roots: self.manifest.roots.clone(),
             vectors: self.manifest.vectors.clone(),
+            fast_vectors: self.manifest.fast_vectors.clone(),
             files,
         };
-        let mut old_vector_file = None;
+        let mut old_vector_files = Vec::new();
         failpoint("commit-before-vectors");
-        if let (Some(store), Some(model)) = (&self.vectors, &self.model_id)
-            && (self.vectors_dirty || next.vectors.is_none())
-        {
-            let name = format!("vectors-{generation}.usearch");
-            let (checksum, size) = store.save(&self.dir.join(VECTORS_DIR), &name)?;
-            old_vector_file = next.vectors.as_ref().map(|v| v.file.clone());
-            next.vectors = Some(VectorsEntry {
+        for tier in Tier::ALL {
+            let Some(t) = self.tiers.get(tier) else {
+                continue;
+            };
+            let slot = entry_mut(&mut next, tier);
+            if !t.dirty && slot.is_some() {
+                continue;
+            }
+            let name = match tier {
+                Tier::Full => format!("vectors-{generation}.usearch"),
+                Tier::Fast => format!("fast-{generation}.usearch"),
+            };
+            let (checksum, size) = t.store.save(&self.dir.join(VECTORS_DIR), &name)?;
+            old_vector_files.extend(slot.as_ref().map(|v| v.file.clone()));
+            let covered = self
+                .refcounts
+                .keys()
+                .filter(|k| t.store.contains(**k))
+                .count();
+            *slot = Some(VectorsEntry {
                 file: name,
                 checksum,
                 size,
-                model: model.clone(),
-                dims: store.dims(),
-                count: store.len(),
+                model: t.model_id.clone(),
+                dims: t.store.dims(),
+                count: t.store.len(),
+                covered,
             });
         }
         failpoint("commit-after-vectors");
@@ -631,8 +803,12 @@ impl Writer {
         next.store(&self.dir)?;
         failpoint("commit-after-manifest");
         self.manifest = next;
-        self.vectors_dirty = false;
-        if let Some(old) = old_vector_file {
+        for tier in Tier::ALL {
+            if let Some(t) = self.tiers.get_mut(tier) {
+                t.dirty = false;
+            }
+        }
+        for old in old_vector_files {
             let _ = std::fs::remove_file(self.dir.join(VECTORS_DIR).join(old));
         }
         Ok(())
@@ -681,15 +857,20 @@ impl Writer {
         }
         // While the file table is rebuilt, vectors wait for their re-chunked files
         // (searches only ever see the keys of live chunks).
-        if let Some(v) = self
-            .vectors
-            .as_ref()
-            .filter(|_| !self.keep_unreferenced_vectors)
-        {
+        for tier in Tier::ALL {
+            let Some(t) = self
+                .tiers
+                .get(tier)
+                .as_ref()
+                .filter(|_| !self.keep_unreferenced_vectors)
+            else {
+                continue;
+            };
             let live = self.live_keys();
+            let v = &t.store;
             if v.len() != live.iter().filter(|k| v.contains(**k)).count() {
                 return Err(format!(
-                    "vector index holds {} vectors that no chunk uses",
+                    "the {tier} tier's vector index holds {} vectors that no chunk uses",
                     v.len()
                 ));
             }
@@ -735,4 +916,19 @@ pub(crate) fn wipe(dir: &Path) -> Result<(), EngineError> {
     let _ = std::fs::remove_dir_all(dir.join(VECTORS_DIR));
     let _ = std::fs::remove_file(dir.join(MANIFEST_FILE));
     std::fs::create_dir_all(dir.join(VECTORS_DIR)).map_err(|e| EngineError::io(dir, e))
+}
+
+/// The manifest's entry for a tier's vectors.
+fn entry(m: &Manifest, tier: Tier) -> &Option<VectorsEntry> {
+    match tier {
+        Tier::Fast => &m.fast_vectors,
+        Tier::Full => &m.vectors,
+    }
+}
+
+fn entry_mut(m: &mut Manifest, tier: Tier) -> &mut Option<VectorsEntry> {
+    match tier {
+        Tier::Fast => &mut m.fast_vectors,
+        Tier::Full => &mut m.vectors,
+    }
 }

@@ -20,6 +20,8 @@ pub struct Counting {
     inner: LlamaEmbedder,
     pub texts: AtomicUsize,
     pub calls: AtomicUsize,
+    /// Every text embedded, in order.
+    pub log: std::sync::Mutex<Vec<String>>,
 }
 
 impl Counting {
@@ -30,6 +32,7 @@ impl Counting {
             inner,
             texts: AtomicUsize::new(0),
             calls: AtomicUsize::new(0),
+            log: Default::default(),
         })
     }
     pub fn texts(&self) -> usize {
@@ -44,6 +47,7 @@ impl Embedder for Counting {
     fn embed(&self, texts: &[String]) -> Result<Embeddings, ModelError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+        self.log.lock().unwrap().extend(texts.iter().cloned());
         self.inner.embed(texts)
     }
     fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {

@@ -31,6 +31,7 @@ fn recorder() -> (
             WorkspaceEvent::Updated(Ok(_)) => "updated".into(),
             WorkspaceEvent::Updated(Err(e)) => format!("update failed: {e}"),
             WorkspaceEvent::NotWatching(why) => format!("not watching: {why}"),
+            WorkspaceEvent::Upgraded(_) => "upgraded".into(),
         };
         s.lock().push(name);
     };

@@ -21,7 +21,11 @@ pub struct Manifest {
     pub schema_version: u32,
     pub generation: u64,
     pub roots: Vec<String>,
+    /// The full tier: vectors of the embedding model itself.
     pub vectors: Option<VectorsEntry>,
+    /// The fast tier: vectors of a static table distilled from it.
+    #[serde(default)]
+    pub fast_vectors: Option<VectorsEntry>,
     /// Keyed by `root\u{1f}path`. Shared: every snapshot of this generation holds the
     /// same table, and the writer copies it only to change it.
     #[serde(with = "shared_table")]
@@ -52,6 +56,10 @@ pub struct VectorsEntry {
     pub model: String,
     pub dims: usize,
     pub count: usize,
+    /// Chunks of this generation that have a vector in the file (the file may hold
+    /// others, kept for a later commit): the tier's coverage, without loading it.
+    #[serde(default)]
+    pub covered: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

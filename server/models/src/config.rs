@@ -65,6 +65,10 @@ pub struct EmbeddingConfig {
     /// (nomic-embed: `search_query: `, `search_document: `).
     pub query_prefix: Option<String>,
     pub document_prefix: Option<String>,
+    /// With a local model (`llama`): also keep the fast tier, a static table distilled
+    /// from it, so the index is hybrid at once while the model's own vectors follow in
+    /// the background. Default: on.
+    pub fast_tier: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -276,9 +280,9 @@ pub fn embedding_spec(
                 EmbedderOptions::default().with_threads(config.threads.unwrap_or(default_threads));
             if backend == "static" {
                 return Ok(Some(EmbedderSpec::Static {
+                    cache_dir: static_cache_dir(&model),
                     model,
                     options,
-                    cache_dir: crate::models_dir().join("static"),
                 }));
             }
             Ok(Some(EmbedderSpec::Llama { model, options }))
@@ -286,6 +290,44 @@ pub fn embedding_spec(
         other => Err(ModelError::Config(format!(
             "unknown embedding backend {other:?}; use llama, static, openai or none"
         ))),
+    }
+}
+
+/// The embedders of both vector tiers an `[embedding]` section asks for: (fast, full).
+/// A local model brings its static table as the fast tier unless `fast_tier = false`;
+/// `backend = "static"` is the fast tier alone; a server is the full tier alone.
+pub fn embedding_tiers(
+    config: &EmbeddingConfig,
+    default_threads: usize,
+) -> Result<(Option<EmbedderSpec>, Option<EmbedderSpec>), ModelError> {
+    Ok(match embedding_spec(config, default_threads)? {
+        Some(s @ EmbedderSpec::Static { .. }) => (Some(s), None),
+        Some(s) => {
+            let fast = match &s {
+                EmbedderSpec::Llama { model, options } if config.fast_tier != Some(false) => {
+                    Some(EmbedderSpec::Static {
+                        model: model.clone(),
+                        options: options.clone(),
+                        cache_dir: static_cache_dir(model),
+                    })
+                }
+                _ => None,
+            };
+            (fast, Some(s))
+        }
+        None => (None, None),
+    })
+}
+
+/// Where a model's static table is cached: a `static/` folder beside the model file
+/// (every process that uses the model finds it there), or under the models directory
+/// when the model's folder is read-only.
+pub fn static_cache_dir(model: &Path) -> PathBuf {
+    match model.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly()) => {
+            dir.join("static")
+        }
+        _ => crate::models_dir().join("static"),
     }
 }
 
@@ -394,6 +436,7 @@ mod tests {
 
     #[test]
     fn the_static_backend_is_the_named_model_with_its_table_beside_the_models() {
+        // A folder that does not exist: the table goes under the models directory.
         let fast = EmbeddingConfig {
             backend: Some("static".into()),
             model: Some("/models/mini.gguf".into()),
@@ -447,5 +490,46 @@ mod tests {
         std::fs::write(dir.path().join("scry.toml"), "[embedding]\nmodle = \"x\"\n").unwrap();
         let err = ConfigFile::load(Some(dir.path()), None).unwrap_err();
         assert!(err.to_string().contains("modle"), "{err}");
+    }
+
+    #[test]
+    fn a_local_model_brings_its_fast_tier_beside_it_unless_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("mini.gguf");
+        let local = EmbeddingConfig {
+            model: Some(model.display().to_string()),
+            ..EmbeddingConfig::default()
+        };
+        match embedding_tiers(&local, 2).unwrap() {
+            (
+                Some(EmbedderSpec::Static {
+                    model: m,
+                    cache_dir,
+                    ..
+                }),
+                Some(EmbedderSpec::Llama { model: full, .. }),
+            ) => {
+                assert_eq!(m, model);
+                assert_eq!(full, model);
+                assert_eq!(cache_dir, dir.path().join("static"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let off = EmbeddingConfig {
+            fast_tier: Some(false),
+            ..local.clone()
+        };
+        assert!(matches!(
+            embedding_tiers(&off, 2).unwrap(),
+            (None, Some(EmbedderSpec::Llama { .. }))
+        ));
+        let only_fast = EmbeddingConfig {
+            backend: Some("static".into()),
+            ..local
+        };
+        assert!(matches!(
+            embedding_tiers(&only_fast, 2).unwrap(),
+            (Some(EmbedderSpec::Static { .. }), None)
+        ));
     }
 }

@@ -66,6 +66,7 @@ pub async fn after_open(client: &Client, session: &Arc<Session>) {
         (state.model == ModelState::Loading).then(|| "loading the embedding model".into());
     let mut work = Some(WorkDone::begin(client, None, create, "Scry: indexing", loading).await);
     let mut last_report: Option<tokio::time::Instant> = None;
+    let mut upgrading: Option<WorkDone> = None;
     while let Some(event) = events.recv().await {
         match event {
             WorkspaceEvent::Model(ModelState::Failed(why)) => {
@@ -118,6 +119,29 @@ pub async fn after_open(client: &Client, session: &Arc<Session>) {
             }
             // Logged by the engine; nothing for the user to act on.
             WorkspaceEvent::Updated(_) => {}
+            // The full tier's vectors arriving in the background after the fast tier's.
+            WorkspaceEvent::Upgraded(r) => {
+                if upgrading.is_none() && r.embedded > 0 && r.remaining > 0 {
+                    let create = session
+                        .flags
+                        .read()
+                        .work_done_progress
+                        .then(|| session.next_progress_token("vectors"));
+                    upgrading = Some(
+                        WorkDone::begin(client, None, create, "Scry: full vectors", None).await,
+                    );
+                }
+                let done = r.chunks.saturating_sub(r.remaining);
+                let message = format!("{done}/{} chunks", r.chunks);
+                if r.remaining == 0 {
+                    if let Some(w) = upgrading.take() {
+                        w.end(Some(message)).await;
+                    }
+                } else if let Some(w) = &upgrading {
+                    let pct = (done * 100 / r.chunks.max(1)) as u32;
+                    w.report(message, Some(pct)).await;
+                }
+            }
         }
     }
 }
