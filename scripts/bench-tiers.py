@@ -2,8 +2,10 @@
 """Time to a hybrid-searchable index, and one-shot search cost, per vector tier.
 
 For each repository of ../shared/bench-quality (and tokio, copied from the local cargo
-registry): index a temporary copy BM25-only, then with the static (fast-tier) table, then
-(with --full) with the transformer; run one-shot `scry search` processes for the
+registry): index a temporary copy BM25-only, then with the static (fast-tier) table (what
+the default `scry index` and a one-shot `scry search` do with a local model: the full
+tier follows in the background), then (with --full) with the transformer alone
+(`--no-fast-tier`); run one-shot `scry search` processes for the
 benchmark's queries in each mode. Prints each time beside the BM25-only reference of the
 same tree, measured in the same run, as a ratio: the machine is shared and noisy, the
 ratios are what to compare.
@@ -45,7 +47,7 @@ def measure(args, src, queries, model, env):
         tiers = [('bm25', ['--no-model']),
                  ('static', ['--embed-model', model, '--embed-backend', 'static'])]
         if args.full:
-            tiers.append(('full', ['--embed-model', model, '--embed-backend', 'llama']))
+            tiers.append(('full', ['--embed-model', model, '--no-fast-tier']))
         out = {}
         for name, flags in tiers:
             base = [args.bin, '-w', ws, '--index-dir', f'{work}/idx-{name}'] + flags

@@ -309,7 +309,9 @@ pub fn dry_run(r: &DryRunReport, json: bool) -> Result<()> {
     match (r.estimated_embed_seconds, r.mode) {
         (Some(s), _) => writeln!(
             out,
-            "estimated time:   {} of embedding (at the speed measured here before)",
+            "estimated time:   {} of embedding by the model (at the speed measured here \
+             before; with a fast tier, `scry index` returns before this, the rest follows \
+             in the background or with --wait-vectors)",
             human_secs(s)
         )?,
         (None, SearchMode::Lexical) => writeln!(out, "estimated time:   no embedding (BM25-only)")?,

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use scry_index::{Manifest, file_term_text};
+use scry_index::{Manifest, VectorStore, file_term_text};
 use scry_models::{EmbedSpeed, ModelError};
 
 use crate::changes::{self, Change};
@@ -20,11 +20,17 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
     let (roots, dir) = crate::location::locate(config)?;
     // The model's vocabulary only: counting tokens needs no weights, and the time comes
     // from what real runs measured here, so a dry run answers in about a second.
-    let counter = match &config.embedder {
+    // The tier whose vectors cost time: the model's own (the full tier, in the
+    // background or with `--wait-vectors`), else the fast tier alone.
+    let (spec, full) = match (&config.embedder, &config.fast_embedder) {
+        (Some(s), _) => (Some(s), true),
+        (None, s) => (s.as_ref(), false),
+    };
+    let counter = match spec {
         Some(spec) => spec.token_counter(),
         None => Err(ModelError::Config(crate::open::NO_MODEL.into())),
     };
-    let expected_id = config.embedder.as_ref().and_then(|s| s.expected_id());
+    let expected_id = spec.and_then(|s| s.expected_id());
     let root_strings: Vec<String> = roots
         .roots()
         .iter()
@@ -36,12 +42,26 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         .flatten()
         .filter(|m| m.roots == root_strings)
         .unwrap_or_default();
-    let embedded: HashSet<u64> = match (&manifest.vectors, &expected_id) {
-        (Some(v), Some(id)) if v.model == *id => manifest
-            .files
-            .values()
-            .flat_map(|f| f.keys.iter().copied())
-            .collect(),
+    let entry = if full {
+        &manifest.vectors
+    } else {
+        &manifest.fast_vectors
+    };
+    let live: HashSet<u64> = manifest
+        .files
+        .values()
+        .flat_map(|f| f.keys.iter().copied())
+        .collect();
+    let embedded: HashSet<u64> = match (entry, &expected_id) {
+        (Some(v), Some(id)) if v.model == *id && v.covered >= live.len() => live,
+        // Part of the way (a full tier still computing): which ones, from its file.
+        (Some(v), Some(id)) if v.model == *id => {
+            let path = dir.join(crate::writer::VECTORS_DIR).join(&v.file);
+            match VectorStore::load(&path, &v.checksum, v.dims) {
+                Ok(store) => live.into_iter().filter(|k| store.contains(*k)).collect(),
+                Err(_) => HashSet::new(),
+            }
+        }
         _ => HashSet::new(),
     };
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use scry_index::{LexicalReader, Manifest, VectorStore};
 
-use crate::snapshot::View;
+use crate::snapshot::{TierStore, View};
 use crate::state::{Overlays, Role, WriterState};
 use crate::tier::{PerTier, Tier};
 use crate::writer::{VECTORS_DIR, Writer};
@@ -106,16 +106,6 @@ pub(crate) fn reload_if_changed(engine: &Engine) -> Result<FollowEvent, EngineEr
         Role::Follower(follow) => reload(engine, follow),
         Role::Writer(_) => Ok(FollowEvent::Writer),
     }
-}
-
-/// Reads the committed generation again even if the manifest did not change (the
-/// embedding model changed, so other vectors apply).
-pub(crate) fn reload_now(
-    engine: &Engine,
-    follow: &mut FollowState,
-) -> Result<FollowEvent, EngineError> {
-    *follow = FollowState::default();
-    reload(engine, follow)
 }
 
 fn take_over(engine: &Engine, role: &mut Role) -> Result<FollowEvent, EngineError> {
@@ -244,12 +234,11 @@ fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<V
             Tier::Fast => &manifest.fast_vectors,
             Tier::Full => &manifest.vectors,
         };
-        let (Some(e), Some(v)) = (models.get(tier).embedder(), entry) else {
+        // Read whether or not its model is loaded here: a search uses it once the model
+        // that made it is (`View::tier`).
+        let Some(v) = entry else {
             continue;
         };
-        if v.model != e.info().id || v.dims != e.info().dims {
-            continue;
-        }
         let loaded = follow.vectors.get_mut(tier);
         let store = match loaded {
             Some((sum, store)) if *sum == v.checksum => store.clone(),
@@ -269,7 +258,10 @@ fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<V
                 }
             }
         };
-        *vectors.get_mut(tier) = Some(store);
+        *vectors.get_mut(tier) = Some(TierStore {
+            model: v.model.clone(),
+            store,
+        });
     }
     let committed = PerTier {
         fast: manifest.fast_vectors.clone(),

@@ -103,17 +103,32 @@ impl Engine {
     /// runs BM25-only (or on the tier it has) and says why in [`Status::model_problem`]
     /// and in every search.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let load = |spec: &Option<EmbedderSpec>| spec.as_ref().map(EmbedderSpec::load);
         let defer_full = !config.load_full_tier && config.fast_embedder.is_some();
-        let loaded = PerTier {
-            fast: load(&config.fast_embedder),
-            full: if defer_full {
-                None
-            } else {
-                load(&config.embedder)
-            },
-        };
-        open::open(config, loaded)
+        let specs = [
+            (Tier::Fast, config.fast_embedder.clone()),
+            (Tier::Full, config.embedder.clone().filter(|_| !defer_full)),
+        ];
+        // The models load while the index opens (a one-shot search pays for the longer
+        // of the two, not their sum); each is attached as it is in.
+        std::thread::scope(|scope| {
+            let loading: Vec<_> = specs
+                .into_iter()
+                .filter_map(|(tier, spec)| {
+                    let spec = spec?;
+                    Some((tier, scope.spawn(move || spec.load())))
+                })
+                .collect();
+            let engine = open::open(config, PerTier::default())?;
+            for (tier, handle) in loading {
+                let loaded = handle.join().unwrap_or_else(|_| {
+                    Err(ModelError::Config(format!(
+                        "loading the {tier} tier's model panicked"
+                    )))
+                });
+                engine.attach_embedder(tier, loaded)?;
+            }
+            Ok(engine)
+        })
     }
 
     /// Opens the index without loading any model: searches are BM25 from the index as

@@ -158,7 +158,13 @@ pub(crate) fn attach_embedder(
             }
             inner.publish(state)
         }
-        // Read the writer's vectors for this model now.
-        Role::Follower(follow) => follow::reload_now(engine, follow).map(|_| ()),
+        // The vectors of every tier were read with the generation: only the models
+        // change.
+        Role::Follower(_) => {
+            let models = inner.models.read().clone();
+            let view = inner.published.read().with_models(models);
+            *inner.published.write() = Arc::new(view);
+            Ok(())
+        }
     }
 }

@@ -268,6 +268,9 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     }
     if mode != SearchMode::Lexical {
         for tier in Tier::ALL {
+            if tier == Tier::Fast && fast_tier_redundant(view) {
+                continue;
+            }
             retrieval.vectors(tier, &mut fused)?;
         }
     }
@@ -698,6 +701,14 @@ fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
         (x, None) => x,
         (None, y) => y,
     }
+}
+
+/// Whether the fast tier would add nothing: the full tier has every chunk's vector and
+/// the fast tier's ranks carry no weight beside it (`fusion::fast_tier_weight`).
+fn fast_tier_redundant(view: &crate::snapshot::View) -> bool {
+    view.tier(Tier::Full).is_some()
+        && view.missing_vectors_of(Tier::Full) == 0
+        && crate::fusion::fast_tier_weight() == 0.0
 }
 
 /// The notice a vector-only search gives while chunks still wait for their vectors.

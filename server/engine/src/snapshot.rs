@@ -20,8 +20,8 @@ pub(crate) struct View {
     pub lexical: LexicalSnapshot,
     /// Vector keys of this generation's chunks: vector hits outside it are filtered out.
     pub live_keys: HashSet<u64>,
-    /// Each tier's vectors, when its model is loaded.
-    pub vectors: PerTier<Option<Arc<VectorStore>>>,
+    /// Each tier's committed vectors (whether or not its model is loaded here).
+    pub vectors: PerTier<Option<TierStore>>,
     /// Each tier's embedder when the view was published (or why there was none).
     pub models: PerTier<Model>,
     /// What the commit says of each tier's vectors (also when its model is not loaded).
@@ -36,12 +36,19 @@ pub(crate) struct View {
     pub problems: Vec<FileProblems>,
 }
 
+/// One tier's vectors and the model they come from.
+#[derive(Clone)]
+pub(crate) struct TierStore {
+    pub model: String,
+    pub store: Arc<VectorStore>,
+}
+
 impl View {
     pub fn new(
         generation: u64,
         lexical: LexicalSnapshot,
         files: Arc<FileTable>,
-        vectors: PerTier<Option<Arc<VectorStore>>>,
+        vectors: PerTier<Option<TierStore>>,
         committed: PerTier<Option<VectorsEntry>>,
         overlays: Overlays,
         models: PerTier<Model>,
@@ -51,7 +58,7 @@ impl View {
             .flat_map(|f| f.keys.iter().copied())
             .collect();
         let missing_vectors = vectors.map(|_, v| match v {
-            Some(v) => live_keys.iter().filter(|k| !v.contains(**k)).count(),
+            Some(v) => live_keys.iter().filter(|k| !v.store.contains(**k)).count(),
             None => live_keys.len(),
         });
         let mut languages = BTreeMap::new();
@@ -107,7 +114,8 @@ impl View {
             PerTier {
                 fast: writer.vectors(Tier::Fast),
                 full: writer.vectors(Tier::Full),
-            },
+            }
+            .map(|_, v| v.clone().map(|(model, store)| TierStore { model, store })),
             writer.committed_vectors(),
             overlays,
             models.clone(),
@@ -117,16 +125,38 @@ impl View {
     /// The model `tier`'s queries are embedded with, and its vectors: only when this
     /// generation has some (a full tier that has not started costs a search nothing).
     pub fn tier(&self, tier: Tier) -> Option<(&Arc<dyn Embedder>, &Arc<VectorStore>)> {
-        let e = self.models.get(tier).embedder()?;
-        let store = self.vectors.get(tier).as_ref()?;
+        let (e, store) = self.usable(tier)?;
         let started = *self.missing_vectors.get(tier) < self.live_keys.len();
         let other = match tier {
             Tier::Fast => Tier::Full,
             Tier::Full => Tier::Fast,
         };
-        let other_loaded =
-            self.models.get(other).embedder().is_some() && self.vectors.get(other).is_some();
-        (started || self.live_keys.is_empty() || !other_loaded).then_some((e, store))
+        let other_usable = self.usable(other).is_some();
+        (started || self.live_keys.is_empty() || !other_usable).then_some((e, store))
+    }
+
+    /// The tier's model and vectors, when the model is loaded and the vectors are its.
+    fn usable(&self, tier: Tier) -> Option<(&Arc<dyn Embedder>, &Arc<VectorStore>)> {
+        let e = self.models.get(tier).embedder()?;
+        let v = self.vectors.get(tier).as_ref()?;
+        (v.model == e.info().id && v.store.dims() == e.info().dims).then_some((e, &v.store))
+    }
+
+    /// This view with other models (one was attached): the same generation and vectors.
+    pub fn with_models(&self, models: PerTier<Model>) -> View {
+        View {
+            generation: self.generation,
+            lexical: self.lexical.clone(),
+            live_keys: self.live_keys.clone(),
+            vectors: self.vectors.clone(),
+            models,
+            committed: self.committed.clone(),
+            files: self.files.clone(),
+            overlays: self.overlays.clone(),
+            missing_vectors: self.missing_vectors.clone(),
+            languages: self.languages.clone(),
+            problems: self.problems.clone(),
+        }
     }
 
     /// Whether any tier can be searched.
@@ -137,10 +167,13 @@ impl View {
     /// Chunks waiting for a vector of `tier`; 0 without its model (nothing would embed
     /// them).
     pub fn missing_vectors_of(&self, tier: Tier) -> usize {
-        if self.models.get(tier).embedder().is_some() {
+        if self.models.get(tier).embedder().is_none() {
+            0
+        } else if self.usable(tier).is_some() {
             *self.missing_vectors.get(tier)
         } else {
-            0
+            // Another model's vectors: every chunk waits for this one's.
+            self.live_keys.len()
         }
     }
 
@@ -156,7 +189,8 @@ impl View {
     pub fn vectors_consistent(&self) -> bool {
         self.vectors.iter().all(|(_, v)| match v {
             Some(v) => {
-                self.live_keys.iter().all(|k| v.contains(*k)) && v.len() == self.live_keys.len()
+                self.live_keys.iter().all(|k| v.store.contains(*k))
+                    && v.store.len() == self.live_keys.len()
             }
             None => true,
         })

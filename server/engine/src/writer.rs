@@ -188,10 +188,8 @@ impl Writer {
         // and nothing is embedded twice.
         w.keep_unreferenced_vectors = mismatch || w.manifest.files.is_empty();
         for (tier, embedder) in embedders.iter() {
-            match embedder {
-                Some(e) => w.attach_model(tier, Some(*e), notices)?,
-                None => w.keep_committed(tier, notices),
-            }
+            w.keep_committed(tier, notices);
+            w.attach_model(tier, *embedder, notices)?;
         }
         if mismatch {
             // Commit the repair now, so no reader ever sees the orphaned lexical commit.
@@ -214,6 +212,14 @@ impl Writer {
             return Ok(());
         };
         let info = e.info();
+        // Already loaded for this model (committed vectors are read when the index
+        // opens, whether or not a model is there yet).
+        if let Some(t) = self.tiers.get(tier)
+            && t.model_id == info.id
+            && t.store.dims() == info.dims
+        {
+            return self.compact_vectors_if_needed();
+        }
         let loaded = match entry(&self.manifest, tier) {
             Some(v) if v.model == info.id && v.dims == info.dims => {
                 match VectorStore::load(
@@ -252,9 +258,10 @@ impl Writer {
         self.compact_vectors_if_needed()
     }
 
-    /// A tier whose model is not loaded here (a one-shot command that searches the
-    /// fast tier) keeps its committed vectors up to date all the same: dead ones go and
-    /// its coverage stays exact, so nothing is recomputed when the model comes back.
+    /// Reads a tier's committed vectors, before (or without) its model: a tier whose
+    /// model is not loaded here (a one-shot command that searches the fast tier) keeps
+    /// them up to date all the same (dead ones go, its coverage stays exact), so nothing
+    /// is recomputed when the model comes back.
     fn keep_committed(&mut self, tier: Tier, notices: &mut Vec<String>) {
         let Some(v) = entry(&self.manifest, tier).clone() else {
             return;
@@ -357,8 +364,12 @@ impl Writer {
         self.manifest.files.get(key)
     }
 
-    pub fn vectors(&self, tier: Tier) -> Option<Arc<VectorStore>> {
-        self.tiers.get(tier).as_ref().map(|t| t.store.clone())
+    /// A tier's vectors, and the id of the model they come from.
+    pub fn vectors(&self, tier: Tier) -> Option<(String, Arc<VectorStore>)> {
+        self.tiers
+            .get(tier)
+            .as_ref()
+            .map(|t| (t.model_id.clone(), t.store.clone()))
     }
 
     /// What the last commit says of each tier's vectors.

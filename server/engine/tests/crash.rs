@@ -12,16 +12,32 @@ use std::time::Duration;
 
 use common::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use scry_engine::{Engine, EngineConfig};
+use scry_engine::{EmbedderSpec, Engine, EngineConfig};
 
 const CHILD_WS: &str = "SCRY_CRASH_CHILD_WS";
 const CHILD_INDEX: &str = "SCRY_CRASH_CHILD_INDEX";
 const CHILD_MODEL: &str = "SCRY_CRASH_CHILD_MODEL";
+/// Set: the model comes with its fast tier, and the child upgrades the full tier.
+const CHILD_TIERS: &str = "SCRY_CRASH_CHILD_TIERS";
 
-fn child_config(ws: &Path, index: &Path, model: Option<std::path::PathBuf>) -> EngineConfig {
+fn child_config(
+    ws: &Path,
+    index: &Path,
+    model: Option<std::path::PathBuf>,
+    tiers: bool,
+) -> EngineConfig {
+    let fast = model
+        .clone()
+        .filter(|_| tiers)
+        .map(|m| EmbedderSpec::Static {
+            cache_dir: scry_models::config::static_cache_dir(&m),
+            model: m,
+            options: Default::default(),
+        });
     EngineConfig::builder([ws])
         .index_dir(index)
         .embedding_model(model)
+        .fast_embedder(fast)
         .embed_threads(1)
         .files_per_commit(5)
         .build()
@@ -35,13 +51,20 @@ fn child_indexer() {
         return;
     };
     let model = std::env::var_os(CHILD_MODEL).map(Into::into);
+    let tiers = std::env::var_os(CHILD_TIERS).is_some();
     let ws = Path::new(&ws);
-    let engine = Engine::open(child_config(ws, Path::new(&index), model)).expect("child opens");
+    let engine =
+        Engine::open(child_config(ws, Path::new(&index), model, tiers)).expect("child opens");
     let mut round = 0u64;
     loop {
         engine
             .refresh(&Default::default(), &mut |_| {})
             .expect("child refresh");
+        if tiers {
+            engine
+                .upgrade_vectors(Duration::from_millis(300), &|| false, &mut |_| {})
+                .expect("child upgrade");
+        }
         for i in 0..20 {
             let n = (round * 7 + i) % 120;
             write(
@@ -57,7 +80,17 @@ fn child_indexer() {
     }
 }
 
-fn kill_loop(iterations: usize, with_model: bool, max_delay_ms: u64, seed: u64) {
+/// How the killed child embeds.
+#[derive(Clone, Copy, PartialEq)]
+enum Vectors {
+    None,
+    Model,
+    /// The model's fast tier as it indexes, the model itself in upgrade steps.
+    Tiers,
+}
+
+fn kill_loop(iterations: usize, vectors: Vectors, max_delay_ms: u64, seed: u64) {
+    let with_model = vectors != Vectors::None;
     let ws = tempfile::tempdir().unwrap();
     let idx = tempfile::tempdir().unwrap();
     let root = ws.path();
@@ -82,15 +115,20 @@ fn kill_loop(iterations: usize, with_model: bool, max_delay_ms: u64, seed: u64) 
         if with_model {
             cmd.env(CHILD_MODEL, model_path());
         }
+        if vectors == Vectors::Tiers {
+            cmd.env(CHILD_TIERS, "1");
+        }
         let mut child = cmd.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(rng.random_range(0..max_delay_ms)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
-        let engine = if with_model {
-            open_with(root, idx.path(), &Counting::load())
-        } else {
-            open_lexical(root, idx.path())
+        let engine = match vectors {
+            Vectors::Tiers => {
+                Engine::open(child_config(root, idx.path(), Some(model_path()), true)).unwrap()
+            }
+            Vectors::Model => open_with(root, idx.path(), &Counting::load()),
+            Vectors::None => open_lexical(root, idx.path()),
         };
         engine
             .verify()
@@ -137,7 +175,7 @@ fn a_crash_at_every_commit_step_is_recovered() {
             }
             let model = with_model.then(model_path);
             {
-                let e = Engine::open(child_config(root, idx.path(), model.clone())).unwrap();
+                let e = Engine::open(child_config(root, idx.path(), model.clone(), false)).unwrap();
                 refresh(&e);
             }
             write(root, "m/f3.rs", "fn changed_before_the_crash() {}\n");
@@ -174,7 +212,7 @@ fn a_crash_at_every_commit_step_is_recovered() {
             // the repair is left to the next writer.
             let before = digest(idx.path());
             {
-                let mut cfg = child_config(root, idx.path(), None);
+                let mut cfg = child_config(root, idx.path(), None, false);
                 cfg.read_only = true;
                 let reader = Engine::open(cfg).unwrap();
                 let notices = reader.status().notices;
@@ -190,7 +228,7 @@ fn a_crash_at_every_commit_step_is_recovered() {
                 digest(idx.path()),
                 "{point}: a read-only open wrote"
             );
-            let e = Engine::open(child_config(root, idx.path(), model.clone())).unwrap();
+            let e = Engine::open(child_config(root, idx.path(), model.clone(), false)).unwrap();
             e.verify()
                 .unwrap_or_else(|err| panic!("{point} (model: {with_model}): {err}"));
             let report = refresh(&e);
@@ -210,7 +248,7 @@ fn a_crash_at_every_commit_step_is_recovered() {
             let inventory = e.chunk_inventory().unwrap();
             drop(e);
             let idx2 = tempfile::tempdir().unwrap();
-            let fresh = Engine::open(child_config(root, idx2.path(), model)).unwrap();
+            let fresh = Engine::open(child_config(root, idx2.path(), model, false)).unwrap();
             refresh(&fresh);
             assert_eq!(inventory, fresh.chunk_inventory().unwrap(), "{point}");
         }
@@ -240,10 +278,15 @@ fn digest(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
 
 #[test]
 fn kill_dash_nine_200_times_bm25() {
-    kill_loop(200, false, 400, 17);
+    kill_loop(200, Vectors::None, 400, 17);
 }
 
 #[test]
 fn kill_dash_nine_with_vectors() {
-    kill_loop(25, true, 2500, 29);
+    kill_loop(25, Vectors::Model, 2500, 29);
+}
+
+#[test]
+fn kill_dash_nine_while_the_full_tier_follows_the_fast_one() {
+    kill_loop(12, Vectors::Tiers, 3000, 31);
 }

@@ -42,7 +42,12 @@ impl VectorStore {
     /// Loads a saved index after checking its size and blake3 checksum.
     pub fn load(path: &Path, checksum: &str, dims: usize) -> Result<VectorStore, IndexError> {
         let bytes = std::fs::read(path).map_err(|e| IndexError::io(path, e))?;
-        let actual = blake3::hash(&bytes).to_hex().to_string();
+        // Both cores: a one-shot search waits for this check.
+        let actual = blake3::Hasher::new()
+            .update_rayon(&bytes)
+            .finalize()
+            .to_hex()
+            .to_string();
         if actual != checksum {
             return Err(IndexError::corrupt(
                 path,

@@ -114,6 +114,8 @@ pub struct Provenance {
     pub lexical_rank: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_rank: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast_rank: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +225,8 @@ pub struct StatusResult {
     pub embedding_model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_problem: Option<String>,
+    /// Each vector tier's coverage (absent: the tier is not configured).
+    pub vector_tiers: VectorTiers,
     pub chat_models: Vec<String>,
     pub open_documents: usize,
     pub problems: usize,
@@ -234,6 +238,43 @@ pub struct StatusResult {
     pub position_encoding: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
+}
+
+/// The fast tier (a static table distilled from the embedding model) and the full tier
+/// (the model's own vectors, computed in the background).
+#[derive(Debug, Default, Serialize)]
+pub struct VectorTiers {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fast: Option<VectorTier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<VectorTier>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VectorTier {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub loaded: bool,
+    pub chunks_with_vectors: usize,
+    pub chunks: usize,
+}
+
+impl VectorTiers {
+    pub fn of(tiers: &scry_engine::PerTier<Option<scry_engine::TierStatus>>) -> VectorTiers {
+        let tier = |t: &Option<scry_engine::TierStatus>| {
+            t.as_ref().map(|t| VectorTier {
+                model: t.model.clone(),
+                loaded: t.loaded,
+                chunks_with_vectors: t.covered,
+                chunks: t.chunks,
+            })
+        };
+        VectorTiers {
+            fast: tier(&tiers.fast),
+            full: tier(&tiers.full),
+        }
+    }
 }
 
 /// A file with recorded chunking problems (parse errors, invalid UTF-8, too large…).

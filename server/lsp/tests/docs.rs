@@ -26,7 +26,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &["ContextParams", "ContextResult", "Source"],
     ),
     ("`scry/ask`", &["AskParams", "AskPartial", "AskResult"]),
-    ("`scry/status`", &["StatusResult", "ProblemFile"]),
+    (
+        "`scry/status`",
+        &["StatusResult", "ProblemFile", "VectorTiers", "VectorTier"],
+    ),
     ("`workspace/executeCommand`", &["ReindexResult"]),
 ];
 

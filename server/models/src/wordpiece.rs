@@ -8,12 +8,14 @@
 //! a word that cannot be cut is one unknown token. Accents are not stripped: documents
 //! and queries go through the same tokenizer, so they still meet.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 const PHANTOM_SPACE: char = '\u{2581}';
 
 pub struct WordPiece {
-    ids: HashMap<String, u32>,
+    /// Fx, not SipHash: the 30k entries are built on every load, which a one-shot
+    /// search waits for, and the keys are the model's own vocabulary.
+    ids: FxHashMap<String, u32>,
     unknown: u32,
     lowercase: bool,
     /// Longest piece, in bytes.
@@ -24,7 +26,7 @@ impl WordPiece {
     /// From the GGUF token texts (`▁word` starts a word, `ing` continues one).
     pub fn new(tokens: Vec<String>, unknown: u32, lowercase: bool) -> WordPiece {
         let max_piece = tokens.iter().map(String::len).max().unwrap_or(1);
-        let mut ids = HashMap::with_capacity(tokens.len());
+        let mut ids = FxHashMap::with_capacity_and_hasher(tokens.len(), rustc_hash::FxBuildHasher);
         for (i, t) in tokens.into_iter().enumerate() {
             ids.entry(t).or_insert(i as u32);
         }

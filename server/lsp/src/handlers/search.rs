@@ -122,6 +122,7 @@ fn search_hit(h: &scry_engine::Hit, ranges: &mut RangeMaker) -> SearchHit {
         provenance: Provenance {
             lexical_rank: h.ranks.lexical,
             vector_rank: h.ranks.vector,
+            fast_rank: h.ranks.fast,
         },
         generation: h.generation,
         file_hash: h.file.hash.to_string(),

@@ -42,6 +42,7 @@ pub fn status(b: &Backend) -> StatusResult {
         mode: "lexical",
         embedding_model: None,
         model_problem: None,
+        vector_tiers: Default::default(),
         chat_models,
         open_documents: s.documents.lock().len(),
         problems: 0,
@@ -69,6 +70,7 @@ pub fn status(b: &Backend) -> StatusResult {
             out.mode = st.mode.as_str();
             out.embedding_model = st.model.map(|m| m.id);
             out.model_problem = st.model_problem;
+            out.vector_tiers = crate::protocol::VectorTiers::of(&st.tiers);
             out.problems = st.problems.len();
             out.problem_files = st
                 .problems

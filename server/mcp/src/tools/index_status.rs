@@ -44,6 +44,10 @@ pub struct StatusOutput {
     pub embedding_model: Option<String>,
     /// Why there is no embedding model, when there is none.
     pub embedding_problem: Option<String>,
+    /// Each vector tier's coverage: `fast` (a static table distilled from the model,
+    /// which every chunk gets as it is indexed) and `full` (the model's own vectors,
+    /// computed in the background); absent when not configured.
+    pub vector_tiers: VectorTiers,
     /// The chat models `ask` uses, per role.
     pub chat_models: Vec<String>,
     /// "writer" (this process keeps the index current) or "follower" (another scry
@@ -67,6 +71,39 @@ pub struct Freshness {
     /// Seconds since the last indexing pass finished.
     pub seconds_since_last_update: Option<u64>,
     pub last_error: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct VectorTiers {
+    pub fast: Option<VectorTier>,
+    pub full: Option<VectorTier>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct VectorTier {
+    /// The embedder's id.
+    pub model: Option<String>,
+    /// Whether searches use it now.
+    pub loaded: bool,
+    pub chunks_with_vectors: usize,
+    pub chunks: usize,
+}
+
+impl VectorTiers {
+    fn of(tiers: &scry_engine::PerTier<Option<scry_engine::TierStatus>>) -> VectorTiers {
+        let tier = |t: &Option<scry_engine::TierStatus>| {
+            t.as_ref().map(|t| VectorTier {
+                model: t.model.clone(),
+                loaded: t.loaded,
+                chunks_with_vectors: t.covered,
+                chunks: t.chunks,
+            })
+        };
+        VectorTiers {
+            fast: tier(&tiers.fast),
+            full: tier(&tiers.full),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -100,6 +137,7 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
             search_mode: st.mode.as_str().to_owned(),
             embedding_model: st.model.map(|m| m.id),
             embedding_problem: st.model_problem,
+            vector_tiers: VectorTiers::of(&st.tiers),
             chat_models,
             role: if s.engine().is_writer() {
                 "writer"
@@ -160,6 +198,23 @@ impl Output for StatusOutput {
                 .unwrap_or_default(),
         );
         s.push_str(&format!("roots: {}\n", self.roots.join(", ")));
+        for (name, tier) in [
+            ("fast", &self.vector_tiers.fast),
+            ("full", &self.vector_tiers.full),
+        ] {
+            if let Some(t) = tier {
+                s.push_str(&format!(
+                    "{name} vectors: {}/{} chunks{}\n",
+                    t.chunks_with_vectors,
+                    t.chunks,
+                    if name == "full" && t.chunks_with_vectors < t.chunks {
+                        " (computing in the background)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
         for m in &self.chat_models {
             s.push_str(&format!("chat model {m}\n"));
         }

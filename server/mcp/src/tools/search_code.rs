@@ -180,7 +180,10 @@ impl DefinitionOut {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Provenance {
     pub lexical_rank: Option<u32>,
+    /// In the full vector tier (the embedding model's own vectors).
     pub vector_rank: Option<u32>,
+    /// In the fast vector tier (a static table distilled from the model).
+    pub fast_rank: Option<u32>,
 }
 
 /// What a cursor carries.
@@ -335,6 +338,7 @@ fn hit_out(h: &Hit, snippet_lines: usize) -> HitOut {
         provenance: Provenance {
             lexical_rank: h.ranks.lexical,
             vector_rank: h.ranks.vector,
+            fast_rank: h.ranks.fast,
         },
         generation: h.generation,
         file_hash: h.file.hash.to_string(),
