@@ -519,6 +519,11 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
         output::notice(n);
     }
     output::search_results(&results, args.json, args.files)?;
+    // The process ends here: tearing down the index, the vectors and the model (tens of
+    // thousands of allocations) would only add to a one-shot search's latency, and
+    // everything it wrote is committed already (safe to leave as a kill would).
+    std::mem::forget(results);
+    std::mem::forget(engine);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -41,7 +41,11 @@ impl VectorStore {
 
     /// Loads a saved index after checking its size and blake3 checksum.
     pub fn load(path: &Path, checksum: &str, dims: usize) -> Result<VectorStore, IndexError> {
-        let bytes = std::fs::read(path).map_err(|e| IndexError::io(path, e))?;
+        // Mapped, not read: the checksum and usearch read it once, without a copy.
+        let file = std::fs::File::open(path).map_err(|e| IndexError::io(path, e))?;
+        // SAFETY: vector files are written to a temporary name and renamed into place,
+        // never modified after, so the mapping cannot change under us.
+        let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IndexError::io(path, e))?;
         // Both cores: a one-shot search waits for this check.
         let actual = blake3::Hasher::new()
             .update_rayon(&bytes)

@@ -247,17 +247,18 @@ pub fn file_type_name(ft: u64) -> &'static str {
 
 /// A cheap fingerprint of a model file: its size and the blake3 of its first and last MiB.
 pub(crate) fn fingerprint(path: &Path, size: u64) -> Result<String, std::io::Error> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = scry_paths::open_regular(path)?;
+    let f = scry_paths::open_regular(path)?;
+    // Mapped: hashing 2 MB straight from the page cache, with no buffer to fill, is
+    // what a one-shot search pays here.
+    // SAFETY: read-only; a model file rewritten in place while we hash it gives a
+    // fingerprint no later load matches, which only means recomputing.
+    let map = unsafe { memmap2::Mmap::map(&f)? };
+    let len = map.len();
     let mut h = blake3::Hasher::new();
     h.update(&size.to_le_bytes());
-    let mut buf = vec![0u8; 1 << 20];
-    let n = f.read(&mut buf)?;
-    h.update(&buf[..n]);
-    if size > (2 << 20) {
-        f.seek(SeekFrom::End(-(1 << 20)))?;
-        let n = f.read(&mut buf)?;
-        h.update(&buf[..n]);
+    h.update(&map[..len.min(1 << 20)]);
+    if len > (2 << 20) {
+        h.update(&map[len - (1 << 20)..]);
     }
     Ok(h.finalize().to_hex()[..16].to_owned())
 }
