@@ -15,7 +15,16 @@ use crate::Syntax;
 use crate::value::{family, is_secret, words};
 
 /// A quoted literal; its text is group `d`, `q` or `t`.
-const LITERAL: &str = r#"(?:[bBrRuU]{0,2}@?)(?:"(?P<d>(?:[^"\\\n]|\\.){1,1024})"|'(?P<q>(?:[^'\\\n]|\\.){1,1024})'|`(?P<t>[^`\n]{1,1024})`)"#;
+///
+/// Lengths are checked in code ([`MAX_VALUE_CHARS`]), not by counted repetitions: a
+/// Unicode class repeated `{1,1024}` compiles to an automaton of a million states, tens
+/// of megabytes in every process that masks.
+const LITERAL: &str = r#"(?:[bBrRuU]{0,2}@?)(?:"(?P<d>(?:[^"\\\n]|\\.)+)"|'(?P<q>(?:[^'\\\n]|\\.)+)'|`(?P<t>[^`\n]+)`)"#;
+/// The longest value judged: a longer literal is not a secret, and a longer unquoted
+/// value is judged (and masked) by its first this many characters.
+const MAX_VALUE_CHARS: usize = 1024;
+/// The same for passwords of `IDENTIFIED BY`, `.netrc` and command-line flags.
+const SHORT_VALUE_CHARS: usize = 256;
 const NAME: &str = r"(?P<name>[A-Za-z_$@:][A-Za-z0-9_.\-$]{0,80})";
 
 struct Rules {
@@ -49,12 +58,12 @@ fn rules() -> &'static Rules {
             )),
             pair: re(format!(r#"["'](?P<name>[A-Za-z_][A-Za-z0-9_.\-]{{0,80}})["'][ \t]*,[ \t]*{LITERAL}"#)),
             define: re(format!(r#"#[ \t]*define[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]+{LITERAL}"#)),
-            xml: re(r#"<(?P<name>[A-Za-z_][A-Za-z0-9_.\-:]{0,80})>(?P<v>[^<\s]{1,1024})</|key="(?P<name2>[A-Za-z_][A-Za-z0-9_.\-:]{0,80})"\s+value="(?P<v2>[^"\s]{1,1024})""#.into()),
-            sql: re(r"(?i:identified[ \t]+by)[ \t]+'(?P<v>[^'\n]{1,256})'".into()),
-            config: re(r#"(?m)^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+|set[ \t]+|-[ \t]+)?(?P<name>[A-Za-z_:][A-Za-z0-9_.\-]{0,80})[ \t]*(?:=|:)[ \t]*(?P<v>[^\s"'`#;,\[\]{}|>&][^\s"'`;,]{0,1023})"#.into()),
-            docker_env: re(r"(?m)^[ \t]*ENV[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<v>[^\s=][^\s]{0,1023})[ \t]*$".into()),
-            flag: re(r#"--(?P<name>[A-Za-z][A-Za-z0-9\-]{1,40})(?:=|[ \t]+)(?P<v>[^\s"'`\\$-][^\s"'`\\]{0,255})"#.into()),
-            netrc: re(r"(?:^|\s)(?:password|passwd)[ \t]+(?P<v>\S{1,256})".into()),
+            xml: re(r#"<(?P<name>[A-Za-z_][A-Za-z0-9_.\-:]{0,80})>(?P<v>[^<\s]+)</|key="(?P<name2>[A-Za-z_][A-Za-z0-9_.\-:]{0,80})"\s+value="(?P<v2>[^"\s]+)""#.into()),
+            sql: re(r"(?i:identified[ \t]+by)[ \t]+'(?P<v>[^'\n]+)'".into()),
+            config: re(r#"(?m)^[ \t]*(?:export[ \t]+|ENV[ \t]+|ARG[ \t]+|set[ \t]+|-[ \t]+)?(?P<name>[A-Za-z_:][A-Za-z0-9_.\-]{0,80})[ \t]*(?:=|:)[ \t]*(?P<v>[^\s"'`#;,\[\]{}|>&][^\s"'`;,]*)"#.into()),
+            docker_env: re(r"(?m)^[ \t]*ENV[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<v>[^\s=][^\s]*)[ \t]*$".into()),
+            flag: re(r#"--(?P<name>[A-Za-z][A-Za-z0-9\-]{1,40})(?:=|[ \t]+)(?P<v>[^\s"'`\\$-][^\s"'`\\]*)"#.into()),
+            netrc: re(r"(?:^|\s)(?:password|passwd)[ \t]+(?P<v>\S+)".into()),
         }
     })
 }
@@ -74,11 +83,12 @@ pub(crate) fn find(bytes: &[u8], syntax: Syntax, out: &mut Vec<Range<usize>>) {
         }
     }
     for c in r.xml.captures_iter(bytes) {
-        push_value(&c, "name", "v", out);
-        push_value(&c, "name2", "v2", out);
+        push_value(&c, "name", "v", Long::Skip, out);
+        push_value(&c, "name2", "v2", Long::Skip, out);
     }
     for c in r.sql.captures_iter(bytes) {
         if let Some(v) = c.name("v")
+            && chars(v.as_bytes()) <= SHORT_VALUE_CHARS
             && judge(v.as_bytes(), crate::value::Family::Password)
         {
             out.push(v.range());
@@ -87,17 +97,22 @@ pub(crate) fn find(bytes: &[u8], syntax: Syntax, out: &mut Vec<Range<usize>>) {
     match syntax {
         Syntax::Code => {}
         Syntax::Config => {
-            for re in [&r.config, &r.docker_env, &r.flag] {
+            for (re, long) in [
+                (&r.config, Long::Clip(MAX_VALUE_CHARS)),
+                (&r.docker_env, Long::Clip(MAX_VALUE_CHARS)),
+                (&r.flag, Long::Clip(SHORT_VALUE_CHARS)),
+            ] {
                 for c in re.captures_iter(bytes) {
-                    push_value(&c, "name", "v", out);
+                    push_value(&c, "name", "v", long, out);
                 }
             }
         }
         Syntax::Netrc => {
             for c in r.netrc.captures_iter(bytes) {
                 let v = c.name("v").expect("netrc value");
-                if judge(v.as_bytes(), crate::value::Family::Password) {
-                    out.push(v.range());
+                let len = clip(v.as_bytes(), SHORT_VALUE_CHARS);
+                if judge(&v.as_bytes()[..len], crate::value::Family::Password) {
+                    out.push(v.start()..v.start() + len);
                 }
             }
         }
@@ -125,18 +140,45 @@ fn push_literal(c: &Captures, name: &str, out: &mut Vec<Range<usize>>) {
     let Some(v) = c.name("d").or_else(|| c.name("q")).or_else(|| c.name("t")) else {
         return;
     };
-    if judge(v.as_bytes(), f) {
+    if chars(v.as_bytes()) <= MAX_VALUE_CHARS && judge(v.as_bytes(), f) {
         out.push(v.range());
     }
 }
 
-fn push_value(c: &Captures, name: &str, value: &str, out: &mut Vec<Range<usize>>) {
+/// What to do with a value longer than the rule allows.
+#[derive(Clone, Copy)]
+enum Long {
+    /// A delimited value (`<x>…</x>`): longer is not a secret.
+    Skip,
+    /// An undelimited one (`NAME=…`): judge its first this many characters.
+    Clip(usize),
+}
+
+fn push_value(c: &Captures, name: &str, value: &str, long: Long, out: &mut Vec<Range<usize>>) {
     let (Some(f), Some(v)) = (family(name_of(c, name)), c.name(value)) else {
         return;
     };
-    let text = v.as_bytes().trim_ascii_end();
+    let mut text = v.as_bytes().trim_ascii_end();
+    match long {
+        Long::Skip if chars(text) > MAX_VALUE_CHARS => return,
+        Long::Skip => {}
+        Long::Clip(n) => text = &text[..clip(text, n)],
+    }
     if judge(text, f) {
         out.push(v.start()..v.start() + text.len());
+    }
+}
+
+/// Characters in `v` (bytes when it is not UTF-8).
+fn chars(v: &[u8]) -> usize {
+    std::str::from_utf8(v).map_or(v.len(), |s| s.chars().count())
+}
+
+/// The byte length of `v`'s first `n` characters, never inside a character.
+fn clip(v: &[u8], n: usize) -> usize {
+    match std::str::from_utf8(v) {
+        Ok(s) => s.char_indices().nth(n).map_or(v.len(), |(i, _)| i),
+        Err(_) => v.len().min(n),
     }
 }
 
@@ -152,6 +194,25 @@ mod tests {
         let mut out = Vec::new();
         find(s.as_bytes(), Syntax::of_path(path), &mut out);
         out.into_iter().map(|r| s[r].to_owned()).collect()
+    }
+
+    #[test]
+    fn values_past_the_length_limit_are_clipped_or_skipped_as_the_counted_rules_did() {
+        // A secret-looking run of mixed characters, longer than any rule allows.
+        let long: String = (0..1500)
+            .map(|i| ['a', 'Z', '7', 'q', '9', 'K', 'é'][i * 7 % 11 % 7])
+            .collect();
+        // Undelimited (a config value): its first 1024 characters are judged and masked.
+        let cfg = found("app.env", &format!("PASSWORD={long}\n"));
+        assert_eq!(cfg.len(), 1, "{cfg:?}");
+        assert_eq!(cfg[0].chars().count(), MAX_VALUE_CHARS);
+        assert!(long.starts_with(&cfg[0]));
+        // Delimited (a literal, an XML element): too long to be one value.
+        assert!(found("a.py", &format!("password = \"{long}\"\n")).is_empty());
+        assert!(found("a.xml", &format!("<password>{long}</password>\n")).is_empty());
+        // And at the limit, still found.
+        let fits: String = long.chars().take(MAX_VALUE_CHARS).collect();
+        assert_eq!(found("a.py", &format!("password = \"{fits}\"\n")), [fits]);
     }
 
     #[test]
