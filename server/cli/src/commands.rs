@@ -462,22 +462,10 @@ const UPGRADE_COMMIT_EVERY: Duration = Duration::from_secs(10);
 fn upgrade_all(engine: &Engine, bar: &output::ProgressBar) -> Result<scry_engine::UpgradeReport> {
     let mut total = scry_engine::UpgradeReport::default();
     loop {
-        let before = total.clone();
         let step = engine.upgrade_vectors(UPGRADE_COMMIT_EVERY, &|| false, &mut |r| {
-            let mut shown = r.clone();
-            shown.embedded += before.embedded;
-            shown.tokens += before.tokens;
-            shown.seconds += before.seconds;
-            bar.upgrade(&shown);
+            bar.upgrade(&total.then(r));
         })?;
-        total.embedded += step.embedded;
-        total.tokens += step.tokens;
-        total.seconds += step.seconds;
-        total.errors.extend(step.errors.iter().cloned());
-        total.remaining = step.remaining;
-        total.chunks = step.chunks;
-        total.generation = step.generation;
-        total.committed |= step.committed;
+        total = total.then(&step);
         // Nothing embedded: done, or the model fails (said in `errors`).
         if step.embedded == 0 || step.remaining == 0 {
             return Ok(total);

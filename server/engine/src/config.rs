@@ -82,6 +82,19 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// Whether the full tier's model stays unloaded (see [`EngineConfig::load_full_tier`]).
+    pub fn defers_full_tier(&self) -> bool {
+        !self.load_full_tier && self.fast_embedder.is_some()
+    }
+
+    /// Whether this engine will have `tier`'s model: configured, and not deferred.
+    pub(crate) fn loads_tier(&self, tier: crate::Tier) -> bool {
+        match tier {
+            crate::Tier::Fast => self.fast_embedder.is_some(),
+            crate::Tier::Full => self.embedder.is_some() && !self.defers_full_tier(),
+        }
+    }
+
     pub fn builder<P: Into<PathBuf>>(roots: impl IntoIterator<Item = P>) -> EngineConfigBuilder {
         EngineConfigBuilder {
             config: EngineConfig {

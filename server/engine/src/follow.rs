@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use scry_index::{LexicalReader, Manifest, VectorStore};
 
 use crate::snapshot::{TierStore, View};
-use crate::state::{Overlays, Role, WriterState};
+use crate::state::{Model, Overlays, Role, WriterState};
 use crate::tier::{PerTier, Tier};
 use crate::writer::{VECTORS_DIR, Writer};
 use crate::{Engine, EngineError};
@@ -175,6 +175,16 @@ pub(crate) fn live_writer(dir: &Path) -> Option<u32> {
     alive.then_some(pid)
 }
 
+/// Reads the committed generation again even if the manifest did not change (a tier's
+/// model was attached that this engine did not expect, so its vectors were not read).
+pub(crate) fn reread(
+    engine: &Engine,
+    follow: &mut FollowState,
+) -> Result<FollowEvent, EngineError> {
+    follow.manifest_stamp = None;
+    reload(engine, follow)
+}
+
 fn reload(engine: &Engine, follow: &mut FollowState) -> Result<FollowEvent, EngineError> {
     let inner = &engine.inner;
     let stamp = manifest_stamp(&inner.dir);
@@ -234,9 +244,10 @@ fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<V
             Tier::Fast => &manifest.fast_vectors,
             Tier::Full => &manifest.vectors,
         };
-        // Read whether or not its model is loaded here: a search uses it once the model
-        // that made it is (`View::tier`).
-        let Some(v) = entry else {
+        // Read before its model is in (a search uses it once the model that made it
+        // is: `View::tier`), but not for a model this engine never loads.
+        let never = matches!(models.get(tier), Model::Off | Model::Deferred);
+        let Some(v) = entry.as_ref().filter(|_| !never) else {
             continue;
         };
         let loaded = follow.vectors.get_mut(tier);

@@ -103,11 +103,11 @@ impl Engine {
     /// runs BM25-only (or on the tier it has) and says why in [`Status::model_problem`]
     /// and in every search.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let defer_full = !config.load_full_tier && config.fast_embedder.is_some();
         let specs = [
             (Tier::Fast, config.fast_embedder.clone()),
-            (Tier::Full, config.embedder.clone().filter(|_| !defer_full)),
-        ];
+            (Tier::Full, config.embedder.clone()),
+        ]
+        .map(|(tier, spec)| (tier, spec.filter(|_| config.loads_tier(tier))));
         // The models load while the index opens (a one-shot search pays for the longer
         // of the two, not their sum); each is attached as it is in.
         std::thread::scope(|scope| {

@@ -28,14 +28,21 @@ pub(crate) const FULL_DEFERRED: &str =
 /// `None` when it is not loaded yet.
 pub(crate) type Loaded = Option<Result<Arc<dyn Embedder>, ModelError>>;
 
-/// The state of a tier's model, from what the caller loaded and what is configured
-/// (`None`: not; else why it is not loaded yet).
-fn model_of(loaded: Loaded, configured: Option<&str>) -> Model {
-    match (loaded, configured) {
-        (Some(Ok(e)), _) => Model::Loaded(e),
-        (Some(Err(e)), _) => Model::Unavailable(e.to_string()),
-        (None, Some(why)) => Model::Unavailable(why.into()),
-        (None, None) => Model::Off,
+/// The state of a tier's model: what the caller loaded, else `pending`.
+fn model_of(loaded: Loaded, pending: Model) -> Model {
+    match loaded {
+        Some(Ok(e)) => Model::Loaded(e),
+        Some(Err(e)) => Model::Unavailable(e.to_string()),
+        None => pending,
+    }
+}
+
+/// A tier's state before its model is in: loading, left unloaded, or not configured.
+fn pending(configured: bool, deferred: bool) -> Model {
+    match (configured, deferred) {
+        (false, _) => Model::Off,
+        (true, true) => Model::Deferred,
+        (true, false) => Model::Unavailable(MODEL_LOADING.into()),
     }
 }
 
@@ -52,17 +59,12 @@ pub(crate) fn open(config: EngineConfig, loaded: PerTier<Loaded>) -> Result<Engi
         (Some(lock_file), writes)
     };
     let PerTier { fast, full } = loaded;
-    let full_pending = if !config.load_full_tier && config.fast_embedder.is_some() {
-        FULL_DEFERRED
-    } else {
-        MODEL_LOADING
-    };
     let models = PerTier {
-        fast: model_of(
-            fast,
-            config.fast_embedder.is_some().then_some(MODEL_LOADING),
+        fast: model_of(fast, pending(config.fast_embedder.is_some(), false)),
+        full: model_of(
+            full,
+            pending(config.embedder.is_some(), config.defers_full_tier()),
         ),
-        full: model_of(full, config.embedder.is_some().then_some(full_pending)),
     };
     let mut notices = Vec::new();
     let (role, view) = if writes {
@@ -144,9 +146,9 @@ pub(crate) fn attach_embedder(
     embedder: Result<Arc<dyn Embedder>, ModelError>,
 ) -> Result<(), EngineError> {
     let inner = &engine.inner;
-    let model = model_of(Some(embedder), None);
+    let model = model_of(Some(embedder), Model::Off);
     let mut role = inner.role.lock();
-    *inner.models.write().get_mut(tier) = model.clone();
+    let before = std::mem::replace(inner.models.write().get_mut(tier), model.clone());
     match &mut *role {
         Role::Writer(state) => {
             let mut notices = Vec::new();
@@ -158,9 +160,12 @@ pub(crate) fn attach_embedder(
             }
             inner.publish(state)
         }
-        // The vectors of every tier were read with the generation: only the models
-        // change.
-        Role::Follower(_) => {
+        // A tier that was expected had its vectors read with the generation: only the
+        // models change. One that was not is read now.
+        Role::Follower(follow) => {
+            if matches!(before, Model::Off | Model::Deferred) {
+                return follow::reread(engine, follow).map(|_| ());
+            }
             let models = inner.models.read().clone();
             let view = inner.published.read().with_models(models);
             *inner.published.write() = Arc::new(view);

@@ -114,8 +114,7 @@ impl View {
             PerTier {
                 fast: writer.vectors(Tier::Fast),
                 full: writer.vectors(Tier::Full),
-            }
-            .map(|_, v| v.clone().map(|(model, store)| TierStore { model, store })),
+            },
             writer.committed_vectors(),
             overlays,
             models.clone(),

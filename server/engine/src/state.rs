@@ -70,13 +70,15 @@ pub(crate) enum Model {
     /// The tier is not configured.
     #[default]
     Off,
+    /// Configured, but this command leaves it unloaded (it searches the fast tier).
+    Deferred,
 }
 
 impl Model {
     pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
         match self {
             Model::Loaded(e) => Some(e),
-            Model::Unavailable(_) | Model::Off => None,
+            Model::Unavailable(_) | Model::Off | Model::Deferred => None,
         }
     }
 
@@ -85,6 +87,7 @@ impl Model {
             Model::Loaded(_) => None,
             Model::Unavailable(why) => Some(why),
             Model::Off => Some(crate::open::NO_MODEL),
+            Model::Deferred => Some(crate::open::FULL_DEFERRED),
         }
     }
 }
@@ -97,13 +100,8 @@ impl PerTier<Model> {
             return None;
         }
         match (&self.full, &self.fast) {
-            (Model::Off, fast) => fast.problem(),
-            // Not tried by this command: the fast tier's failure is the news.
-            (Model::Unavailable(why), fast @ Model::Unavailable(_))
-                if why == crate::open::FULL_DEFERRED =>
-            {
-                fast.problem()
-            }
+            // Absent, or not tried by this command: the fast tier's state is the news.
+            (Model::Off | Model::Deferred, fast) => fast.problem(),
             (full, _) => full.problem(),
         }
     }

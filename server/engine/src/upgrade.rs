@@ -34,8 +34,16 @@ pub struct UpgradeReport {
 }
 
 impl UpgradeReport {
-    pub fn done(&self) -> bool {
-        self.remaining == 0
+    /// This report followed by `later`'s: the work of both, the state after `later`.
+    pub fn then(&self, later: &UpgradeReport) -> UpgradeReport {
+        UpgradeReport {
+            embedded: self.embedded + later.embedded,
+            tokens: self.tokens + later.tokens,
+            seconds: self.seconds + later.seconds,
+            committed: self.committed || later.committed,
+            errors: self.errors.iter().chain(&later.errors).cloned().collect(),
+            ..later.clone()
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use scry_models::Embedder;
 
 use crate::EngineError;
 use crate::report::BatchStats;
+use crate::snapshot::TierStore;
 use crate::tier::{PerTier, Tier};
 
 const LEXICAL_DIR: &str = "lexical";
@@ -365,11 +366,11 @@ impl Writer {
     }
 
     /// A tier's vectors, and the id of the model they come from.
-    pub fn vectors(&self, tier: Tier) -> Option<(String, Arc<VectorStore>)> {
-        self.tiers
-            .get(tier)
-            .as_ref()
-            .map(|t| (t.model_id.clone(), t.store.clone()))
+    pub fn vectors(&self, tier: Tier) -> Option<TierStore> {
+        self.tiers.get(tier).as_ref().map(|t| TierStore {
+            model: t.model_id.clone(),
+            store: t.store.clone(),
+        })
     }
 
     /// What the last commit says of each tier's vectors.
