@@ -12,6 +12,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     omp::ensure_passive_wait();
+    scry_models::memory::tune_allocator();
     let cli = args::Cli::parse();
     let log_file = match &cli.command {
         args::Command::Lsp(a) => a.log_file.clone(),
