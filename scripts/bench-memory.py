@@ -26,12 +26,16 @@ MIB = 2 ** 20
 
 def peak_rss(cmd):
     """Runs `cmd` to completion and returns its peak resident set size in bytes."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors='replace')
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f'{" ".join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}')
+    # stderr to a file, not a pipe: nobody reads a pipe while wait4 waits, and a chatty
+    # process would block on a full one.
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            tail = err.read().decode(errors='replace')[-2000:]
+            sys.exit(f'{" ".join(cmd)} failed ({code}):\n{tail}')
     return usage.ru_maxrss * 1024  # kilobytes on Linux
 
 
@@ -57,8 +61,9 @@ def build_tree(dest, crates, mb):
     return source_bytes(dest)
 
 
-def index(args, ws, idx, flags):
-    return peak_rss([args.bin, '-w', ws, '--index-dir', idx] + flags + ['index', '--json'])
+def index(args, ws, idx, flags, index_flags=()):
+    return peak_rss([args.bin, '-w', ws, '--index-dir', idx] + flags + ['index', '--json',
+                                                                        *index_flags])
 
 
 def main():
@@ -109,9 +114,8 @@ def main():
         tree = os.path.join(work, 'tree-model')
         src = build_tree(tree, crates, args.model_tree_mb)
         model = os.path.getsize(args.model)
-        flags = ['--embed-model', args.model]
-        peak = peak_rss([args.bin, '-w', tree, '--index-dir', f'{work}/idx-model'] + flags +
-                        ['index', '--wait-vectors', '--json'])
+        peak = index(args, tree, f'{work}/idx-model', ['--embed-model', args.model],
+                     ['--wait-vectors'])
         above = peak - base['fast tier'] - model
         results['model'] = {'source': src, 'peak': peak, 'model_file': model,
                             'reference': base['fast tier']}

@@ -26,8 +26,8 @@ pub fn release_freed_memory() {
 /// heap then keeps tens of MiB after its model is gone, which `malloc_trim` does not
 /// always return. At most two heaps (glibc makes up to 8 per core, one per thread that
 /// meets contention): rayon's chunking threads otherwise each keep a fragmented heap
-/// of their own. Together these took the peak of indexing a 90 MiB tree without a
-/// model from 190 to 158 MB (`scripts/bench-memory.py`). Idempotent; called when the
+/// of their own. Together these took the peak of indexing a 91 MB tree
+/// without a model from 195 to 171 MB (`/usr/bin/time`). Idempotent; called when the
 /// process starts and again before the first model loads.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
