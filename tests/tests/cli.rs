@@ -496,17 +496,19 @@ fn llama_cpp_log_lines_stay_off_stderr_unless_asked() {
     );
 }
 
-/// llama.cpp's OpenMP threads must not spin on a busy machine: a `scry` started without
-/// a wait policy runs with a passive one (it re-executes itself, since the runtime reads
-/// the policy before `main`), and a policy the user set is kept.
+/// llama.cpp's OpenMP threads must not spin long on a busy machine: a `scry` started
+/// without a wait policy runs with a short spin (it re-executes itself, since the runtime
+/// reads its settings before `main`), and a policy the user set is kept.
 #[cfg(target_os = "linux")]
 #[test]
-fn openmp_threads_wait_passively_unless_the_user_chose_otherwise() {
+fn openmp_threads_spin_briefly_unless_the_user_chose_otherwise() {
     let s = Sandbox::new();
     fixture(&s);
-    let policy_of = |set: Option<&str>| -> String {
+    let setting_of = |set: Option<&str>, var: &str| -> String {
         let mut cmd = s.cmd(&["--no-model", "mcp"]);
         cmd.env_remove("OMP_WAIT_POLICY")
+            .env_remove("GOMP_SPINCOUNT")
+            .env_remove("KMP_BLOCKTIME")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -522,7 +524,7 @@ fn openmp_threads_wait_passively_unless_the_user_chose_otherwise() {
             if let Some(v) = env
                 .split(|b| *b == 0)
                 .filter_map(|kv| std::str::from_utf8(kv).ok())
-                .find_map(|kv| kv.strip_prefix("OMP_WAIT_POLICY="))
+                .find_map(|kv| kv.strip_prefix(&format!("{var}=")))
             {
                 found = v.to_owned();
                 break;
@@ -533,8 +535,13 @@ fn openmp_threads_wait_passively_unless_the_user_chose_otherwise() {
         child.wait().unwrap();
         found
     };
-    assert_eq!(policy_of(None), "PASSIVE");
-    assert_eq!(policy_of(Some("ACTIVE")), "ACTIVE");
+    assert_eq!(setting_of(None, "GOMP_SPINCOUNT"), "3000");
+    assert_eq!(setting_of(Some("ACTIVE"), "OMP_WAIT_POLICY"), "ACTIVE");
+    assert_eq!(
+        setting_of(Some("ACTIVE"), "GOMP_SPINCOUNT"),
+        "",
+        "a policy the user chose is not mixed with ours"
+    );
 }
 
 #[test]

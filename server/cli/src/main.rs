@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    omp::ensure_passive_wait();
+    omp::ensure_short_spin();
     scry_models::memory::tune_allocator();
     let cli = args::Cli::parse();
     let log_file = match &cli.command {

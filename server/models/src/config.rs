@@ -56,7 +56,11 @@ pub struct EmbeddingConfig {
     pub model: Option<String>,
     pub url: Option<String>,
     pub api_key_env: Option<String>,
+    /// The most threads a local model uses.
     pub threads: Option<usize>,
+    /// A local model decodes with fewer threads while other work keeps cores busy, and
+    /// goes back up when they free (default: on). Off: always `threads`.
+    pub adapt_threads: Option<bool>,
     /// The model's longest input in tokens (openai; llama reads it from the file).
     pub max_tokens: Option<usize>,
     pub timeout_secs: Option<u64>,
@@ -276,8 +280,9 @@ pub fn embedding_spec(
                     Err(_) => return Ok(None),
                 },
             };
-            let options =
-                EmbedderOptions::default().with_threads(config.threads.unwrap_or(default_threads));
+            let options = EmbedderOptions::default()
+                .with_threads(config.threads.unwrap_or(default_threads))
+                .with_adapt_threads(config.adapt_threads.unwrap_or(true));
             if backend == "static" {
                 return Ok(Some(EmbedderSpec::Static {
                     cache_dir: static_cache_dir(&model),
@@ -429,6 +434,20 @@ mod tests {
             Some(EmbedderSpec::Llama { model, options }) => {
                 assert_eq!(model, PathBuf::from("/no/such/model.gguf"));
                 assert_eq!(options.threads, 3);
+                assert!(options.adapt_threads, "adapting is the default");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pinned = EmbeddingConfig {
+            model: Some("/m.gguf".into()),
+            threads: Some(4),
+            adapt_threads: Some(false),
+            ..EmbeddingConfig::default()
+        };
+        match embedding_spec(&pinned, 2).unwrap() {
+            Some(EmbedderSpec::Llama { options, .. }) => {
+                assert_eq!(options.threads, 4);
+                assert!(!options.adapt_threads);
             }
             other => panic!("{other:?}"),
         }

@@ -8,6 +8,7 @@
 //! role, lazy loading, unloading, hot-swapping and the fallback chain.
 
 pub mod config;
+mod cpu_share;
 mod discover;
 pub mod distill;
 mod embed_speed;

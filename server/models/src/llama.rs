@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crossbeam_channel::{Sender, bounded, unbounded};
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -16,14 +18,18 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 use parking_lot::Mutex;
 
+use crate::cpu_share::{ThreadGovernor, online_cpus, runnable_others};
 use crate::gguf::{fingerprint, read_gguf_header};
 use crate::{Embedder, EmbedderInfo, Embeddings, ModelError};
 
 /// How the embedder runs.
 #[derive(Debug, Clone)]
 pub struct EmbedderOptions {
-    /// CPU threads for llama.cpp. Under contention fewer threads can be much faster.
+    /// CPU threads for llama.cpp: the most it uses.
     pub threads: usize,
+    /// Decode with fewer threads while other work keeps cores busy (see `cpu_share`);
+    /// off, always `threads`.
+    pub adapt_threads: bool,
     /// Tokens per decode; several chunks share one batch.
     pub batch_tokens: usize,
     /// Sequences per decode.
@@ -36,6 +42,7 @@ impl Default for EmbedderOptions {
             threads: thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(8),
+            adapt_threads: true,
             batch_tokens: 512,
             max_sequences: 32,
         }
@@ -45,6 +52,10 @@ impl Default for EmbedderOptions {
 impl EmbedderOptions {
     pub fn with_threads(mut self, n: usize) -> Self {
         self.threads = n.max(1);
+        self
+    }
+    pub fn with_adapt_threads(mut self, on: bool) -> Self {
+        self.adapt_threads = on;
         self
     }
     pub fn with_batch_tokens(mut self, n: usize) -> Self {
@@ -63,7 +74,12 @@ enum Job {
 pub struct LlamaEmbedder {
     info: EmbedderInfo,
     jobs: Sender<Job>,
+    threads_now: Arc<AtomicUsize>,
 }
+
+/// The worker's name; llama.cpp's OpenMP threads inherit it, which is how `cpu_share`
+/// tells them from other work.
+const WORKER_NAME: &str = "scry-embedder";
 
 pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
@@ -140,9 +156,11 @@ impl LlamaEmbedder {
         let (ready_tx, ready_rx) = bounded(1);
         let (jobs_tx, jobs_rx) = unbounded::<Job>();
         let path_buf = path.to_owned();
+        let threads_now = Arc::new(AtomicUsize::new(opts.threads));
+        let shared = threads_now.clone();
         thread::Builder::new()
-            .name("scry-embedder".into())
-            .spawn(move || worker(backend, path_buf, opts, ready_tx, jobs_rx))
+            .name(WORKER_NAME.into())
+            .spawn(move || worker(backend, path_buf, opts, ready_tx, jobs_rx, shared))
             .map_err(|e| ModelError::Load {
                 path: path.to_owned(),
                 detail: e.to_string(),
@@ -158,7 +176,14 @@ impl LlamaEmbedder {
                 max_tokens,
             },
             jobs: jobs_tx,
+            threads_now,
         })
+    }
+
+    /// The threads decodes use now: the configured count, or fewer while other work
+    /// keeps cores busy.
+    pub fn threads_now(&self) -> usize {
+        self.threads_now.load(Ordering::Relaxed)
     }
 
     /// The model's pooled output for each sequence of token ids, as llama.cpp gives it
@@ -208,6 +233,7 @@ fn worker(
     opts: EmbedderOptions,
     ready: Sender<Ready>,
     jobs: crossbeam_channel::Receiver<Job>,
+    threads_now: Arc<AtomicUsize>,
 ) {
     let load_err = |detail: String| ModelError::Load {
         path: path.clone(),
@@ -227,16 +253,19 @@ fn worker(
     // Encoders (BERT) need each sequence in one ubatch; so the batch is also the ubatch.
     let max_tokens = input_limit(model.n_ctx_train() as usize, opts.batch_tokens);
     let batch_tokens = opts.batch_tokens.max(max_tokens);
-    let params = LlamaContextParams::default()
-        .with_embeddings(true)
-        .with_n_ctx(NonZeroU32::new(batch_tokens as u32))
-        .with_n_batch(batch_tokens as u32)
-        .with_n_ubatch(batch_tokens as u32)
-        .with_n_seq_max(opts.max_sequences as u32)
-        .with_n_threads(opts.threads as i32)
-        .with_n_threads_batch(opts.threads as i32);
-    let mut ctx = match model.new_context(backend, params) {
-        Ok(c) => c,
+    let new_context = |threads: usize| {
+        let params = LlamaContextParams::default()
+            .with_embeddings(true)
+            .with_n_ctx(NonZeroU32::new(batch_tokens as u32))
+            .with_n_batch(batch_tokens as u32)
+            .with_n_ubatch(batch_tokens as u32)
+            .with_n_seq_max(opts.max_sequences as u32)
+            .with_n_threads(threads as i32)
+            .with_n_threads_batch(threads as i32);
+        model.new_context(backend, params)
+    };
+    let mut ctx = match new_context(opts.threads) {
+        Ok(c) => Some(c),
         Err(e) => {
             let _ = ready.send(Err(load_err(format!(
                 "cannot create an embedding context: {e}"
@@ -255,9 +284,11 @@ fn worker(
     let vocab = model.vocab();
     let probe = vocab.tokenize(b"probe", true, false);
     let mut batch = LlamaBatch::new(batch_tokens, opts.max_sequences as i32);
-    let probe_ok = batch.add_sequence(&probe, 0, false).is_ok()
-        && decode(&mut ctx, &mut batch).is_ok()
-        && ctx.embeddings_seq_ith(0).is_ok();
+    let probe_ok = ctx.as_mut().is_some_and(|ctx| {
+        batch.add_sequence(&probe, 0, false).is_ok()
+            && decode(ctx, &mut batch).is_ok()
+            && ctx.embeddings_seq_ith(0).is_ok()
+    });
     if !probe_ok {
         let _ = ready.send(Err(ModelError::NotEmbedding {
             path: path.clone(),
@@ -269,7 +300,21 @@ fn worker(
         return;
     }
 
+    let mut governor = opts
+        .adapt_threads
+        .then(|| ThreadGovernor::new(opts.threads, online_cpus(), Instant::now()));
     for job in jobs {
+        if let Some(g) = governor.as_mut()
+            && let Some(threads) = g.decide(Instant::now())
+        {
+            let now = switch_threads(&mut ctx, &new_context, g.current(), threads, g.others());
+            g.switched(now, Instant::now());
+            threads_now.store(now, Ordering::Relaxed);
+        }
+        let Some(ctx) = ctx.as_mut() else {
+            reply_gone(job);
+            continue;
+        };
         match job {
             Job::Count(text, reply) => {
                 let _ = reply.send(vocab.tokenize(text.as_bytes(), true, false).len());
@@ -281,11 +326,12 @@ fn worker(
                     .collect();
                 let tokens = seqs.iter().map(Vec::len).sum();
                 let run = pooled(
-                    &mut ctx,
+                    ctx,
                     &mut batch,
                     &seqs,
                     opts.max_sequences,
                     batch_tokens,
+                    governor.as_mut(),
                 )
                 .and_then(|raw| raw.iter().map(|v| normalize(v)).collect())
                 .map(|vectors| Embeddings { vectors, tokens });
@@ -302,11 +348,12 @@ fn worker(
                     )))
                 } else {
                     pooled(
-                        &mut ctx,
+                        ctx,
                         &mut batch,
                         &seqs,
                         opts.max_sequences,
                         batch_tokens,
+                        governor.as_mut(),
                     )
                 };
                 let _ = reply.send(run);
@@ -315,13 +362,52 @@ fn worker(
     }
 }
 
-/// The pooled output of each sequence, as many sequences per decode as fit.
+/// Rebuilds the context with `threads` threads (llama.cpp fixes the count when a context
+/// is made). The old one goes first, so its buffers are never held twice; if the new one
+/// cannot be made, the old count is tried again, and failing that the worker answers
+/// every job with an error.
+fn switch_threads<'m>(
+    ctx: &mut Option<LlamaContext<'m>>,
+    new_context: &dyn Fn(usize) -> Result<LlamaContext<'m>, llama_cpp_2::LlamaContextLoadError>,
+    before: usize,
+    threads: usize,
+    others: Option<f64>,
+) -> usize {
+    *ctx = None;
+    let started = Instant::now();
+    match new_context(threads) {
+        Ok(c) => *ctx = Some(c),
+        Err(e) => {
+            tracing::warn!("cannot rebuild the embedding context with {threads} threads: {e}");
+            *ctx = new_context(before).ok();
+            return before;
+        }
+    }
+    tracing::info!(
+        "embedding threads {before} -> {threads}: other work keeps {:.1} CPUs busy (rebuilt in {} ms)",
+        others.unwrap_or(0.0),
+        started.elapsed().as_millis()
+    );
+    threads
+}
+
+fn reply_gone(job: Job) {
+    match job {
+        Job::Embed(_, reply) => drop(reply.send(Err(ModelError::WorkerGone))),
+        Job::Raw(_, reply) => drop(reply.send(Err(ModelError::WorkerGone))),
+        Job::Count(_, reply) => drop(reply),
+    }
+}
+
+/// The pooled output of each sequence, as many sequences per decode as fit. After each
+/// decode the governor, if any, reads how busy the machine is.
 fn pooled(
-    ctx: &mut llama_cpp_2::context::LlamaContext,
+    ctx: &mut LlamaContext,
     batch: &mut LlamaBatch,
     seqs: &[Vec<LlamaToken>],
     max_sequences: usize,
     batch_tokens: usize,
+    mut governor: Option<&mut ThreadGovernor>,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
     let mut out = Vec::with_capacity(seqs.len());
     let mut i = 0;
@@ -337,6 +423,11 @@ fn pooled(
             n += 1;
         }
         decode(ctx, batch)?;
+        if let Some(g) = governor.as_deref_mut()
+            && let Some(others) = runnable_others(WORKER_NAME)
+        {
+            g.observe(others, Instant::now());
+        }
         for s in 0..n {
             let v = ctx
                 .embeddings_seq_ith(s as i32)
@@ -348,10 +439,7 @@ fn pooled(
     Ok(out)
 }
 
-fn decode(
-    ctx: &mut llama_cpp_2::context::LlamaContext,
-    batch: &mut LlamaBatch,
-) -> Result<(), ModelError> {
+fn decode(ctx: &mut LlamaContext, batch: &mut LlamaBatch) -> Result<(), ModelError> {
     ctx.clear_kv_cache();
     ctx.decode(batch)
         .map_err(|e| ModelError::Embed(e.to_string()))
