@@ -24,3 +24,6 @@ cargo test --workspace --locked -- --test-threads=2
 # The VS Code extension: its unit tests, then real VS Code (code-server in Chromium,
 # installed once into ~/.cache/scry/tools) running its commands against scry lsp.
 "$SCRY_REPO/tests/vscode/run.sh"
+# The dashboard in the same Chromium, live against `scry serve`, searched through the
+# Python MCP SDK.
+"$SCRY_REPO/tests/dashboard/run.sh"

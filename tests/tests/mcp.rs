@@ -189,6 +189,51 @@ fn stdout_is_only_mcp_at_trace_level_and_no_api_key_reaches_any_output() {
     }
 }
 
+/// Machines read the log: with `--log-format json` every line on stderr is one JSON
+/// object, and each tool call's line carries its request id, tool and client.
+#[test]
+fn json_logs_carry_the_request_id_of_every_call() {
+    let sb = Sandbox::new();
+    fixture(&sb);
+    let mut cmd = sb.cmd(&[
+        "--no-model",
+        "-v",
+        "--log-format",
+        "json",
+        "mcp",
+        "--no-watch",
+    ]);
+    cmd.env_remove("SCRY_LOG");
+    let mut s = Session::start(cmd);
+    s.tool("search_code", json!({"query": "parse_config"}));
+    s.tool("find_symbol", json!({"name": "parse"}));
+    let (code, stderr) = s.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    let calls: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "tool call")
+        .collect();
+    assert_eq!(calls.len(), 2, "{stderr}");
+    let span = |l: &Value| l["spans"].as_array().unwrap().last().unwrap().clone();
+    let (a, b) = (span(calls[0]), span(calls[1]));
+    assert_eq!(
+        (a["name"].as_str(), a["tool"].as_str()),
+        (Some("call"), Some("search_code"))
+    );
+    assert_eq!(b["tool"], "find_symbol");
+    assert_eq!(a["client"], "stdio");
+    assert!(
+        a["id"].as_u64().unwrap() < b["id"].as_u64().unwrap(),
+        "{a} {b}"
+    );
+    assert!(calls[0]["fields"]["ms"].as_f64().is_some());
+}
+
 #[test]
 fn http_listens_on_loopback_and_says_where() {
     let sb = Sandbox::new();

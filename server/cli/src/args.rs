@@ -101,6 +101,22 @@ pub struct Global {
     /// More logging on stderr (-v info, -vv debug). SCRY_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How log lines are written: `text` for people, `json` (one object a line, with
+    /// the request id and tool of every MCP call) for log collectors.
+    #[arg(
+        long,
+        global = true,
+        env = "SCRY_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +143,9 @@ pub enum Command {
     /// streamable HTTP with --http. The workspace is --workspace (or the git repository
     /// around the current directory); roots a client advertises never widen it.
     Mcp(McpArgs),
+    /// Serve the dashboard (http://ADDR/dashboard), /metrics and MCP over HTTP: the same
+    /// as `scry mcp --http`, at 127.0.0.1:3939 unless --http names another address.
+    Serve(McpArgs),
 }
 
 #[derive(Args)]
@@ -151,6 +170,17 @@ pub struct McpArgs {
     /// Close an HTTP session after this many seconds without a request.
     #[arg(long, value_name = "SECONDS", default_value_t = scry_mcp::DEFAULT_SESSION_IDLE.as_secs())]
     pub session_idle: u64,
+    /// Tool calls per second each client (an HTTP session) may make on average; past
+    /// it, calls get a retryable "rate limited" error. 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = scry_mcp::RateLimit::default().per_second)]
+    pub rate_limit: f64,
+    /// Calls a client may make at once after a quiet spell (the burst above the rate).
+    #[arg(long, value_name = "N", default_value_t = scry_mcp::RateLimit::default().burst)]
+    pub rate_burst: f64,
+    /// Memory for cached search and context answers, in MiB (0: no cache). Entries
+    /// belong to one index generation; a new one invalidates them.
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
+    pub cache_mb: usize,
     /// Also write the log to this file (it always goes to stderr).
     #[arg(long, env = "SCRY_LOG_FILE", value_name = "FILE")]
     pub log_file: Option<PathBuf>,

@@ -36,6 +36,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => models(cmd),
         Command::Lsp(args) => lsp(&cli.global, args),
         Command::Mcp(args) => mcp(&cli.global, args),
+        Command::Serve(mut args) => {
+            args.http = args.http.or(Some(DEFAULT_HTTP_ADDR.parse()?));
+            mcp(&cli.global, args)
+        }
     }
 }
 
@@ -592,6 +596,9 @@ fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(status.0 as u8))
 }
 
+/// Where `scry serve` and a bare `scry mcp --http` listen.
+const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:3939";
+
 fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let (models, _, configured_budget) = model_manager(global, &roots, None)?;
@@ -599,6 +606,11 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     let mut opts = scry_mcp::McpOptions::new(engine, Arc::new(models));
     opts.ask_budget = args.budget.or(configured_budget);
     opts.watch = !args.no_watch;
+    opts.observe.cache_bytes = args.cache_mb << 20;
+    opts.observe.rate_limit = (args.rate_limit > 0.0).then_some(scry_mcp::RateLimit {
+        per_second: args.rate_limit,
+        burst: args.rate_burst.max(1.0),
+    });
     let Some(addr) = args.http else {
         let out = crate::stdio::take_stdout().context("cannot take over stdout")?;
         scry_mcp::run_stdio(opts, out).context("cannot serve MCP over stdio")?;
@@ -630,6 +642,9 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
     let shared = scry_mcp::start(opts)?;
     rt.block_on(scry_mcp::serve_http(shared, http, |bound| {
         output::notice(&format!("serving MCP at http://{bound}/mcp"));
+        output::notice(&format!(
+            "dashboard at http://{bound}/dashboard, metrics at http://{bound}/metrics"
+        ));
     }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,10 +16,14 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let log_file = match &cli.command {
         args::Command::Lsp(a) => a.log_file.clone(),
-        args::Command::Mcp(a) => a.log_file.clone(),
+        args::Command::Mcp(a) | args::Command::Serve(a) => a.log_file.clone(),
         _ => None,
     };
-    init_tracing(cli.global.verbose, log_file.as_deref());
+    init_tracing(
+        cli.global.verbose,
+        cli.global.log_format,
+        log_file.as_deref(),
+    );
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -30,7 +34,7 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (and to `log_file` when given); stdout is for results and protocol.
-fn init_tracing(verbose: u8, log_file: Option<&std::path::Path>) {
+fn init_tracing(verbose: u8, format: args::LogFormat, log_file: Option<&std::path::Path>) {
     // llama.cpp's own log lines (target `llama-cpp-2`: hundreds of `WARN`s per run about
     // padding tokens and graph reuse) are its internals, not the user's business: they
     // show at `-vv` (or through SCRY_LOG), never by default. Its errors still show.
@@ -52,12 +56,18 @@ fn init_tracing(verbose: u8, log_file: Option<&std::path::Path>) {
             .ok()
             .map(std::sync::Arc::new)
     });
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(move || Tee(file.clone()))
-        .with_target(false)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match format {
+        args::LogFormat::Text => builder.with_target(false).init(),
+        // The span list carries each MCP call's request id, tool and client.
+        args::LogFormat::Json => {
+            builder.json().with_span_list(true).init();
+            output::json_stderr();
+        }
+    }
 }
 
 /// stderr, and a copy to the log file if there is one.

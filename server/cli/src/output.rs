@@ -12,15 +12,35 @@ use scry_engine::{
 };
 use serde_json::json;
 
+/// With `--log-format json`, stderr is for machines: notices and errors become log
+/// records (one JSON object a line) instead of lines for people.
+static JSON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn json_stderr() {
+    JSON_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn json() -> bool {
+    JSON_STDERR.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn error(e: &anyhow::Error) {
     let mut msg = format!("error: {e}");
     for cause in e.chain().skip(1) {
         msg.push_str(&format!("\n  caused by: {cause}"));
     }
+    if json() {
+        tracing::error!("{}", msg.trim_start_matches("error: "));
+        return;
+    }
     eprintln!("{msg}");
 }
 
 pub fn notice(msg: &str) {
+    if json() {
+        tracing::warn!(notice = true, "{msg}");
+        return;
+    }
     eprintln!("note: {msg}");
 }
 

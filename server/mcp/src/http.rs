@@ -1,4 +1,5 @@
-//! `scry mcp --http`: streamable HTTP on one endpoint, `/mcp`.
+//! `scry mcp --http`: streamable HTTP on `/mcp`, and beside it the dashboard and
+//! `/metrics` (see `dashboard`).
 //!
 //! Bound to 127.0.0.1 by default. DNS rebinding is stopped twice: the `Host` header must
 //! name a loopback host (or one the user allowed), and a browser's `Origin` must be a
@@ -85,6 +86,7 @@ pub async fn serve_http(
     if !bound.ip().is_loopback() && !bound.ip().is_unspecified() {
         hosts.push(bound.ip().to_string());
     }
+    let allowed_hosts = Arc::new(hosts.clone());
     let mut origins: Vec<String> = [
         "http://localhost:*",
         "http://127.0.0.1:*",
@@ -115,9 +117,15 @@ pub async fn serve_http(
         sessions,
         max: opts.max_sessions.max(1),
     };
+    let dashboard = crate::dashboard::routes(crate::dashboard::Dashboard {
+        shared: shared.clone(),
+        sessions: cap.sessions.clone(),
+    })
+    .layer(middleware::from_fn_with_state(allowed_hosts, require_host));
     let app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(middleware::from_fn_with_state(cap, cap_sessions))
+        .merge(dashboard)
         .layer(middleware::from_fn_with_state(token, require_token));
     tracing::info!("serving MCP at http://{bound}/mcp");
     on_bound(bound);
@@ -161,24 +169,92 @@ async fn cap_sessions(State(cap): State<SessionCap>, req: Request, next: Next) -
     next.run(req).await
 }
 
+/// The dashboard's routes answer only under a loopback (or allowed) `Host`, like `/mcp`
+/// (rmcp checks it there): a page on another site cannot reach them by DNS rebinding.
+async fn require_host(State(hosts): State<Arc<Vec<String>>>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = host_name(host);
+    if !hosts.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        return (StatusCode::FORBIDDEN, "this Host is not allowed\n").into_response();
+    }
+    next.run(req).await
+}
+
+/// `localhost` of `localhost:8080`, `::1` of `[::1]:8080`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// The cookie the dashboard's page carries once `?token=` was checked.
+const TOKEN_COOKIE: &str = "scry_token";
+
+/// The token a request carries: `Authorization: Bearer`, else (for a browser) the
+/// dashboard's cookie, else `?token=` on a `GET /dashboard`.
+fn given_token(req: &Request) -> (Option<&str>, bool) {
+    let headers = req.headers();
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return (Some(t), false);
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == TOKEN_COOKIE)
+        .map(|(_, v)| v);
+    if cookie.is_some() {
+        return (cookie, false);
+    }
+    if req.method() == axum::http::Method::GET && req.uri().path() == "/dashboard" {
+        let query = req
+            .uri()
+            .query()
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "token")
+            .map(|(_, v)| v);
+        return (query, query.is_some());
+    }
+    (None, false)
+}
+
 async fn require_token(
     State(token): State<Option<Arc<str>>>,
     req: Request,
     next: Next,
 ) -> Response {
     if let Some(expected) = token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let (given, from_query) = given_token(&req);
+        let given = given.unwrap_or("");
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"scry\""),
             );
+            return r;
+        }
+        if from_query {
+            // Remember it for the page's own requests (EventSource sends no headers).
+            let mut r = next.run(req).await;
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{TOKEN_COOKIE}={expected}; HttpOnly; SameSite=Strict; Path=/"
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
             return r;
         }
     }
@@ -196,7 +272,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, host_name};
+
+    #[test]
+    fn host_names_lose_their_port() {
+        assert_eq!(host_name("localhost:8080"), "localhost");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:9"), "::1");
+        assert_eq!(host_name("evil.example:80"), "evil.example");
+    }
 
     #[test]
     fn token_comparison_needs_every_byte_and_the_length() {

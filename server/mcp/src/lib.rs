@@ -13,7 +13,9 @@
 // use it; the server keeps offering it until rmcp removes it.
 #![allow(deprecated)]
 
+mod dashboard;
 mod http;
+pub mod observe;
 mod server;
 mod state;
 mod stdio;
@@ -23,6 +25,7 @@ mod wire;
 use std::sync::Arc;
 
 pub use http::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, serve_http};
+pub use observe::{ObserveOptions, RateLimit};
 pub use server::{INSTRUCTIONS, ScryMcp};
 pub use state::{McpOptions, Shared};
 pub use stdio::{run_stdio, serve_io};

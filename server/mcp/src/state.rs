@@ -9,6 +9,7 @@ use scry_models::ModelManager;
 use tokio::sync::Semaphore;
 
 use crate::McpError;
+use crate::observe::{ObserveOptions, Observer};
 
 /// How `scry mcp` serves.
 pub struct McpOptions {
@@ -21,6 +22,8 @@ pub struct McpOptions {
     pub watch: bool,
     /// Tool calls that run at once; more wait their turn.
     pub concurrency: usize,
+    /// Rate limits and the response cache.
+    pub observe: ObserveOptions,
 }
 
 impl McpOptions {
@@ -33,6 +36,7 @@ impl McpOptions {
             concurrency: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .clamp(2, 8),
+            observe: ObserveOptions::default(),
         }
     }
 }
@@ -45,6 +49,8 @@ pub struct Shared {
     pub started: Instant,
     /// Bounds the blocking work in flight (RELIABILITY 14: 1,000 parallel calls).
     pub permits: Semaphore,
+    /// Calls recorded, metrics, the response cache and rate limits.
+    pub observer: Observer,
     /// The tool definitions (their schemas), made once.
     pub(crate) tools: std::sync::OnceLock<Vec<rmcp::model::Tool>>,
 }
@@ -77,6 +83,7 @@ impl Shared {
             ask_budget: opts.ask_budget,
             started: Instant::now(),
             permits: Semaphore::new(opts.concurrency.max(1)),
+            observer: Observer::new(&opts.observe),
             tools: std::sync::OnceLock::new(),
         }))
     }

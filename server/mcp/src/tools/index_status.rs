@@ -113,7 +113,13 @@ pub struct ProblemOut {
 }
 
 pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolError> {
-    call.blocking(|s| {
+    call.blocking(|s| Ok(snapshot(s))).await
+}
+
+/// The status of this moment (also the dashboard's): reads the engine, so call it
+/// off the async threads.
+pub(crate) fn snapshot(s: &crate::state::Shared) -> StatusOutput {
+    {
         let st = s.engine().status();
         let ix = s.workspace.state();
         let (files_done, files_total) = ix
@@ -126,7 +132,7 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
             .into_iter()
             .map(|(role, chain)| format!("{}: {}", role.as_str(), chain.join(" → ")))
             .collect();
-        Ok(StatusOutput {
+        StatusOutput {
             roots: st.roots.iter().map(|r| r.display().to_string()).collect(),
             index_dir: st.index_dir.display().to_string(),
             generation: st.generation,
@@ -170,9 +176,8 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
                 })
                 .collect(),
             notices: st.notices,
-        })
-    })
-    .await
+        }
+    }
 }
 
 impl Output for StatusOutput {

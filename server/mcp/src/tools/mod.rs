@@ -14,7 +14,7 @@ mod ask;
 pub mod cursor;
 mod find_symbol;
 mod get_context;
-mod index_status;
+pub(crate) mod index_status;
 mod read_range;
 mod search_code;
 
@@ -31,7 +31,10 @@ use schemars::JsonSchema;
 use scry_engine::{SearchMode, SearchRequest, SearchResults};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
+use crate::observe::cache::{CacheKey, FileStamp, ResponseCache, canonical};
+use crate::observe::{CacheUse, CallRecord, Observer, Outcome};
 use crate::server::ScryMcp;
 use crate::state::Shared;
 
@@ -158,7 +161,9 @@ impl Call<'_> {
                 .acquire()
                 .await
                 .map_err(|_| ToolError::Failed("the server is shutting down".into()))?;
-            tokio::task::spawn_blocking(move || work(&shared))
+            // The engine's log lines on the blocking thread belong to the call too.
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| work(&shared)))
                 .await
                 .map_err(|e| ToolError::Failed(format!("the tool failed: {e}")))?
         };
@@ -284,12 +289,96 @@ pub(crate) async fn call(
             None,
         ));
     }
+    let id = server.shared.observer.request_id();
+    let client = client_of(&ctx);
+    // Every log line of the call, the engine's included, carries these.
+    let span = tracing::info_span!("call", id, tool = %name, client = %client);
+    observed(server, request, ctx, name, id, client)
+        .instrument(span)
+        .await
+}
+
+/// A known tool's call, recorded, rate limited and cached.
+async fn observed(
+    server: &ScryMcp,
+    request: CallToolRequestParams,
+    ctx: RequestContext<RoleServer>,
+    name: String,
+    id: u64,
+    client: String,
+) -> Result<CallToolResult, ErrorData> {
     let args = request.arguments.unwrap_or_default();
     let call = Call {
         server,
         ctx: &ctx,
         started: Instant::now(),
     };
+    let observer = &server.shared.observer;
+    let _in_flight = InFlight::enter(observer);
+    let mut record = CallRecord {
+        id,
+        at_ms: 0,
+        face: "mcp",
+        client,
+        tool: name.clone(),
+        ms: 0.0,
+        outcome: Outcome::Ok,
+        mode: None,
+        results: None,
+        cache: CacheUse::None,
+        error: None,
+    };
+    // Over stdio the one client is the host itself: nobody to be fair to.
+    if let Some(Err(wait)) = (record.client != STDIO).then(|| observer.admit(&record.client)) {
+        let ms = wait.as_millis().max(1) as u64;
+        let message = format!(
+            "this client is over its rate limit; retry after {ms} ms (other clients are \
+             served meanwhile)"
+        );
+        tracing::warn!("rate limited: retry after {ms} ms");
+        record.outcome = Outcome::RateLimited;
+        record.error = Some(message.clone());
+        record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
+        observer.record(record);
+        let mut r = error_result(&name, "rate limited", &message);
+        r.structured_content = Some(serde_json::json!({
+            "error": "rate_limited",
+            "retry_after_ms": ms,
+        }));
+        return Ok(r);
+    }
+    let cache_key = cacheable(&name, &server.shared).then(|| CacheKey {
+        generation: server.shared.engine().generation(),
+        tool: if name == "search_code" {
+            "search_code"
+        } else {
+            "get_context"
+        },
+        args: canonical(&serde_json::Value::Object(args.clone())),
+    });
+    if let (Some(cache), Some(key)) = (&observer.cache, &cache_key) {
+        if let Some(hit) = cache.get(key)
+            && let Ok(result) = serde_json::from_value::<CallToolResult>((*hit).clone())
+        {
+            record.cache = CacheUse::Hit;
+            // The client hears what a computed answer would have told it, progress in
+            // one step (two notifications sent back to back may arrive swapped).
+            let notices = hit.get("structuredContent").and_then(|v| v.get("notices"));
+            for n in notices.and_then(|n| n.as_array()).into_iter().flatten() {
+                if let Some(n) = n.as_str() {
+                    call.log(LoggingLevel::Warning, n.to_owned()).await;
+                }
+            }
+            call.progress(1.0, Some(1.0), Some("from the cache".into()))
+                .await;
+            record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
+            describe(&mut record, &result);
+            tracing::info!(ms = record.ms, cache = "hit", "tool call");
+            observer.record(record);
+            return Ok(result);
+        }
+        record.cache = CacheUse::Miss;
+    }
     // Parse the arguments into the tool's input type, run it, encode its output.
     macro_rules! dispatch {
         ($tool:ident) => {
@@ -307,20 +396,121 @@ pub(crate) async fn call(
         "read_range" => dispatch!(read_range),
         _ => dispatch!(index_status),
     };
-    tracing::debug!(
-        tool = name,
-        ms = call.started.elapsed().as_millis() as u64,
-        ok = result.is_ok(),
-        "tool call"
-    );
-    match result {
-        Ok(r) => Ok(r),
-        Err(ToolError::Cancelled) => Err(ErrorData::internal_error("cancelled", None)),
-        Err(ToolError::Invalid(m)) => Ok(error_result(&name, "invalid arguments", &m)),
+    record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(ms = record.ms, ok = result.is_ok(), "tool call");
+    let answer = match result {
+        Ok(r) => {
+            describe(&mut record, &r);
+            if let (Some(cache), Some(key)) = (&observer.cache, cache_key) {
+                store(cache, key, &r);
+            }
+            Ok(r)
+        }
+        Err(ToolError::Cancelled) => {
+            record.outcome = Outcome::Cancelled;
+            Err(ErrorData::internal_error("cancelled", None))
+        }
+        Err(ToolError::Invalid(m)) => {
+            record.outcome = Outcome::Invalid;
+            record.error = Some(m.clone());
+            Ok(error_result(&name, "invalid arguments", &m))
+        }
         Err(ToolError::Failed(m)) => {
             call.log(LoggingLevel::Error, format!("{name}: {m}")).await;
+            tracing::warn!("failed: {m}");
+            record.outcome = Outcome::Failed;
+            record.error = Some(m.clone());
             Ok(error_result(&name, "failed", &m))
         }
+    };
+    observer.record(record);
+    answer
+}
+
+/// The client of calls that come over stdio.
+const STDIO: &str = "stdio";
+
+/// The client a call comes from: its MCP session over HTTP; over stdio, the one peer.
+fn client_of(ctx: &RequestContext<RoleServer>) -> String {
+    ctx.extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| STDIO.to_owned(), str::to_owned)
+}
+
+/// Counts a call in `calls_in_flight` while it lives.
+struct InFlight<'a>(&'a Observer);
+
+impl<'a> InFlight<'a> {
+    fn enter(o: &'a Observer) -> InFlight<'a> {
+        o.metrics.in_flight.inc();
+        InFlight(o)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight.dec();
+    }
+}
+
+/// Searches and context are answered from the cache, except during the first indexing
+/// pass (their answers then carry progress that changes without a new generation).
+fn cacheable(tool: &str, shared: &Shared) -> bool {
+    matches!(tool, "search_code" | "get_context") && !shared.workspace.state().indexing
+}
+
+/// The mode and the count of results a call's structured answer reports.
+fn describe(record: &mut CallRecord, result: &CallToolResult) {
+    let Some(v) = &result.structured_content else {
+        return;
+    };
+    record.mode = v.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
+    record.results = ["files", "hits", "sources", "symbols"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|x| x.as_array()))
+        .map(Vec::len)
+        .find(|n| *n > 0)
+        .or(Some(0));
+}
+
+/// Keeps a complete answer under the generation it was read from, with the files it
+/// names as they are on disk now.
+fn store(cache: &ResponseCache, mut key: CacheKey, result: &CallToolResult) {
+    let Some(v) = &result.structured_content else {
+        return;
+    };
+    if result.is_error == Some(true) || v.get("partial").and_then(|p| p.as_bool()) != Some(false) {
+        return;
+    }
+    if let Some(g) = v.get("generation").and_then(|g| g.as_u64()) {
+        key.generation = g;
+    }
+    let mut files = Vec::new();
+    named_files(v, &mut files);
+    files.sort();
+    files.dedup();
+    let stamps = files.into_iter().map(FileStamp::now).collect();
+    if let Ok(value) = serde_json::to_value(result) {
+        cache.put(key, Arc::new(value), stamps);
+    }
+}
+
+/// Every `root` + `path` pair in an answer.
+fn named_files(v: &serde_json::Value, out: &mut Vec<std::path::PathBuf>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let (Some(root), Some(path)) = (
+                m.get("root").and_then(|r| r.as_str()),
+                m.get("path").and_then(|p| p.as_str()),
+            ) {
+                out.push(std::path::Path::new(root).join(path));
+            }
+            m.values().for_each(|x| named_files(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| named_files(x, out)),
+        _ => {}
     }
 }
 
