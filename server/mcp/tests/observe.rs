@@ -359,3 +359,50 @@ async fn the_dashboard_keeps_the_token_and_host_rules() {
         .unwrap();
     assert_eq!(rebound.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answer_shows_its_tokens_its_rate_and_the_model_that_wrote_it() {
+    let fx = Fixture::new();
+    let shared = fx.start(chat_models(), false).await;
+    let (client, _g, base) = http_client(shared.clone()).await;
+    let a = ok(
+        &client,
+        "ask",
+        json!({"question": "What does parse_config return?", "budget": 400}),
+    )
+    .await;
+    assert_eq!(a["answered"], true, "{a}");
+    let written = a["tokens_out"].as_u64().unwrap();
+    assert!(written > 0);
+
+    let st: Value = reqwest::get(format!("{base}/dashboard/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = &st["recent"][0];
+    assert_eq!(call["tool"], "ask");
+    assert_eq!(call["answer_tokens"], written);
+    assert!(call["answer_tokens_per_second"].as_f64().unwrap() > 0.0);
+    let loaded = st["loaded_models"].as_array().unwrap();
+    assert!(
+        loaded
+            .iter()
+            .any(|m| m["backend"] == "llama.cpp" && m["name"].as_str().unwrap().contains("SmolLM2")),
+        "{loaded:?}"
+    );
+
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    assert_eq!(
+        value(sample(&scrape, "scry_answer_tokens_total", &[]).unwrap()),
+        written as f64
+    );
+    assert!(value(sample(&scrape, "scry_answer_tokens_per_second", &[]).unwrap()) > 0.0);
+}

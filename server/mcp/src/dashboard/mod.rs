@@ -54,6 +54,8 @@ struct DashboardState {
     status: StatusOutput,
     /// Live rates and the last full-tier step, from the workspace.
     embedding: Embedding,
+    /// The chat models loaded now, by role.
+    loaded_models: Vec<LoadedModel>,
     resident_bytes: u64,
     cache: CacheCounts,
     totals: Totals,
@@ -62,8 +64,21 @@ struct DashboardState {
     recent: Vec<CallRecord>,
 }
 
+#[derive(Serialize)]
+struct LoadedModel {
+    role: &'static str,
+    name: String,
+    backend: String,
+    location: String,
+    quantization: Option<String>,
+    context_length: Option<u64>,
+    gpu_layers: u32,
+}
+
 #[derive(Serialize, Default)]
 struct Embedding {
+    /// While the first pass runs: its phase, counts, rate and time left, in words.
+    indexing: Option<String>,
     /// Tokens per second in the last pass that embedded anything.
     tokens_per_second: Option<f64>,
     /// Full-tier chunks still to embed, and an estimate of the time it takes.
@@ -149,6 +164,10 @@ fn embedding(ix: &scry_engine::WorkspaceState) -> Embedding {
         .filter(|u| u.embedded > 0 && u.seconds > 0.0)
         .map(|u| u.seconds / u.embedded as f64);
     Embedding {
+        indexing: ix
+            .indexing
+            .then(|| ix.progress.as_ref().map(|p| p.summary()))
+            .flatten(),
         tokens_per_second: rate,
         full_tier_remaining: upgrade.map(|u| u.remaining),
         full_tier_eta_seconds: upgrade.zip(per_chunk).map(|(u, s)| u.remaining as f64 * s),
@@ -166,6 +185,20 @@ async fn collect(d: &Dashboard) -> Option<DashboardState> {
             sessions_open,
             status: snapshot(&shared),
             embedding: embedding(&shared.workspace.state()),
+            loaded_models: shared
+                .models
+                .loaded()
+                .into_iter()
+                .map(|(role, m)| LoadedModel {
+                    role: role.as_str(),
+                    name: m.name,
+                    backend: m.backend.to_string(),
+                    location: m.location,
+                    quantization: m.quantization,
+                    context_length: m.context_length,
+                    gpu_layers: m.gpu_layers,
+                })
+                .collect(),
             resident_bytes: resident_bytes(),
             cache: o.cache_counts(),
             totals: o.totals(),

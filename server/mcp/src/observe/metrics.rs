@@ -24,6 +24,8 @@ pub(crate) struct Metrics {
     pub errors: IntCounterVec,
     pub rate_limited: IntCounter,
     pub in_flight: IntGauge,
+    pub answer_tokens: IntCounter,
+    pub answer_rate: Gauge,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
     cache_entries: IntGauge,
@@ -119,6 +121,15 @@ impl Metrics {
                     "Cacheable calls the cache could not answer.",
                 )
                 .expect("valid metric"),
+            ),
+            answer_tokens: register(
+                &r,
+                IntCounter::new("answer_tokens_total", "Tokens chat models wrote for ask.")
+                    .expect("valid metric"),
+            ),
+            answer_rate: float_gauge(
+                "answer_tokens_per_second",
+                "The last answer's written tokens over its whole call (prompt reading included).",
             ),
             cache_entries: gauge("cache_entries", "Responses held in the cache."),
             cache_bytes: gauge("cache_bytes", "Memory the cached responses take, roughly."),

@@ -78,6 +78,12 @@ pub struct CallRecord {
     pub cache: CacheUse,
     /// The error's message, for calls that did not succeed.
     pub error: Option<String>,
+    /// What the answer said the caller should know (BM25-only, a model that fell back
+    /// to another, a partial result…), at most 3.
+    pub notices: Vec<String>,
+    /// Answers (`ask`): the tokens the model wrote, and at what rate over the call.
+    pub answer_tokens: Option<usize>,
+    pub answer_tokens_per_second: Option<f64>,
 }
 
 /// How the server limits and remembers.
@@ -163,6 +169,10 @@ impl Observer {
             }
             Outcome::RateLimited => m.rate_limited.inc(),
             Outcome::Ok | Outcome::Cancelled => {}
+        }
+        if let (Some(n), Some(rate)) = (call.answer_tokens, call.answer_tokens_per_second) {
+            m.answer_tokens.inc_by(n as u64);
+            m.answer_rate.set(rate);
         }
         match call.cache {
             CacheUse::Hit => m.cache_hits.inc(),

@@ -327,6 +327,9 @@ async fn observed(
         results: None,
         cache: CacheUse::None,
         error: None,
+        notices: Vec::new(),
+        answer_tokens: None,
+        answer_tokens_per_second: None,
     };
     // Over stdio the one client is the host itself: nobody to be fair to.
     if let Some(Err(wait)) = (record.client != STDIO).then(|| observer.admit(&record.client)) {
@@ -473,6 +476,21 @@ fn describe(record: &mut CallRecord, result: &CallToolResult) {
         .map(Vec::len)
         .find(|n| *n > 0)
         .or(Some(0));
+    record.notices = v
+        .get("notices")
+        .and_then(|n| n.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .take(3)
+        .map(str::to_owned)
+        .collect();
+    if v.get("answered").and_then(|a| a.as_bool()) == Some(true)
+        && let Some(n) = v.get("tokens_out").and_then(|t| t.as_u64())
+    {
+        record.answer_tokens = Some(n as usize);
+        record.answer_tokens_per_second = Some(n as f64 / (record.ms / 1000.0).max(1e-3));
+    }
 }
 
 /// Keeps a complete answer under the generation it was read from, with the files it
