@@ -300,8 +300,8 @@ fn worker(
         return;
     }
 
-    let mut governor = opts
-        .adapt_threads
+    // One thread has nothing to give up: no readings of the load at all.
+    let mut governor = (opts.adapt_threads && opts.threads > 1)
         .then(|| ThreadGovernor::new(opts.threads, online_cpus(), Instant::now()));
     for job in jobs {
         if let Some(g) = governor.as_mut()

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
+use rmcp::model::CallToolResult;
+use serde::Serialize;
 
 /// A file an answer names, as it was on disk when the answer was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +47,8 @@ pub(crate) struct CacheKey {
     pub args: String,
 }
 
-struct Entry {
-    value: Arc<serde_json::Value>,
+struct Entry<V> {
+    value: Arc<V>,
     files: Vec<FileStamp>,
     bytes: usize,
     used: u64,
@@ -61,30 +63,36 @@ pub struct CacheCounts {
     pub bytes: usize,
 }
 
-pub(crate) struct ResponseCache {
+/// Answers of type `V`, kept as they were made: a hit is a clone, not a parse.
+pub(crate) struct ResponseCache<V> {
     max_bytes: usize,
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner<V>>,
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<CacheKey, Entry>,
+struct Inner<V> {
+    entries: HashMap<CacheKey, Entry<V>>,
     bytes: usize,
     clock: u64,
     hits: u64,
     misses: u64,
 }
 
-impl ResponseCache {
-    pub(crate) fn new(max_bytes: usize) -> ResponseCache {
+impl<V: Serialize> ResponseCache<V> {
+    pub(crate) fn new(max_bytes: usize) -> ResponseCache<V> {
         ResponseCache {
             max_bytes,
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                bytes: 0,
+                clock: 0,
+                hits: 0,
+                misses: 0,
+            }),
         }
     }
 
     /// The answer stored for `key` if every file it names is unchanged on disk.
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Arc<serde_json::Value>> {
+    pub(crate) fn get(&self, key: &CacheKey) -> Option<Arc<V>> {
         let files = {
             let inner = self.inner.lock();
             inner.entries.get(key).map(|e| e.files.clone())
@@ -118,9 +126,9 @@ impl ResponseCache {
 
     /// Stores an answer; one larger than a quarter of the cache is not kept. Entries of
     /// older generations go first, then the least recently used.
-    pub(crate) fn put(&self, key: CacheKey, value: Arc<serde_json::Value>, files: Vec<FileStamp>) {
+    pub(crate) fn put(&self, key: CacheKey, value: Arc<V>, files: Vec<FileStamp>) {
         let bytes = key.args.len()
-            + value.to_string().len()
+            + serde_json::to_vec(&*value).map_or(0, |b| b.len())
             + files
                 .iter()
                 .map(|f| f.path.as_os_str().len() + 32)
@@ -178,6 +186,47 @@ impl ResponseCache {
             entries: inner.entries.len(),
             bytes: inner.bytes,
         }
+    }
+}
+
+impl ResponseCache<CallToolResult> {
+    /// Keeps a complete answer under the generation it was read from, with the files
+    /// it names as they are on disk now; errors and partial answers are not kept.
+    pub(crate) fn keep(&self, mut key: CacheKey, result: &CallToolResult) {
+        let Some(v) = &result.structured_content else {
+            return;
+        };
+        if result.is_error == Some(true)
+            || v.get("partial").and_then(|p| p.as_bool()) != Some(false)
+        {
+            return;
+        }
+        if let Some(g) = v.get("generation").and_then(|g| g.as_u64()) {
+            key.generation = g;
+        }
+        let mut files = Vec::new();
+        named_files(v, &mut files);
+        files.sort();
+        files.dedup();
+        let stamps = files.into_iter().map(FileStamp::now).collect();
+        self.put(key, Arc::new(result.clone()), stamps);
+    }
+}
+
+/// Every `root` + `path` pair in an answer.
+fn named_files(v: &serde_json::Value, out: &mut Vec<PathBuf>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let (Some(root), Some(path)) = (
+                m.get("root").and_then(|r| r.as_str()),
+                m.get("path").and_then(|p| p.as_str()),
+            ) {
+                out.push(std::path::Path::new(root).join(path));
+            }
+            m.values().for_each(|x| named_files(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| named_files(x, out)),
+        _ => {}
     }
 }
 

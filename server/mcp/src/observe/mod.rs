@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use rmcp::model::CallToolResult;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -86,6 +87,38 @@ pub struct CallRecord {
     pub answer_tokens_per_second: Option<f64>,
 }
 
+impl CallRecord {
+    /// What a call's structured answer reports: its mode, result count, notices and,
+    /// for an answer, its tokens and their rate.
+    pub(crate) fn describe(&mut self, result: &CallToolResult) {
+        let Some(v) = &result.structured_content else {
+            return;
+        };
+        self.mode = v.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
+        self.results = ["files", "hits", "sources", "symbols"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(|x| x.as_array()))
+            .map(Vec::len)
+            .find(|n| *n > 0)
+            .or(Some(0));
+        self.notices = v
+            .get("notices")
+            .and_then(|n| n.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str())
+            .take(3)
+            .map(str::to_owned)
+            .collect();
+        if v.get("answered").and_then(|a| a.as_bool()) == Some(true)
+            && let Some(n) = v.get("tokens_out").and_then(|t| t.as_u64())
+        {
+            self.answer_tokens = Some(n as usize);
+            self.answer_tokens_per_second = Some(n as f64 / (self.ms / 1000.0).max(1e-3));
+        }
+    }
+}
+
 /// How the server limits and remembers.
 #[derive(Debug, Clone)]
 pub struct ObserveOptions {
@@ -106,7 +139,7 @@ impl Default for ObserveOptions {
 
 pub struct Observer {
     pub(crate) metrics: Metrics,
-    pub(crate) cache: Option<ResponseCache>,
+    pub(crate) cache: Option<ResponseCache<CallToolResult>>,
     limiter: RateLimiter,
     recent: Mutex<VecDeque<CallRecord>>,
     events: broadcast::Sender<CallRecord>,

@@ -119,64 +119,62 @@ pub async fn run(call: &Call<'_>, _input: Input) -> Result<StatusOutput, ToolErr
 /// The status of this moment (also the dashboard's): reads the engine, so call it
 /// off the async threads.
 pub(crate) fn snapshot(s: &crate::state::Shared) -> StatusOutput {
-    {
-        let st = s.engine().status();
-        let ix = s.workspace.state();
-        let (files_done, files_total) = ix
-            .progress
-            .as_ref()
-            .map_or((0, 0), |p| (p.files_done, p.files_total));
-        let chat_models = s
-            .models
-            .describe_chains()
-            .into_iter()
-            .map(|(role, chain)| format!("{}: {}", role.as_str(), chain.join(" → ")))
-            .collect();
-        StatusOutput {
-            roots: st.roots.iter().map(|r| r.display().to_string()).collect(),
-            index_dir: st.index_dir.display().to_string(),
-            generation: st.generation,
-            files: st.files,
-            chunks: st.chunks,
-            vectors: st.vectors,
-            chunks_without_vectors: st.chunks_without_vectors,
-            search_mode: st.mode.as_str().to_owned(),
-            embedding_model: st.model.map(|m| m.id),
-            embedding_problem: st.model_problem,
-            vector_tiers: VectorTiers::of(&st.tiers),
-            chat_models,
-            role: if s.engine().is_writer() {
-                "writer"
-            } else {
-                "follower"
-            }
-            .into(),
-            freshness: Freshness {
-                indexing: ix.indexing,
-                files_done,
-                files_total,
-                watching: ix.watching,
-                seconds_since_last_update: ix.last_finished.and_then(|t| {
-                    SystemTime::now()
-                        .duration_since(t)
-                        .ok()
-                        .map(|d| d.as_secs())
-                }),
-                last_error: ix.last_error,
-            },
-            languages: st.languages,
-            problems_total: st.problems.len(),
-            problems: st
-                .problems
-                .into_iter()
-                .take(MAX_PROBLEMS)
-                .map(|p| ProblemOut {
-                    path: p.path,
-                    problems: p.problems,
-                })
-                .collect(),
-            notices: st.notices,
+    let st = s.engine().status();
+    let ix = s.workspace.state();
+    let (files_done, files_total) = ix
+        .progress
+        .as_ref()
+        .map_or((0, 0), |p| (p.files_done, p.files_total));
+    let chat_models = s
+        .models
+        .describe_chains()
+        .into_iter()
+        .map(|(role, chain)| format!("{}: {}", role.as_str(), chain.join(" → ")))
+        .collect();
+    StatusOutput {
+        roots: st.roots.iter().map(|r| r.display().to_string()).collect(),
+        index_dir: st.index_dir.display().to_string(),
+        generation: st.generation,
+        files: st.files,
+        chunks: st.chunks,
+        vectors: st.vectors,
+        chunks_without_vectors: st.chunks_without_vectors,
+        search_mode: st.mode.as_str().to_owned(),
+        embedding_model: st.model.map(|m| m.id),
+        embedding_problem: st.model_problem,
+        vector_tiers: VectorTiers::of(&st.tiers),
+        chat_models,
+        role: if s.engine().is_writer() {
+            "writer"
+        } else {
+            "follower"
         }
+        .into(),
+        freshness: Freshness {
+            indexing: ix.indexing,
+            files_done,
+            files_total,
+            watching: ix.watching,
+            seconds_since_last_update: ix.last_finished.and_then(|t| {
+                SystemTime::now()
+                    .duration_since(t)
+                    .ok()
+                    .map(|d| d.as_secs())
+            }),
+            last_error: ix.last_error,
+        },
+        languages: st.languages,
+        problems_total: st.problems.len(),
+        problems: st
+            .problems
+            .into_iter()
+            .take(MAX_PROBLEMS)
+            .map(|p| ProblemOut {
+                path: p.path,
+                problems: p.problems,
+            })
+            .collect(),
+        notices: st.notices,
     }
 }
 

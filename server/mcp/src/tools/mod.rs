@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::observe::cache::{CacheKey, FileStamp, ResponseCache, canonical};
+use crate::observe::cache::{CacheKey, canonical};
 use crate::observe::{CacheUse, CallRecord, Observer, Outcome};
 use crate::server::ScryMcp;
 use crate::state::Shared;
@@ -350,23 +350,21 @@ async fn observed(
         }));
         return Ok(r);
     }
-    let cache_key = cacheable(&name, &server.shared).then(|| CacheKey {
+    let cache_key = cacheable(&name, &server.shared).map(|tool| CacheKey {
         generation: server.shared.engine().generation(),
-        tool: if name == "search_code" {
-            "search_code"
-        } else {
-            "get_context"
-        },
+        tool,
         args: canonical(&serde_json::Value::Object(args.clone())),
     });
     if let (Some(cache), Some(key)) = (&observer.cache, &cache_key) {
-        if let Some(hit) = cache.get(key)
-            && let Ok(result) = serde_json::from_value::<CallToolResult>((*hit).clone())
-        {
+        if let Some(hit) = cache.get(key) {
+            let result = (*hit).clone();
             record.cache = CacheUse::Hit;
             // The client hears what a computed answer would have told it, progress in
             // one step (two notifications sent back to back may arrive swapped).
-            let notices = hit.get("structuredContent").and_then(|v| v.get("notices"));
+            let notices = result
+                .structured_content
+                .as_ref()
+                .and_then(|v| v.get("notices"));
             for n in notices.and_then(|n| n.as_array()).into_iter().flatten() {
                 if let Some(n) = n.as_str() {
                     call.log(LoggingLevel::Warning, n.to_owned()).await;
@@ -375,7 +373,7 @@ async fn observed(
             call.progress(1.0, Some(1.0), Some("from the cache".into()))
                 .await;
             record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
-            describe(&mut record, &result);
+            record.describe(&result);
             tracing::info!(ms = record.ms, cache = "hit", "tool call");
             observer.record(record);
             return Ok(result);
@@ -403,9 +401,9 @@ async fn observed(
     tracing::info!(ms = record.ms, ok = result.is_ok(), "tool call");
     let answer = match result {
         Ok(r) => {
-            describe(&mut record, &r);
+            record.describe(&r);
             if let (Some(cache), Some(key)) = (&observer.cache, cache_key) {
-                store(cache, key, &r);
+                cache.keep(key, &r);
             }
             Ok(r)
         }
@@ -459,77 +457,13 @@ impl Drop for InFlight<'_> {
 }
 
 /// Searches and context are answered from the cache, except during the first indexing
-/// pass (their answers then carry progress that changes without a new generation).
-fn cacheable(tool: &str, shared: &Shared) -> bool {
-    matches!(tool, "search_code" | "get_context") && !shared.workspace.state().indexing
-}
-
-/// The mode and the count of results a call's structured answer reports.
-fn describe(record: &mut CallRecord, result: &CallToolResult) {
-    let Some(v) = &result.structured_content else {
-        return;
-    };
-    record.mode = v.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
-    record.results = ["files", "hits", "sources", "symbols"]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(|x| x.as_array()))
-        .map(Vec::len)
-        .find(|n| *n > 0)
-        .or(Some(0));
-    record.notices = v
-        .get("notices")
-        .and_then(|n| n.as_array())
+/// pass (their answers then carry progress that changes without a new generation): the
+/// tool's name, when its call is cacheable.
+fn cacheable(tool: &str, shared: &Shared) -> Option<&'static str> {
+    [search_code::NAME, get_context::NAME]
         .into_iter()
-        .flatten()
-        .filter_map(|n| n.as_str())
-        .take(3)
-        .map(str::to_owned)
-        .collect();
-    if v.get("answered").and_then(|a| a.as_bool()) == Some(true)
-        && let Some(n) = v.get("tokens_out").and_then(|t| t.as_u64())
-    {
-        record.answer_tokens = Some(n as usize);
-        record.answer_tokens_per_second = Some(n as f64 / (record.ms / 1000.0).max(1e-3));
-    }
-}
-
-/// Keeps a complete answer under the generation it was read from, with the files it
-/// names as they are on disk now.
-fn store(cache: &ResponseCache, mut key: CacheKey, result: &CallToolResult) {
-    let Some(v) = &result.structured_content else {
-        return;
-    };
-    if result.is_error == Some(true) || v.get("partial").and_then(|p| p.as_bool()) != Some(false) {
-        return;
-    }
-    if let Some(g) = v.get("generation").and_then(|g| g.as_u64()) {
-        key.generation = g;
-    }
-    let mut files = Vec::new();
-    named_files(v, &mut files);
-    files.sort();
-    files.dedup();
-    let stamps = files.into_iter().map(FileStamp::now).collect();
-    if let Ok(value) = serde_json::to_value(result) {
-        cache.put(key, Arc::new(value), stamps);
-    }
-}
-
-/// Every `root` + `path` pair in an answer.
-fn named_files(v: &serde_json::Value, out: &mut Vec<std::path::PathBuf>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            if let (Some(root), Some(path)) = (
-                m.get("root").and_then(|r| r.as_str()),
-                m.get("path").and_then(|p| p.as_str()),
-            ) {
-                out.push(std::path::Path::new(root).join(path));
-            }
-            m.values().for_each(|x| named_files(x, out));
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| named_files(x, out)),
-        _ => {}
-    }
+        .find(|t| *t == tool)
+        .filter(|_| !shared.workspace.state().indexing)
 }
 
 fn error_result(tool: &str, what: &str, message: &str) -> CallToolResult {
