@@ -1,6 +1,7 @@
 // Drives the dashboard in Debian's Chromium with playwright-core: opens it against a
-// real `scry serve`, runs searches through the Python MCP SDK, and checks that the
-// counters and the recent-calls list update live (no reload); saves screenshots.
+// real `scry serve`, runs searches through the Python MCP SDK and one `scry search` from
+// a shell (DASHBOARD_CLI_SEARCH, a JSON array), and checks that the counters and the
+// recent-calls list update live (no reload); saves screenshots.
 // usage: node drive.js DASHBOARD_URL OUT_DIR SEARCH_COMMAND...
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
 const { execFileSync } = require("child_process");
@@ -50,6 +51,13 @@ async function until(what, f, ms = 20000) {
     const newest = await rows.first().locator("td").allInnerTexts();
     if (!newest.includes("hit")) throw new Error(`newest row: ${newest}`);
     await until("the cache counter", async () => (await text(page, "cache")).startsWith("1 / 3"));
+    // A search from a shell (another process, another face) shows up too, from the
+    // index's activity journal.
+    const cli = JSON.parse(process.env.DASHBOARD_CLI_SEARCH);
+    execFileSync(cli[0], cli.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
+    await until("the shell's search in the list", async () =>
+      (await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.face))).includes("cli"));
+    await until("4 calls counted", async () => (await text(page, "calls-total")) === "4");
     if (!(await page.evaluate(() => window.__notReloaded))) throw new Error("the page reloaded");
     // Keyboard: the recent-calls region takes focus.
     await until("focus on the table", async () => {

@@ -24,6 +24,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$ADDR" ] || { cat "$OUT/server.log" >&2; exit 1; }
+export DASHBOARD_CLI_SEARCH="[\"$SCRY\", \"--no-model\", \"-w\", \"$WORK/ws\", \"search\", \"route request\"]"
 PLAYWRIGHT_CORE="$CS/node_modules/playwright-core" node "$SCRY_REPO/tests/dashboard/drive.js" \
   "http://$ADDR/dashboard?token=$SCRY_MCP_TOKEN" "$OUT" \
   "$PY" "$SCRY_REPO/tests/dashboard/search.py" "http://$ADDR/mcp" "$SCRY_MCP_TOKEN" \

@@ -385,3 +385,140 @@ fn an_editor_and_an_agent_share_one_index_and_the_agent_takes_over_when_the_edit
     let (code, stderr) = agent.finish();
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A plain HTTP/1.1 GET on loopback; the body.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+#[test]
+fn the_dashboard_lists_the_calls_of_the_editor_the_shell_and_an_agent() {
+    let sb = Sandbox::new();
+    fixture(&sb);
+    let ws = sb.ws().canonicalize().unwrap();
+    // The dashboard: `scry serve`, the index's writer.
+    let mut serve = sb
+        .cmd(&["--no-model", "serve", "--http", "127.0.0.1:0", "--no-watch"])
+        .current_dir(&ws)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(serve.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited");
+        if let Some(i) = line.find("http://") {
+            let url = &line[i + "http://".len()..];
+            break url.split('/').next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+
+    // A person searches from a shell.
+    let out = sb.run(&["--no-model", "search", "parse config"]);
+    assert!(out.status.success(), "{out:?}");
+
+    // An editor's language server searches.
+    let mut lsp = sb
+        .cmd(&["--no-model", "lsp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lsp_in = lsp.stdin.take().unwrap();
+    let mut lsp_out = BufReader::new(lsp.stdout.take().unwrap());
+    let send = |w: &mut ChildStdin, v: Value| {
+        w.write_all(&lsp_frame(&v)).unwrap();
+        w.flush().unwrap();
+    };
+    let read = |r: &mut BufReader<ChildStdout>| -> Value {
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).unwrap();
+            if h == "\r\n" {
+                break;
+            }
+            if let Some(n) = h.strip_prefix("Content-Length: ") {
+                len = n.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    };
+    send(
+        &mut lsp_in,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"processId": null, "rootUri": format!("file://{}", ws.display()), "capabilities": {}}}),
+    );
+    while read(&mut lsp_out)["id"] != 1 {}
+    send(
+        &mut lsp_in,
+        json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
+    send(
+        &mut lsp_in,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "scry/search", "params": {"query": "retry backoff"}}),
+    );
+    let answer = loop {
+        let m = read(&mut lsp_out);
+        if m["id"] == 2 {
+            break m;
+        }
+    };
+    assert!(answer["result"]["hits"].is_array(), "{answer}");
+
+    // An agent's MCP server over stdio.
+    let mut agent = sb.cmd(&["--no-model", "mcp"]);
+    agent.current_dir(&ws);
+    let mut agent = Session::start(agent);
+    agent.tool("search_code", json!({"query": "parse config"}));
+
+    let mut seen = Value::Null;
+    wait_for("the three faces' calls", Duration::from_secs(15), || {
+        seen = serde_json::from_str(&http_get(&addr, "/dashboard/state")).unwrap();
+        let recent = seen["recent"].as_array().unwrap();
+        let has = |face: &str, tool: &str| {
+            recent
+                .iter()
+                .any(|c| c["face"] == face && c["tool"] == tool && c["outcome"] == "ok")
+        };
+        has("cli", "search") && has("lsp", "scry/search") && has("mcp", "search_code")
+    });
+    // Each from its own process, none of them the dashboard's.
+    let pids: std::collections::HashSet<_> = seen["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 3, "{seen}");
+    assert!(!pids.contains(&seen["pid"].as_u64().unwrap()));
+    let metrics = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains(r#"scry_calls_total{face="lsp",outcome="ok",tool="scry/search"} 1"#),
+        "{metrics}"
+    );
+
+    let (code, stderr) = agent.finish();
+    assert_eq!(code, 0, "{stderr}");
+    drop(lsp_in);
+    let _ = lsp.kill();
+    let _ = lsp.wait();
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use scry_engine::{
@@ -23,7 +23,7 @@ use crate::args::{
     AskArgs, Cli, Command, Global, IndexArgs, LspArgs, McpArgs, ModelsCommand, PlanArgs,
     SearchArgs, StatusArgs,
 };
-use crate::output;
+use crate::{journal, output};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -149,6 +149,7 @@ fn refresh_quietly(engine: &Engine) -> Result<()> {
 }
 
 fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
+    let started = Instant::now();
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, forced, configured_budget) = model_manager(global, &roots, args.model.as_deref())?;
@@ -184,14 +185,31 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
             }
         }
     };
-    let outcome = match scry_answer::ask(
+    let outcome = scry_answer::ask(
         &engine,
         &models,
         &args.question,
         &opts,
         &mut on_event,
         &stop,
-    ) {
+    );
+    journal::record(&engine, "ask", started, |a| match &outcome {
+        Ok(o) => {
+            a.results = Some(o.sources.len());
+            for n in o.fallbacks.iter().map(|f| format!("fallback: {f}")) {
+                a.notice(&n);
+            }
+            for n in &o.notices {
+                a.notice(n);
+            }
+            if o.answer.is_some() {
+                a.answered(o.tokens_out);
+            }
+        }
+        Err(AnswerError::Cancelled) => journal::cancelled(a),
+        Err(e) => journal::failed(a, e),
+    });
+    let outcome = match outcome {
         Err(AnswerError::Cancelled) => {
             reading.finish();
             output::notice("interrupted");
@@ -216,6 +234,7 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
 }
 
 fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
+    let started = Instant::now();
     let roots = workspace(global, &[])?;
     let stop = interrupt_flag()?;
     let (models, _, _) = model_manager(global, &roots, None)?;
@@ -227,7 +246,22 @@ fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
         budget: args.budget,
         ..PlanOptions::default()
     };
-    let outcome = match scry_answer::plan(&engine, &models, &args.task, &opts, &stop) {
+    let outcome = scry_answer::plan(&engine, &models, &args.task, &opts, &stop);
+    journal::record(&engine, "plan", started, |a| match &outcome {
+        Ok(o) => {
+            a.results = Some(o.sources.len());
+            for n in o.fallbacks.iter().map(|f| format!("fallback: {f}")) {
+                a.notice(&n);
+            }
+            for n in &o.notices {
+                a.notice(n);
+            }
+            a.answered(o.tokens_out);
+        }
+        Err(AnswerError::Cancelled) => journal::cancelled(a),
+        Err(e) => journal::failed(a, e),
+    });
+    let outcome = match outcome {
         Err(AnswerError::Cancelled) => {
             output::notice("interrupted");
             return Ok(ExitCode::from(130));
@@ -478,6 +512,7 @@ fn upgrade_all(engine: &Engine, bar: &output::ProgressBar) -> Result<scry_engine
 }
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
+    let started = Instant::now();
     let roots = workspace(global, &[])?;
     let engine = open(
         global,
@@ -506,7 +541,22 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
         .path_glob(args.path_glob)
         .within(within)
         .by_file(args.files);
-    let results = engine.search(&req)?;
+    let results = engine.search(&req);
+    journal::record(&engine, "search", started, |a| match &results {
+        Ok(r) => {
+            a.mode = Some(r.mode.to_string());
+            a.results = Some(if args.files {
+                r.files.len()
+            } else {
+                r.hits.len()
+            });
+            if let Some(n) = &r.notice {
+                a.notice(n);
+            }
+        }
+        Err(e) => journal::failed(a, e),
+    });
+    let results = results?;
     if let Some(n) = &results.notice {
         output::notice(n);
     }

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod journal;
 mod omp;
 mod output;
 mod stdio;

@@ -42,6 +42,8 @@ pub struct TierStatus {
     pub loaded: bool,
     /// Why it is not, when it is configured.
     pub problem: Option<String>,
+    /// The loaded embedder's weights (or static table) in this process's memory.
+    pub weights_bytes: Option<u64>,
     /// Chunks of this generation with a vector of the tier.
     pub covered: usize,
     /// Chunks of this generation.
@@ -96,6 +98,7 @@ pub(crate) fn status(engine: &Engine) -> Status {
                     spec.as_ref().and_then(|s| s.expected_id())
                 }),
             loaded: loaded.is_some(),
+            weights_bytes: m.embedder().and_then(|e| e.info().weights_bytes),
             problem: if configured {
                 m.problem().map(str::to_owned)
             } else {

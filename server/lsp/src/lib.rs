@@ -12,6 +12,7 @@ pub mod encoding;
 pub mod framing;
 mod handlers;
 mod indexing;
+mod journal;
 mod overlay;
 mod progress;
 pub mod protocol;

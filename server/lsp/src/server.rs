@@ -68,11 +68,9 @@ impl LanguageServer for Backend {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        handlers::guarded(
-            "workspace/symbol",
-            handlers::workspace_symbol::symbol(self, params),
-        )
-        .await
+        let method = "workspace/symbol";
+        let handled = handlers::guarded(method, handlers::workspace_symbol::symbol(self, params));
+        crate::journal::journaled(self, method, handled).await
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {

@@ -127,6 +127,10 @@ pub async fn serve_http(
         .layer(middleware::from_fn_with_state(cap, cap_sessions))
         .merge(dashboard)
         .layer(middleware::from_fn_with_state(token, require_token));
+    tokio::spawn(crate::dashboard::follow_journal(
+        shared.clone(),
+        opts.shutdown.child_token(),
+    ));
     tracing::info!("serving MCP at http://{bound}/mcp");
     on_bound(bound);
     let shutdown = opts.shutdown.clone();

@@ -78,13 +78,13 @@ impl Shared {
             tracing::info!("{n}");
         }
         Ok(Arc::new(Shared {
-            workspace,
             models: opts.models,
             ask_budget: opts.ask_budget,
             started: Instant::now(),
             permits: Semaphore::new(opts.concurrency.max(1)),
-            observer: Observer::new(&opts.observe),
+            observer: Observer::new(&opts.observe, workspace.engine().index_dir()),
             tools: std::sync::OnceLock::new(),
+            workspace,
         }))
     }
 }

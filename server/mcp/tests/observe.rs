@@ -386,12 +386,20 @@ async fn an_answer_shows_its_tokens_its_rate_and_the_model_that_wrote_it() {
     assert_eq!(call["answer_tokens"], written);
     assert!(call["answer_tokens_per_second"].as_f64().unwrap() > 0.0);
     let loaded = st["loaded_models"].as_array().unwrap();
+    let smol = loaded
+        .iter()
+        .find(|m| m["backend"] == "llama.cpp" && m["name"].as_str().unwrap().contains("SmolLM2"))
+        .unwrap_or_else(|| panic!("{loaded:?}"));
+    // The weights llama.cpp holds are the file less its metadata.
+    let file = std::fs::metadata(smol["location"].as_str().unwrap())
+        .unwrap()
+        .len() as f64;
+    let weights = smol["weights_bytes"].as_f64().unwrap();
     assert!(
-        loaded
-            .iter()
-            .any(|m| m["backend"] == "llama.cpp" && m["name"].as_str().unwrap().contains("SmolLM2")),
-        "{loaded:?}"
+        weights > 0.8 * file && weights <= file,
+        "{weights} of {file}"
     );
+    assert!(smol["kv_cache_bytes"].as_u64().unwrap() > 0, "{smol}");
 
     let text = reqwest::get(format!("{base}/metrics"))
         .await
@@ -405,4 +413,83 @@ async fn an_answer_shows_its_tokens_its_rate_and_the_model_that_wrote_it() {
         written as f64
     );
     assert!(value(sample(&scrape, "scry_answer_tokens_per_second", &[]).unwrap()) > 0.0);
+    let name = smol["name"].as_str().unwrap();
+    let memory = sample(
+        &scrape,
+        "scry_model_memory_bytes",
+        &[("model", name), ("part", "weights")],
+    )
+    .unwrap_or_else(|| panic!("no model memory in\n{text}"));
+    assert_eq!(value(memory), weights);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboard_lists_what_other_faces_wrote_to_the_activity_journal() {
+    let fx = Fixture::new();
+    let shared = fx.start(no_models(), false).await;
+    let (client, _g, base) = http_client(shared.clone()).await;
+    let journal = scry_journal::Journal::new(shared.engine().index_dir());
+    // An editor's `scry lsp` (another process) finished a search.
+    let mut editor =
+        scry_journal::Activity::new(scry_journal::Face::Lsp, "editor", "scry/search", 3.5);
+    editor.pid = std::process::id() + 1;
+    editor.id = 7;
+    editor.mode = Some("hybrid".into());
+    editor.results = Some(12);
+    journal.append(&editor);
+    // This server's own call goes to the journal too, for other dashboards.
+    ok(&client, "search_code", json!({"query": "retry backoff"})).await;
+    let written = std::fs::read_to_string(journal.path()).unwrap();
+    let own: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &Value| v["pid"] == std::process::id())
+        .collect();
+    assert_eq!(own.len(), 1, "{written}");
+    assert_eq!(own[0]["face"], "mcp");
+    assert_eq!(own[0]["tool"], "search_code");
+
+    let started = Instant::now();
+    let st = loop {
+        let st: Value = reqwest::get(format!("{base}/dashboard/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let recent = st["recent"].as_array().unwrap();
+        if recent.iter().any(|c| c["face"] == "lsp") {
+            break st;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the editor's call never showed: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let recent = st["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 2, "each call once: {recent:?}");
+    let lsp = recent.iter().find(|c| c["face"] == "lsp").unwrap();
+    assert_eq!(lsp["tool"], "scry/search");
+    assert_eq!(lsp["results"], 12);
+    assert_eq!(lsp["pid"], std::process::id() + 1);
+    assert_eq!(st["totals"]["calls"], 2);
+
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let by_face = |face| {
+        sample(
+            &scrape,
+            "scry_calls_total",
+            &[("face", face), ("outcome", "ok")],
+        )
+        .map(value)
+        .unwrap_or(0.0)
+    };
+    assert_eq!((by_face("lsp"), by_face("mcp")), (1.0, 1.0), "{text}");
 }

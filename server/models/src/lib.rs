@@ -62,6 +62,11 @@ pub struct ModelInfo {
     pub context_length: Option<u64>,
     /// Layers offloaded to a GPU (0 on CPU).
     pub gpu_layers: u32,
+    /// Bytes of weights held by this process (`None`: the model runs elsewhere).
+    pub weights_bytes: Option<u64>,
+    /// Bytes of the context's KV cache, estimated from the model's shape (f16 keys and
+    /// values for every layer and position); `None` when unknown.
+    pub kv_cache_bytes: Option<u64>,
 }
 
 use std::path::PathBuf;
@@ -77,6 +82,9 @@ pub struct EmbedderInfo {
     pub dims: usize,
     /// Longer inputs are truncated to this many tokens.
     pub max_tokens: usize,
+    /// Bytes of weights (or of a static table) held by this process; `None` for a model
+    /// served elsewhere.
+    pub weights_bytes: Option<u64>,
 }
 
 /// Turns texts into L2-normalised vectors.

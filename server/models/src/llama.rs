@@ -165,7 +165,7 @@ impl LlamaEmbedder {
                 path: path.to_owned(),
                 detail: e.to_string(),
             })?;
-        let (architecture, dims, max_tokens) =
+        let (architecture, dims, max_tokens, weights_bytes) =
             ready_rx.recv().map_err(|_| ModelError::WorkerGone)??;
         Ok(LlamaEmbedder {
             info: EmbedderInfo {
@@ -174,6 +174,7 @@ impl LlamaEmbedder {
                 architecture,
                 dims,
                 max_tokens,
+                weights_bytes: Some(weights_bytes),
             },
             jobs: jobs_tx,
             threads_now,
@@ -225,7 +226,8 @@ impl Embedder for LlamaEmbedder {
     }
 }
 
-type Ready = Result<(String, usize, usize), ModelError>;
+/// What the worker tells the loader: architecture, dimensions, input limit, weight bytes.
+type Ready = Result<(String, usize, usize, u64), ModelError>;
 
 fn worker(
     backend: &'static LlamaBackend,
@@ -296,7 +298,10 @@ fn worker(
         }));
         return;
     }
-    if ready.send(Ok((architecture, dims, max_tokens))).is_err() {
+    if ready
+        .send(Ok((architecture, dims, max_tokens, model.size())))
+        .is_err()
+    {
         return;
     }
 

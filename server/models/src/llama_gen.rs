@@ -154,6 +154,8 @@ impl LlamaGenerator {
             quantization: meta.quantization.clone(),
             context_length: Some(trained as u64),
             gpu_layers: gpu_layers.min(model.n_layer()),
+            weights_bytes: Some(model.size()),
+            kv_cache_bytes: Some(kv_cache_bytes(&model, n_ctx)),
         };
 
         let (jobs_tx, jobs_rx) = bounded::<Job>(opts.queue);
@@ -235,6 +237,17 @@ fn render_prompt(
 
 fn tokenize_prompt(model: &LlamaModel, prompt: &str) -> Vec<LlamaToken> {
     model.vocab().tokenize(prompt.as_bytes(), true, true)
+}
+
+/// The KV cache a context of `n_ctx` positions holds: f16 keys and values of every
+/// layer, narrowed by grouped-query attention (fewer key/value heads than heads).
+fn kv_cache_bytes(model: &LlamaModel, n_ctx: usize) -> u64 {
+    let (layers, embd) = (u64::from(model.n_layer()), model.n_embd().max(0) as u64);
+    let (heads, kv_heads) = (
+        u64::from(model.n_head().max(1)),
+        u64::from(model.n_head_kv()),
+    );
+    2 * layers * n_ctx as u64 * (embd * kv_heads / heads) * 2
 }
 
 impl Generator for LlamaGenerator {

@@ -126,6 +126,8 @@ impl MlxGenerator {
             quantization: None,
             context_length: Some(context as u64),
             gpu_layers: 0,
+            weights_bytes: Some(safetensors_bytes(dir)),
+            kv_cache_bytes: None,
         };
         Ok(MlxGenerator {
             info,
@@ -214,4 +216,16 @@ impl Drop for MlxGenerator {
             let _ = w.join();
         }
     }
+}
+
+/// The bytes of a model directory's weight files.
+fn safetensors_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }

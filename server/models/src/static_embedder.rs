@@ -131,6 +131,7 @@ impl StaticEmbedder {
             dims: table.dims,
             // A mean of rows has no length limit; this only bounds what is reported.
             max_tokens: 1 << 20,
+            weights_bytes: Some(table.row_bytes() as u64),
         };
         Ok(StaticEmbedder {
             info,

@@ -105,6 +105,11 @@ impl StaticTable {
         }
     }
 
+    /// Bytes of the table's rows (mapped from the cache file, or built in memory).
+    pub fn row_bytes(&self) -> usize {
+        self.vocab * self.dims * 2
+    }
+
     fn rows(&self) -> &[u8] {
         let end = self.rows_at + self.vocab * self.dims * 2;
         &self.bytes[self.rows_at..end]

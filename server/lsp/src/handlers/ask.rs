@@ -13,6 +13,7 @@ use tower_lsp_server::ls_types::ProgressToken;
 use super::context::{budget, sources};
 use super::search::FLUSH_WAIT;
 use super::{CancelOnDrop, answer_error, blocking, guarded};
+use crate::journal::journaled;
 use crate::progress::{WorkDone, partial};
 use crate::protocol::{AskParams, AskPartial, AskResult, invalid_params};
 use crate::server::Backend;
@@ -22,7 +23,7 @@ const MAX_ANSWER_TOKENS: usize = 4096;
 
 impl Backend {
     pub async fn scry_ask(&self, p: AskParams) -> Result<AskResult> {
-        guarded("scry/ask", ask(self, p)).await
+        journaled(self, "scry/ask", guarded("scry/ask", ask(self, p))).await
     }
 }
 

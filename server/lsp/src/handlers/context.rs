@@ -9,6 +9,7 @@ use super::search::FLUSH_WAIT;
 use super::{answer_error, blocking, guarded};
 use crate::convert::{file_uri, line_range};
 use crate::encoding::PositionEncoding;
+use crate::journal::journaled;
 use crate::protocol::{ContextParams, ContextResult, Source, invalid_params};
 use crate::server::Backend;
 
@@ -16,7 +17,12 @@ pub const DEFAULT_CONTEXT_BUDGET: usize = 4000;
 
 impl Backend {
     pub async fn scry_context(&self, p: ContextParams) -> Result<ContextResult> {
-        guarded("scry/context", context(self, p)).await
+        journaled(
+            self,
+            "scry/context",
+            guarded("scry/context", context(self, p)),
+        )
+        .await
     }
 }
 

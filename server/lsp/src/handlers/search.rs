@@ -9,6 +9,7 @@ use tower_lsp_server::jsonrpc::Result;
 
 use super::{CancelOnDrop, blocking, engine_error, guarded};
 use crate::convert::{RangeMaker, file_uri};
+use crate::journal::journaled;
 use crate::protocol::{
     DefinitionOut, Provenance, SearchFile, SearchHit, SearchParams, SearchResult, invalid_params,
 };
@@ -22,7 +23,7 @@ pub const INDEXING_NOTICE: &str = "indexing is still running: results may be inc
 
 impl Backend {
     pub async fn scry_search(&self, p: SearchParams) -> Result<SearchResult> {
-        guarded("scry/search", search(self, p)).await
+        journaled(self, "scry/search", guarded("scry/search", search(self, p))).await
     }
 }
 

@@ -1,7 +1,9 @@
 //! The live view over HTTP, beside `/mcp` on the same address, token and Host rules:
 //! `/dashboard` (one self-contained page), `/dashboard/state` (what it shows, as JSON),
 //! `/dashboard/events` (server-sent events: every finished call, and the state every
-//! two seconds) and `/metrics` (Prometheus).
+//! two seconds) and `/metrics` (Prometheus). Calls of the other faces on the same index
+//! (an editor's `scry lsp`, `scry search` from a shell, other MCP servers) come from
+//! the index's activity journal, read every second.
 //!
 //! A browser cannot send an `Authorization` header when it opens a page or an
 //! `EventSource`: with a token configured, `/dashboard?token=…` checks it once and sets
@@ -21,14 +23,16 @@ use futures::Stream;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use serde::Serialize;
 
-use crate::observe::metrics::{Snapshot, resident_bytes};
-use crate::observe::{CacheCounts, CallRecord, Totals};
+use crate::observe::metrics::{ModelMemory, Snapshot, resident_bytes};
+use crate::observe::{Activity, CacheCounts, Totals};
 use crate::state::Shared;
 use crate::tools::index_status::{StatusOutput, snapshot};
 
 const PAGE: &str = include_str!("page.html");
 /// How often the page hears the index's state.
 const STATE_EVERY: Duration = Duration::from_secs(2);
+/// How often the activity journal is read for the other faces' calls.
+const JOURNAL_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub(crate) struct Dashboard {
@@ -49,6 +53,8 @@ pub(crate) fn routes(d: Dashboard) -> Router {
 #[derive(Serialize)]
 struct DashboardState {
     version: &'static str,
+    /// This server's process: calls of others (from the journal) carry their own.
+    pid: u32,
     uptime_seconds: u64,
     sessions_open: usize,
     status: StatusOutput,
@@ -61,7 +67,7 @@ struct DashboardState {
     totals: Totals,
     calls_in_flight: i64,
     /// The latest calls, newest last.
-    recent: Vec<CallRecord>,
+    recent: Vec<Activity>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +79,9 @@ struct LoadedModel {
     quantization: Option<String>,
     context_length: Option<u64>,
     gpu_layers: u32,
+    /// Weights held by this process, and the context's KV cache (estimated).
+    weights_bytes: Option<u64>,
+    kv_cache_bytes: Option<u64>,
 }
 
 #[derive(Serialize, Default)]
@@ -133,6 +142,7 @@ async fn metrics(State(d): State<Dashboard>) -> Response {
             seconds_since_update: status.freshness.seconds_since_last_update.map(|s| s as f64),
             embed_tokens_per_second: embedding(&ix).tokens_per_second,
             cache: shared.observer.cache_counts(),
+            model_memory: model_memory(&shared, &status),
         })
     })
     .await;
@@ -147,6 +157,60 @@ async fn metrics(State(d): State<Dashboard>) -> Response {
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
+}
+
+/// Reads the other faces' calls from the index's activity journal every second, until
+/// `stop`: they join the recent list, the live events and the metrics.
+pub(crate) async fn follow_journal(shared: Arc<Shared>, stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(JOURNAL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let shared = shared.clone();
+        if tokio::task::spawn_blocking(move || shared.observer.follow_journal())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Every loaded model's memory: the embedders of both tiers and the chat models.
+fn model_memory(shared: &Shared, status: &StatusOutput) -> Vec<ModelMemory> {
+    let mut out = Vec::new();
+    let tiers = [
+        ("embedding_fast", &status.vector_tiers.fast),
+        ("embedding_full", &status.vector_tiers.full),
+    ];
+    for (role, tier) in tiers {
+        if let Some(t) = tier
+            && let (true, Some(bytes)) = (t.loaded, t.weights_bytes)
+        {
+            out.push(ModelMemory {
+                role: role.into(),
+                model: t.model.clone().unwrap_or_default(),
+                part: "weights",
+                bytes,
+            });
+        }
+    }
+    for (role, m) in shared.models.loaded() {
+        for (part, bytes) in [("weights", m.weights_bytes), ("kv_cache", m.kv_cache_bytes)] {
+            if let Some(bytes) = bytes {
+                out.push(ModelMemory {
+                    role: role.as_str().into(),
+                    model: m.name.clone(),
+                    part,
+                    bytes,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn embedding(ix: &scry_engine::WorkspaceState) -> Embedding {
@@ -181,6 +245,7 @@ async fn collect(d: &Dashboard) -> Option<DashboardState> {
         let o = &shared.observer;
         DashboardState {
             version: env!("CARGO_PKG_VERSION"),
+            pid: std::process::id(),
             uptime_seconds: shared.started.elapsed().as_secs(),
             sessions_open,
             status: snapshot(&shared),
@@ -197,6 +262,8 @@ async fn collect(d: &Dashboard) -> Option<DashboardState> {
                     quantization: m.quantization,
                     context_length: m.context_length,
                     gpu_layers: m.gpu_layers,
+                    weights_bytes: m.weights_bytes,
+                    kv_cache_bytes: m.kv_cache_bytes,
                 })
                 .collect(),
             resident_bytes: resident_bytes(),

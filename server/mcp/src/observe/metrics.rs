@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     since_update: Gauge,
     embed_rate: Gauge,
     resident: IntGauge,
+    model_memory: IntGaugeVec,
 }
 
 /// What the engine says at scrape time.
@@ -55,6 +56,15 @@ pub(crate) struct Snapshot {
     pub seconds_since_update: Option<f64>,
     pub embed_tokens_per_second: Option<f64>,
     pub cache: CacheCounts,
+    /// Memory of each loaded model: role, model, part (weights or kv_cache), bytes.
+    pub model_memory: Vec<ModelMemory>,
+}
+
+pub(crate) struct ModelMemory {
+    pub role: String,
+    pub model: String,
+    pub part: &'static str,
+    pub bytes: u64,
 }
 
 fn register<M: prometheus::core::Collector + Clone + 'static>(r: &Registry, m: M) -> M {
@@ -80,15 +90,20 @@ impl Metrics {
         Metrics {
             calls: counter_vec(
                 "calls_total",
-                "Tool calls, by tool and outcome (ok, invalid, failed, cancelled, rate_limited).",
-                &["tool", "outcome"],
+                "Calls, by face (mcp: this server; cli, lsp and other mcp servers: from the \
+                 index's activity journal), tool or method, and outcome (ok, invalid, failed, \
+                 cancelled, rate_limited).",
+                &["face", "tool", "outcome"],
             ),
             latency: register(
                 &r,
                 HistogramVec::new(
-                    HistogramOpts::new("call_duration_seconds", "Tool call latency, by tool.")
-                        .buckets(BUCKETS.to_vec()),
-                    &["tool"],
+                    HistogramOpts::new(
+                        "call_duration_seconds",
+                        "Call latency, by face and tool or method.",
+                    )
+                    .buckets(BUCKETS.to_vec()),
+                    &["face", "tool"],
                 )
                 .expect("valid metric"),
             ),
@@ -159,6 +174,19 @@ impl Metrics {
                 "The embedding model's rate in its last batch of work.",
             ),
             resident: gauge("process_resident_bytes", "This process's resident memory."),
+            model_memory: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "model_memory_bytes",
+                        "Memory of each loaded model, by role (embedding_fast, embedding_full, \
+                         or a chat role), model and part (weights; kv_cache, estimated from \
+                         the model's shape).",
+                    ),
+                    &["role", "model", "part"],
+                )
+                .expect("valid metric"),
+            ),
             registry: r,
         }
     }
@@ -186,6 +214,13 @@ impl Metrics {
         self.cache_entries.set(s.cache.entries as i64);
         self.cache_bytes.set(s.cache.bytes as i64);
         self.resident.set(resident_bytes() as i64);
+        // Models come and go: only those loaded now are listed.
+        self.model_memory.reset();
+        for m in &s.model_memory {
+            self.model_memory
+                .with_label_values(&[m.role.as_str(), m.model.as_str(), m.part])
+                .set(m.bytes as i64);
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

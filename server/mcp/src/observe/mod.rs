@@ -1,20 +1,26 @@
-//! What the server knows about its own work, for people and for monitoring: every tool
-//! call recorded (recent calls for the dashboard, counters and latencies for
-//! `/metrics`), the response cache, and each client's rate limit. The faces' edges
-//! (tool dispatch, HTTP routes) feed it; it never sees the engine's internals.
+//! What the server knows about its own work and its neighbours', for people and for
+//! monitoring: every tool call recorded (recent calls for the dashboard, counters and
+//! latencies for `/metrics`, a line in the index's activity journal), the calls other
+//! faces on the same index wrote to that journal, the response cache, and each
+//! client's rate limit. The faces' edges (tool dispatch, HTTP routes) feed it; it never
+//! sees the engine's internals.
 
 pub mod cache;
 pub mod limit;
 pub(crate) mod metrics;
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use rmcp::model::CallToolResult;
+use scry_journal::{Journal, Tail};
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+pub use scry_journal::{Activity, CacheUse, Face, Outcome};
 
 pub use cache::CacheCounts;
 use cache::ResponseCache;
@@ -25,97 +31,27 @@ use metrics::Metrics;
 /// Calls the dashboard lists.
 const RECENT: usize = 200;
 
-/// How a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    Invalid,
-    Failed,
-    Cancelled,
-    RateLimited,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Invalid => "invalid",
-            Outcome::Failed => "failed",
-            Outcome::Cancelled => "cancelled",
-            Outcome::RateLimited => "rate_limited",
-        }
+/// What a call's structured answer reports: its mode, result count, notices and, for
+/// an answer, its tokens and their rate.
+pub(crate) fn describe(record: &mut Activity, result: &CallToolResult) {
+    let Some(v) = &result.structured_content else {
+        return;
+    };
+    record.mode = v.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
+    record.results = ["files", "hits", "sources", "symbols"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|x| x.as_array()))
+        .map(Vec::len)
+        .find(|n| *n > 0)
+        .or(Some(0));
+    let notices = v.get("notices").and_then(|n| n.as_array());
+    for n in notices.into_iter().flatten().filter_map(|n| n.as_str()) {
+        record.notice(n);
     }
-}
-
-/// Whether the cache answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheUse {
-    Hit,
-    Miss,
-    /// Not a cacheable call.
-    None,
-}
-
-/// One finished call, as the dashboard shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallRecord {
-    /// The request id (also in the logs).
-    pub id: u64,
-    /// Milliseconds since the Unix epoch, when it finished.
-    pub at_ms: u64,
-    /// `mcp` (this server's tools).
-    pub face: &'static str,
-    /// The client: its MCP session over HTTP, `stdio` otherwise.
-    pub client: String,
-    pub tool: String,
-    pub ms: f64,
-    pub outcome: Outcome,
-    /// The search mode the results came from (hybrid, lexical, vector), when it says.
-    pub mode: Option<String>,
-    /// Hits, files or sources returned.
-    pub results: Option<usize>,
-    pub cache: CacheUse,
-    /// The error's message, for calls that did not succeed.
-    pub error: Option<String>,
-    /// What the answer said the caller should know (BM25-only, a model that fell back
-    /// to another, a partial result…), at most 3.
-    pub notices: Vec<String>,
-    /// Answers (`ask`): the tokens the model wrote, and at what rate over the call.
-    pub answer_tokens: Option<usize>,
-    pub answer_tokens_per_second: Option<f64>,
-}
-
-impl CallRecord {
-    /// What a call's structured answer reports: its mode, result count, notices and,
-    /// for an answer, its tokens and their rate.
-    pub(crate) fn describe(&mut self, result: &CallToolResult) {
-        let Some(v) = &result.structured_content else {
-            return;
-        };
-        self.mode = v.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
-        self.results = ["files", "hits", "sources", "symbols"]
-            .iter()
-            .filter_map(|k| v.get(*k).and_then(|x| x.as_array()))
-            .map(Vec::len)
-            .find(|n| *n > 0)
-            .or(Some(0));
-        self.notices = v
-            .get("notices")
-            .and_then(|n| n.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str())
-            .take(3)
-            .map(str::to_owned)
-            .collect();
-        if v.get("answered").and_then(|a| a.as_bool()) == Some(true)
-            && let Some(n) = v.get("tokens_out").and_then(|t| t.as_u64())
-        {
-            self.answer_tokens = Some(n as usize);
-            self.answer_tokens_per_second = Some(n as f64 / (self.ms / 1000.0).max(1e-3));
-        }
+    if v.get("answered").and_then(|a| a.as_bool()) == Some(true)
+        && let Some(n) = v.get("tokens_out").and_then(|t| t.as_u64())
+    {
+        record.answered(n as usize);
     }
 }
 
@@ -141,8 +77,15 @@ pub struct Observer {
     pub(crate) metrics: Metrics,
     pub(crate) cache: Option<ResponseCache<CallToolResult>>,
     limiter: RateLimiter,
-    recent: Mutex<VecDeque<CallRecord>>,
-    events: broadcast::Sender<CallRecord>,
+    recent: Mutex<VecDeque<Activity>>,
+    events: broadcast::Sender<Activity>,
+    /// Where this server's calls are written for the other faces' dashboards.
+    journal: Journal,
+    /// Where the other faces' calls are read from, once a dashboard asks.
+    tail: Mutex<Option<Tail>>,
+    /// When this server started (ms since the epoch): earlier journal entries are
+    /// history, later ones are counted.
+    started_ms: u64,
     next_id: AtomicU64,
     totals: [AtomicU64; 3],
 }
@@ -156,7 +99,8 @@ pub struct Totals {
 }
 
 impl Observer {
-    pub fn new(opts: &ObserveOptions) -> Observer {
+    /// Observes the calls of a server whose index lives in `index_dir`.
+    pub fn new(opts: &ObserveOptions, index_dir: &Path) -> Observer {
         Observer {
             metrics: Metrics::new(),
             cache: (opts.cache_bytes > 0).then(|| ResponseCache::new(opts.cache_bytes)),
@@ -165,6 +109,9 @@ impl Observer {
             events: broadcast::channel(256).0,
             next_id: AtomicU64::new(1),
             totals: Default::default(),
+            journal: Journal::new(index_dir),
+            tail: Mutex::new(None),
+            started_ms: scry_journal::now_ms(),
         }
     }
 
@@ -178,11 +125,46 @@ impl Observer {
         self.limiter.check(client, std::time::Instant::now())
     }
 
-    /// Records a finished call: counters, latency, the recent list, live listeners.
-    pub(crate) fn record(&self, mut call: CallRecord) {
-        call.at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+    /// Records a call this server finished: counters, latency, the recent list, live
+    /// listeners, and the journal the other faces' dashboards read.
+    pub(crate) fn record(&self, mut call: Activity) {
+        call.at_ms = scry_journal::now_ms();
+        self.journal.append(&call);
+        self.count(call);
+    }
+
+    /// Reads what the other faces on this index (an editor's `scry lsp`, a person's
+    /// `scry search`, another `scry mcp`) finished since the last look, and records it
+    /// beside this server's own calls. The first look lists the latest ones already
+    /// written.
+    pub fn follow_journal(&self) {
+        let mut tail = self.tail.lock();
+        let fresh = match &mut *tail {
+            Some(t) => t.poll(),
+            None => {
+                let dir = self.journal.path().parent().unwrap_or(Path::new("."));
+                let (t, backlog) = Tail::open(dir, RECENT);
+                *tail = Some(t);
+                // Calls from before this server started are listed, not counted.
+                let (before, since): (Vec<_>, Vec<_>) = backlog
+                    .into_iter()
+                    .filter(|a| !a.is_own())
+                    .partition(|a| a.at_ms < self.started_ms);
+                let mut recent = self.recent.lock();
+                for a in before {
+                    push_bounded(&mut recent, a);
+                }
+                recent.make_contiguous().sort_by_key(|a| a.at_ms);
+                since
+            }
+        };
+        drop(tail);
+        for a in fresh.into_iter().filter(|a| !a.is_own()) {
+            self.count(a);
+        }
+    }
+
+    fn count(&self, call: Activity) {
         let m = &self.metrics;
         self.totals[0].fetch_add(1, Ordering::Relaxed);
         match call.outcome {
@@ -190,11 +172,12 @@ impl Observer {
             Outcome::RateLimited => self.totals[2].fetch_add(1, Ordering::Relaxed),
             Outcome::Ok | Outcome::Cancelled => 0,
         };
+        let face = call.face.as_str();
         m.calls
-            .with_label_values(&[call.tool.as_str(), call.outcome.as_str()])
+            .with_label_values(&[face, call.tool.as_str(), call.outcome.as_str()])
             .inc();
         m.latency
-            .with_label_values(&[call.tool.as_str()])
+            .with_label_values(&[face, call.tool.as_str()])
             .observe(call.ms / 1000.0);
         match call.outcome {
             Outcome::Invalid | Outcome::Failed => {
@@ -212,24 +195,18 @@ impl Observer {
             CacheUse::Miss => m.cache_misses.inc(),
             CacheUse::None => {}
         }
-        {
-            let mut recent = self.recent.lock();
-            if recent.len() == RECENT {
-                recent.pop_front();
-            }
-            recent.push_back(call.clone());
-        }
+        push_bounded(&mut self.recent.lock(), call.clone());
         // Nobody listening is fine.
         let _ = self.events.send(call);
     }
 
     /// The latest calls, newest last.
-    pub fn recent(&self) -> Vec<CallRecord> {
+    pub fn recent(&self) -> Vec<Activity> {
         self.recent.lock().iter().cloned().collect()
     }
 
     /// Finished calls from now on (a slow listener skips what it missed).
-    pub fn subscribe(&self) -> broadcast::Receiver<CallRecord> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Activity> {
         self.events.subscribe()
     }
 
@@ -249,4 +226,11 @@ impl Observer {
             .map(ResponseCache::counts)
             .unwrap_or_default()
     }
+}
+
+fn push_bounded(recent: &mut VecDeque<Activity>, a: Activity) {
+    if recent.len() == RECENT {
+        recent.pop_front();
+    }
+    recent.push_back(a);
 }

@@ -85,6 +85,9 @@ pub struct VectorTier {
     pub model: Option<String>,
     /// Whether searches use it now.
     pub loaded: bool,
+    /// The loaded embedder's weights (or static table) in memory, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights_bytes: Option<u64>,
     pub chunks_with_vectors: usize,
     pub chunks: usize,
 }
@@ -95,6 +98,7 @@ impl VectorTiers {
             t.as_ref().map(|t| VectorTier {
                 model: t.model.clone(),
                 loaded: t.loaded,
+                weights_bytes: t.weights_bytes,
                 chunks_with_vectors: t.covered,
                 chunks: t.chunks,
             })

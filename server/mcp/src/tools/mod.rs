@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::observe::cache::{CacheKey, canonical};
-use crate::observe::{CacheUse, CallRecord, Observer, Outcome};
+use crate::observe::{Activity, CacheUse, Face, Observer, Outcome, describe};
 use crate::server::ScryMcp;
 use crate::state::Shared;
 
@@ -315,22 +315,8 @@ async fn observed(
     };
     let observer = &server.shared.observer;
     let _in_flight = InFlight::enter(observer);
-    let mut record = CallRecord {
-        id,
-        at_ms: 0,
-        face: "mcp",
-        client,
-        tool: name.clone(),
-        ms: 0.0,
-        outcome: Outcome::Ok,
-        mode: None,
-        results: None,
-        cache: CacheUse::None,
-        error: None,
-        notices: Vec::new(),
-        answer_tokens: None,
-        answer_tokens_per_second: None,
-    };
+    let mut record = Activity::new(Face::Mcp, client, name.clone(), 0.0);
+    record.id = id;
     // Over stdio the one client is the host itself: nobody to be fair to.
     if let Some(Err(wait)) = (record.client != STDIO).then(|| observer.admit(&record.client)) {
         let ms = wait.as_millis().max(1) as u64;
@@ -339,8 +325,7 @@ async fn observed(
              served meanwhile)"
         );
         tracing::warn!("rate limited: retry after {ms} ms");
-        record.outcome = Outcome::RateLimited;
-        record.error = Some(message.clone());
+        record.failed(Outcome::RateLimited, &message);
         record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
         observer.record(record);
         let mut r = error_result(&name, "rate limited", &message);
@@ -373,7 +358,7 @@ async fn observed(
             call.progress(1.0, Some(1.0), Some("from the cache".into()))
                 .await;
             record.ms = call.started.elapsed().as_secs_f64() * 1000.0;
-            record.describe(&result);
+            describe(&mut record, &result);
             tracing::info!(ms = record.ms, cache = "hit", "tool call");
             observer.record(record);
             return Ok(result);
@@ -401,7 +386,7 @@ async fn observed(
     tracing::info!(ms = record.ms, ok = result.is_ok(), "tool call");
     let answer = match result {
         Ok(r) => {
-            record.describe(&r);
+            describe(&mut record, &r);
             if let (Some(cache), Some(key)) = (&observer.cache, cache_key) {
                 cache.keep(key, &r);
             }
@@ -412,15 +397,13 @@ async fn observed(
             Err(ErrorData::internal_error("cancelled", None))
         }
         Err(ToolError::Invalid(m)) => {
-            record.outcome = Outcome::Invalid;
-            record.error = Some(m.clone());
+            record.failed(Outcome::Invalid, &m);
             Ok(error_result(&name, "invalid arguments", &m))
         }
         Err(ToolError::Failed(m)) => {
             call.log(LoggingLevel::Error, format!("{name}: {m}")).await;
             tracing::warn!("failed: {m}");
-            record.outcome = Outcome::Failed;
-            record.error = Some(m.clone());
+            record.failed(Outcome::Failed, &m);
             Ok(error_result(&name, "failed", &m))
         }
     };

@@ -25,6 +25,7 @@ impl HttpEmbedder {
             architecture: "remote".into(),
             dims,
             max_tokens,
+            weights_bytes: None,
         };
         Ok(HttpEmbedder { client, info })
     }

@@ -43,6 +43,8 @@ impl HttpGenerator {
             quantization: None,
             context_length: None,
             gpu_layers: 0,
+            weights_bytes: None,
+            kv_cache_bytes: None,
         };
         let root = config.base_url.strip_suffix("/v1").map(|root| {
             let mut c = config.clone();
