@@ -14,7 +14,9 @@
 //! - kinds of files: tests, examples, benchmarks, vendored or generated code and prose
 //!   are scaled by [`OTHER_KIND_FACTOR`] unless the query asks for them;
 //! - diversity: each further chunk of a file is worth [`SATURATION`] of the one
-//!   before, so the list is not one file repeated.
+//!   before, so the list is not one file repeated;
+//! - centrality: a file whose module the rest of the code names widely adds up to
+//!   [`CENTRALITY_WEIGHT`] (see [`centrality_of`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,6 +39,8 @@ pub(crate) const EVIDENCE_WEIGHT: f64 = 1.0;
 pub(crate) const OTHER_KIND_FACTOR: f64 = 0.2;
 /// Each further chunk of one file is worth this much of the one before it.
 pub(crate) const SATURATION: f64 = 0.5;
+/// What the module the whole index names most adds (see [`centrality_of`]).
+pub(crate) const CENTRALITY_WEIGHT: f64 = 0.75;
 
 /// Words of questions about code that name no particular code, beside the English stop
 /// words: they match too many file and definition names to mean anything there.
@@ -122,7 +126,9 @@ fn asked_kind(word: &str) -> Option<FileKind> {
 pub(crate) fn file_kind(path: &str) -> FileKind {
     let lower = path.to_ascii_lowercase();
     let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
-    let dirs: Vec<&str> = dirs.split('/').collect();
+    // `_examples`, `__tests__`: a leading underscore hides a folder from tools (Go's
+    // build ignores `_examples`), it does not change what the folder holds.
+    let dirs: Vec<&str> = dirs.split('/').map(|d| d.trim_start_matches('_')).collect();
     let has_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(d));
     let stem = name.split('.').next().unwrap_or(name);
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
@@ -146,14 +152,7 @@ pub(crate) fn file_kind(path: &str) -> FileKind {
         return FileKind::Prose;
     }
     if has_dir(&[
-        "test",
-        "tests",
-        "__tests__",
-        "spec",
-        "specs",
-        "testdata",
-        "testing",
-        "fixtures",
+        "test", "tests", "spec", "specs", "testdata", "testing", "fixtures",
     ]) || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
@@ -311,6 +310,50 @@ pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), 
         .collect()
 }
 
+/// The word other code names a file's module by: its name without extensions, or its
+/// folder's for the files that stand for a folder (`mod.rs`, `index.ts`,
+/// `__init__.py`).
+pub(crate) fn module_word(path: &str) -> Option<String> {
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = name.split('.').next().unwrap_or(name);
+    let word = if matches!(stem, "mod" | "index" | "lib" | "main" | "__init__" | "init") {
+        dirs.rsplit('/').next().unwrap_or("")
+    } else {
+        stem
+    };
+    let word = word.to_lowercase();
+    (word.len() >= 3 && !STOP_WORDS.contains(&word.as_str())).then_some(word)
+}
+
+/// Each candidate file's centrality (see [`centrality_of`]), read once per file from
+/// the lexical index's term statistics: no document is loaded.
+pub(crate) fn centrality(candidates: &mut [Candidate], lexical: &scry_index::LexicalSnapshot) {
+    if ablated().contains(&Signal::Central) {
+        return;
+    }
+    let total = lexical.num_chunks();
+    let mut per_path: HashMap<String, f32> = HashMap::new();
+    for c in candidates.iter_mut() {
+        let v = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
+            module_word(&c.chunk.path).map_or(0.0, |w| {
+                centrality_of(lexical.content_doc_freq(&w), total) as f32
+            })
+        });
+        c.raw.centrality = v;
+    }
+}
+
+/// How widely the code names a module: the chunks mentioning its name, on a log scale
+/// of all chunks, in [0, 1]. The module everything imports and calls (`Gson.java`,
+/// `GsonBuilder.java`, chi's `mux.go`) is where a design is made; a leaf only its
+/// neighbours name is rarely what a question about the whole is after.
+pub(crate) fn centrality_of(mentions: u64, chunks: u64) -> f64 {
+    if chunks == 0 {
+        return 0.0;
+    }
+    ((1.0 + mentions.min(chunks) as f64).ln() / (1.0 + chunks as f64).ln()).clamp(0.0, 1.0)
+}
+
 /// How many of a file's chunks count towards its evidence: several good chunks beat
 /// one, and a file of a hundred weak ones does not win by size.
 pub(crate) const EVIDENCE_CHUNKS: usize = 3;
@@ -354,6 +397,11 @@ pub(crate) fn rank(
             (path, kind)
         });
         c.score += path;
+        // A prior from the lexical index's statistics, beside lexical evidence: a
+        // vector-only search asked for meaning alone.
+        if lexical {
+            c.score += CENTRALITY_WEIGHT * f64::from(c.raw.centrality);
+        }
         if !off.contains(&Signal::Definition) {
             c.score += definition_boost(&c.chunk.definitions, &q);
         }
@@ -383,6 +431,7 @@ enum Signal {
     Path,
     Evidence,
     Spread,
+    Central,
 }
 
 fn ablated() -> &'static [Signal] {
@@ -397,6 +446,7 @@ fn ablated() -> &'static [Signal] {
                 "path" => Some(Signal::Path),
                 "evidence" => Some(Signal::Evidence),
                 "spread" => Some(Signal::Spread),
+                "central" => Some(Signal::Central),
                 _ => None,
             })
             .collect()
@@ -490,6 +540,7 @@ mod tests {
             ),
             ("packages/zod/src/tests/string.test.ts", FileKind::Test),
             ("examples/hello/main.rs", FileKind::Example),
+            ("_examples/rest/main.go", FileKind::Example),
             ("benches/search.rs", FileKind::Benchmark),
             ("vendor/github.com/x/y.go", FileKind::Foreign),
             ("api/v1/types.pb.go", FileKind::Foreign),
@@ -735,5 +786,95 @@ mod tests {
         );
         assert_eq!(c[2].score, SATURATION);
         assert_eq!(c.len(), 5, "nothing is dropped");
+    }
+    #[test]
+    fn a_module_is_named_by_its_file_or_by_the_folder_it_stands_for() {
+        for (path, word) in [
+            (
+                "gson/src/main/java/com/google/gson/GsonBuilder.java",
+                Some("gsonbuilder"),
+            ),
+            ("middleware/throttle.go", Some("throttle")),
+            ("axum/src/routing/mod.rs", Some("routing")),
+            ("packages/zod/src/v4/core/index.ts", Some("core")),
+            ("src/requests/__init__.py", Some("requests")),
+            ("src/io.go", None),
+            ("lib/the.js", None),
+            ("README", Some("readme")),
+        ] {
+            assert_eq!(module_word(path).as_deref(), word, "{path}");
+        }
+    }
+
+    #[test]
+    fn centrality_grows_with_mentions_on_a_log_scale() {
+        assert_eq!(centrality_of(0, 1000), 0.0);
+        assert_eq!(centrality_of(1000, 1000), 1.0);
+        assert_eq!(centrality_of(5, 0), 0.0);
+        // More than all (a stale count) stays in range.
+        assert_eq!(centrality_of(2000, 1000), 1.0);
+        let (few, some, many) = (
+            centrality_of(3, 1000),
+            centrality_of(30, 1000),
+            centrality_of(300, 1000),
+        );
+        assert!(0.0 < few && few < some && some < many && many < 1.0);
+        // Log scale: ten times the mentions adds about the same each time.
+        assert!(((some - few) - (many - some)).abs() < 0.05);
+    }
+
+    #[test]
+    fn a_file_the_code_names_widely_outranks_a_leaf_that_matched_as_well() {
+        // The leaf sorts first by path: only centrality puts the hub above it.
+        let mut leaf = candidate("gson/FieldsData.java", 0, 1.0, &[]);
+        leaf.raw.centrality = 0.2;
+        let mut hub = candidate("gson/Gson.java", 0, 1.0, &[]);
+        hub.raw.centrality = 0.9;
+        let mut weaker_hub = candidate("gson/GsonBuilder.java", 0, 0.2, &[]);
+        weaker_hub.raw.centrality = 0.9;
+        let ranked = rank(
+            vec![leaf, hub, weaker_hub],
+            "reflection based field serialization",
+            Fusion::Rrf,
+            60.0,
+        );
+        assert_eq!(paths(&ranked)[0], "gson/Gson.java");
+        // A prior, not a trump: a much better match still wins over a hub.
+        let mut leaf = candidate("gson/FieldsData.java", 0, 1.0, &[]);
+        leaf.raw.centrality = 0.2;
+        let mut far_hub = candidate("gson/Gson.java", 0, 1.0, &[]);
+        far_hub.ranks.lexical = Some(40);
+        far_hub.raw.centrality = 0.9;
+        let ranked = rank(
+            vec![far_hub, leaf],
+            "field serialization",
+            Fusion::Rrf,
+            60.0,
+        );
+        assert_eq!(paths(&ranked)[0], "gson/FieldsData.java");
+        // A vector-only search ranks by meaning: no prior from the lexical index.
+        let vector_only = |path: &str, centrality: f32| {
+            let mut c = candidate(path, 0, 1.0, &[]);
+            c.ranks = Ranks {
+                vector: Some(1),
+                ..Ranks::default()
+            };
+            c.raw = crate::search::RawScores {
+                vector: Some(0.8),
+                centrality,
+                ..Default::default()
+            };
+            c
+        };
+        let ranked = rank(
+            vec![
+                vector_only("gson/Gson.java", 0.9),
+                vector_only("gson/FieldsData.java", 0.2),
+            ],
+            "serialization of values",
+            Fusion::Rrf,
+            60.0,
+        );
+        assert_eq!(ranked[0].score, ranked[1].score);
     }
 }

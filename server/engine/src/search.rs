@@ -209,6 +209,8 @@ pub(crate) struct RawScores {
     pub(crate) fast: Option<f32>,
     /// The sum of the file's best BM25 scores over the wide lexical retrieval.
     pub(crate) file: Option<f32>,
+    /// How widely the rest of the code names the file's module, in [0, 1].
+    pub(crate) centrality: f32,
 }
 
 /// How many lexical hits are read (scores and file keys only, nothing loaded) to
@@ -278,7 +280,8 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         fused.mark_chunks_waiting_for_vectors(snap);
     }
     let config = &snap.setup.config;
-    let candidates = fused.into_candidates();
+    let mut candidates = fused.into_candidates();
+    crate::rank::centrality(&mut candidates, &view.lexical);
     let count = candidates.len();
     let started = std::time::Instant::now();
     let ranked = crate::rank::rank(candidates, query, config.fusion, f64::from(config.rrf_k));

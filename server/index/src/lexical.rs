@@ -487,6 +487,16 @@ impl LexicalSnapshot {
         Ok(top)
     }
 
+    /// How many live chunks mention `word` (a lowercase token of the content field).
+    pub fn content_doc_freq(&self, word: &str) -> u64 {
+        use tantivy::query::Bm25StatisticsProvider;
+        let counted = self.fields.counted();
+        let stats = LiveStats::new(&self.searcher, &counted, &self.live_totals);
+        stats
+            .doc_freq(&Term::from_field_text(self.fields.content, word))
+            .unwrap_or(0)
+    }
+
     /// The hash of the content a file was indexed from; `None` when it is not indexed.
     pub fn file_hash(&self, root: u32, path: &str) -> Result<Option<FileHash>, IndexError> {
         let q = TermQuery::new(
@@ -700,5 +710,35 @@ mod live_stats_tests {
                 .unwrap(),
             1
         );
+    }
+    #[test]
+    fn a_word_counts_the_live_chunks_that_mention_it_whole_or_in_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lex = Lexical::open(dir.path()).unwrap();
+        let files = [
+            ("gson/Gson.java", "public final class Gson {\n  int x;\n}\n"),
+            (
+                "gson/GsonBuilder.java",
+                "public final class GsonBuilder {\n  Gson create() { return new Gson(); }\n}\n",
+            ),
+            ("gson/Other.java", "class Other {\n  GsonBuilder b;\n}\n"),
+        ];
+        for (path, src) in files {
+            let out = scry_chunk::chunk_file(path, src.as_bytes(), &Default::default());
+            for c in &out.chunks {
+                lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
+                    .unwrap();
+            }
+        }
+        lex.commit(1).unwrap();
+        let snap = lex.snapshot().unwrap();
+        assert_eq!(snap.content_doc_freq("gsonbuilder"), 2);
+        // `GsonBuilder` says `gson` too: every file names it.
+        assert_eq!(snap.content_doc_freq("gson"), 3);
+        assert_eq!(snap.content_doc_freq("absent"), 0);
+        // A deleted file's chunks no longer count.
+        lex.delete_file(0, "gson/Other.java");
+        lex.commit(2).unwrap();
+        assert_eq!(lex.snapshot().unwrap().content_doc_freq("gsonbuilder"), 1);
     }
 }
