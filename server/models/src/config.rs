@@ -55,6 +55,10 @@ pub struct EmbeddingConfig {
     /// A GGUF name or path (llama), or the server's model id (openai).
     pub model: Option<String>,
     pub url: Option<String>,
+    /// Further servers of the same model (backend `openai`): requests go to the least
+    /// loaded healthy one, and move to another when one fails.
+    #[serde(default)]
+    pub urls: Vec<String>,
     pub api_key_env: Option<String>,
     /// The most threads a local model uses.
     pub threads: Option<usize>,
@@ -96,6 +100,10 @@ pub struct RoleConfig {
     /// A GGUF name or path (local backends) or the server's model id.
     pub model: Option<String>,
     pub url: Option<String>,
+    /// Further servers of the same model (backend `openai`): requests go to the least
+    /// loaded healthy one, and move to another when one fails.
+    #[serde(default)]
+    pub urls: Vec<String>,
     pub api_key_env: Option<String>,
     pub threads: Option<usize>,
     pub context: Option<usize>,
@@ -181,6 +189,7 @@ pub fn role_chain(
         "openai" => {
             chain.push(BackendSpec::OpenAi(http_config(
                 role.url.as_deref(),
+                &role.urls,
                 role.model.as_deref(),
                 role.api_key_env.as_deref(),
                 role.timeout_secs,
@@ -226,17 +235,22 @@ pub fn role_chain(
 /// An OpenAI-compatible server's settings, for a chat role or the embedder.
 fn http_config(
     url: Option<&str>,
+    more: &[String],
     model: Option<&str>,
     api_key_env: Option<&str>,
     timeout_secs: Option<u64>,
     retries: Option<u32>,
 ) -> Result<HttpConfig, ModelError> {
-    let url = url.ok_or_else(|| {
+    let mut all = url.into_iter().chain(more.iter().map(String::as_str));
+    let first = all.next().ok_or_else(|| {
         ModelError::Config(
-            "backend \"openai\" needs a `url` (e.g. http://127.0.0.1:8080/v1)".into(),
+            "backend \"openai\" needs a `url` (e.g. http://127.0.0.1:8080/v1), or `urls` \
+             for several servers of one model"
+                .into(),
         )
     })?;
-    let mut http = HttpConfig::new(url, model.unwrap_or("default"));
+    let mut http = HttpConfig::new(first, model.unwrap_or("default"))
+        .with_replicas(all.map(str::to_owned).collect::<Vec<_>>());
     if let Some(var) = api_key_env {
         http = http.with_api_key_env(var);
     }
@@ -262,6 +276,7 @@ pub fn embedding_spec(
         "openai" => Ok(Some(EmbedderSpec::OpenAi {
             http: http_config(
                 config.url.as_deref(),
+                &config.urls,
                 config.model.as_deref(),
                 config.api_key_env.as_deref(),
                 config.timeout_secs,
@@ -400,6 +415,39 @@ impl RoleConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_servers_of_one_model_become_one_pool() {
+        let toml = r#"
+            [models.strong]
+            backend = "openai"
+            url = "http://10.0.0.1:8080/v1/"
+            urls = ["http://10.0.0.2:8080/v1", "http://10.0.0.3:8080/v1/"]
+            model = "coder"
+        "#;
+        let file: ConfigFile = toml::from_str(toml).unwrap();
+        let role = file.models.strong.unwrap();
+        let http = http_config(
+            role.url.as_deref(),
+            &role.urls,
+            Some("coder"),
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(http.base_url, "http://10.0.0.1:8080/v1");
+        assert_eq!(
+            http.replicas,
+            ["http://10.0.0.2:8080/v1", "http://10.0.0.3:8080/v1"]
+        );
+        // `urls` alone will do; neither is an error that says what to write.
+        let only = http_config(None, &role.urls, None, None, None, None).unwrap();
+        assert_eq!(only.base_url, "http://10.0.0.2:8080/v1");
+        assert_eq!(only.replicas.len(), 1);
+        let err = http_config(None, &[], None, None, None, None).unwrap_err();
+        assert!(err.to_string().contains("`urls`"), "{err}");
+    }
 
     #[test]
     fn an_embedding_section_becomes_a_spec_like_a_chat_role() {

@@ -29,6 +29,11 @@ impl HttpEmbedder {
         };
         Ok(HttpEmbedder { client, info })
     }
+
+    /// The client: its servers, their health and the failovers so far.
+    pub fn client(&self) -> &HttpClient {
+        &self.client
+    }
 }
 
 fn request(

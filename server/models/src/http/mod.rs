@@ -2,33 +2,42 @@
 //! `/v1/chat/completions` with SSE streaming and `/v1/embeddings`.
 //!
 //! Every request goes through [`HttpClient`]: timeouts, retries with exponential backoff
-//! and full jitter on 429, 5xx and connection errors, and a [`CircuitBreaker`]. API keys
-//! come only from an environment variable named in the configuration; they are never
-//! logged, echoed in errors or shown by `Debug`.
+//! and full jitter on 429, 5xx and connection errors, and a [`CircuitBreaker`]. A role
+//! may name several servers of one model (`urls`): each has its own breaker, the least
+//! loaded healthy one takes the next request, a failed attempt moves to another at once
+//! (each move logged and counted), and a background check reads each one's `/health`.
+//! API keys come only from an environment variable named in the configuration; they are
+//! never logged, echoed in errors or shown by `Debug`.
 
 mod breaker;
 mod embedder;
 mod generator;
+mod pool;
 mod sse;
 
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use embedder::HttpEmbedder;
 pub use generator::HttpGenerator;
+pub use pool::EndpointStatus;
 
 use std::fmt;
 use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::ModelError;
-use breaker::Admit;
+use pool::{Endpoint, Load, Pool};
 
 /// Where and how to reach a server.
 #[derive(Clone)]
 pub struct HttpConfig {
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`.
     pub base_url: String,
+    /// Further servers of the same model (a fleet), each a base URL like `base_url`.
+    pub replicas: Vec<String>,
     /// The `model` field sent with each request.
     pub model: String,
     /// Name of the environment variable holding the API key, if the server needs one.
@@ -52,6 +61,14 @@ impl fmt::Debug for HttpConfig {
         // The key's value never appears here; only the variable's name does.
         f.debug_struct("HttpConfig")
             .field("base_url", &redact_url(&self.base_url))
+            .field(
+                "replicas",
+                &self
+                    .replicas
+                    .iter()
+                    .map(|u| redact_url(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("model", &self.model)
             .field("api_key_env", &self.api_key_env)
             .finish_non_exhaustive()
@@ -62,6 +79,7 @@ impl HttpConfig {
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         HttpConfig {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
+            replicas: Vec::new(),
             model: model.into(),
             api_key_env: None,
             connect_timeout: Duration::from_secs(5),
@@ -73,6 +91,12 @@ impl HttpConfig {
             breaker_threshold: 5,
             breaker_cool_down: Duration::from_secs(30),
         }
+    }
+    /// Adds servers of the same model; requests are spread over all of them.
+    pub fn with_replicas(mut self, urls: impl IntoIterator<Item = String>) -> Self {
+        self.replicas
+            .extend(urls.into_iter().map(|u| u.trim_end_matches('/').to_owned()));
+        self
     }
     pub fn with_api_key_env(mut self, var: impl Into<String>) -> Self {
         self.api_key_env = Some(var.into());
@@ -107,18 +131,24 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// A response whose status was 2xx.
+/// A response whose status was 2xx. Until it is dropped it counts as load on the
+/// server that sent it (a stream is read long after its headers came).
 pub struct Ok2xx {
     pub body: ureq::Body,
+    _load: Option<Load>,
 }
 
-/// Requests with retries, backoff and a circuit breaker.
+/// Requests with retries, backoff, a circuit breaker per server, and failover between
+/// the servers of a pool.
 pub struct HttpClient {
     config: HttpConfig,
     agent: ureq::Agent,
-    breaker: CircuitBreaker,
+    pool: Arc<Pool>,
     server: String,
 }
+
+/// How often each server of a pool is asked for `/health`.
+const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
 /// Largest non-streaming response body read.
 const MAX_BODY: u64 = 64 << 20;
@@ -132,14 +162,32 @@ impl HttpClient {
             .timeout_per_read(Some(config.read_timeout))
             .build()
             .into();
-        let breaker = CircuitBreaker::new(config.breaker_threshold, config.breaker_cool_down);
+        let endpoints: Vec<Endpoint> = std::iter::once(&config.base_url)
+            .chain(&config.replicas)
+            .map(|u| Endpoint::new(u, config.breaker_threshold, config.breaker_cool_down))
+            .collect();
+        let pool = Arc::new(Pool::new(endpoints));
+        if pool.endpoints.len() > 1 {
+            spawn_health_checks(Arc::downgrade(&pool), config.connect_timeout);
+        }
+        // The pool is named by its first server (ids of remote embedders use it).
         let server = redact_url(&config.base_url);
         HttpClient {
             config,
             agent,
-            breaker,
+            pool,
             server,
         }
+    }
+
+    /// Each server of the pool: breaker, health, requests in flight.
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        self.pool.status()
+    }
+
+    /// Requests that moved from a failing server to another since the start.
+    pub fn failovers(&self) -> u64 {
+        self.pool.failovers.load(Ordering::Relaxed)
     }
 
     pub fn config(&self) -> &HttpConfig {
@@ -150,8 +198,9 @@ impl HttpClient {
         &self.server
     }
 
+    /// The best breaker state of any server: the pool serves while one can.
     pub fn breaker_state(&self) -> BreakerState {
-        self.breaker.state()
+        self.pool.state()
     }
 
     fn api_key(&self) -> Result<Option<String>, ModelError> {
@@ -176,44 +225,64 @@ impl HttpClient {
     }
 
     fn send(&self, path: &str, body: Option<&serde_json::Value>) -> Result<Ok2xx, ModelError> {
-        let url = format!("{}/{}", self.config.base_url, path.trim_start_matches('/'));
         let key = self.api_key()?;
         let payload = body.map(|b| b.to_string());
         let mut attempt = 0;
+        let mut avoid = None;
         loop {
-            if let Admit::No(retry_in) = self.breaker.admit() {
-                return Err(ModelError::CircuitOpen {
+            let i = self
+                .pool
+                .pick(avoid)
+                .map_err(|retry_in| ModelError::CircuitOpen {
                     server: self.server.clone(),
                     retry_in,
-                });
-            }
-            let result = self.attempt(&url, key.as_deref(), payload.as_deref());
-            let (err, retry_after) = match result {
-                Ok(ok) => {
-                    self.breaker.record_success();
+                })?;
+            let e = &self.pool.endpoints[i];
+            let url = format!("{}/{}", e.base_url, path.trim_start_matches('/'));
+            let load = e.load();
+            let (err, retry_after) = match self.attempt(e, &url, key.as_deref(), payload.as_deref())
+            {
+                Ok(mut ok) => {
+                    e.breaker.record_success();
+                    ok._load = Some(load);
                     return Ok(ok);
                 }
-                Err(Failure::Final(e)) => {
+                Err(Failure::Final(err)) => {
                     // The server answered; it is up. The request itself was wrong.
-                    self.breaker.record_success();
-                    return Err(e);
+                    e.breaker.record_success();
+                    return Err(err);
                 }
-                Err(Failure::Retryable(e, after)) => (e, after),
+                Err(Failure::Retryable(err, after)) => (err, after),
             };
-            self.breaker.record_failure();
+            drop(load);
+            e.breaker.record_failure();
             if attempt >= self.config.max_retries {
                 return Err(err);
             }
-            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt));
+            attempt += 1;
+            // Another server can take it: at once, no backoff.
+            let elsewhere = self
+                .pool
+                .endpoints
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o.breaker.state() != BreakerState::Open);
+            if elsewhere {
+                self.pool.failovers.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(from = %e.server, error = %err, "failing over to another server");
+                avoid = Some(i);
+                continue;
+            }
+            avoid = None;
+            let delay = retry_after.unwrap_or_else(|| self.backoff(attempt - 1));
             tracing::warn!(
-                server = %self.server,
-                attempt = attempt + 1,
+                server = %e.server,
+                attempt,
                 delay_ms = delay.as_millis() as u64,
                 error = %err,
                 "retrying"
             );
             std::thread::sleep(delay);
-            attempt += 1;
         }
     }
 
@@ -230,6 +299,7 @@ impl HttpClient {
 
     fn attempt(
         &self,
+        e: &Endpoint,
         url: &str,
         key: Option<&str>,
         payload: Option<&str>,
@@ -253,11 +323,12 @@ impl HttpClient {
                 req.call()
             }
         };
-        let response = response.map_err(|e| self.transport_failure(e))?;
+        let response = response.map_err(|err| self.transport_failure(e, err))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(Ok2xx {
                 body: response.into_body(),
+                _load: None,
             });
         }
         let retry_after = response
@@ -273,7 +344,7 @@ impl HttpClient {
             .take(2048)
             .read_to_string(&mut detail);
         let err = ModelError::Http {
-            server: self.server.clone(),
+            server: e.server.clone(),
             status,
             detail: summarize_error_body(&detail, key),
         };
@@ -284,7 +355,7 @@ impl HttpClient {
         }
     }
 
-    fn transport_failure(&self, e: ureq::Error) -> Failure {
+    fn transport_failure(&self, endpoint: &Endpoint, e: ureq::Error) -> Failure {
         let detail = match &e {
             ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
             other => other.to_string(),
@@ -292,7 +363,7 @@ impl HttpClient {
         let err = match e {
             ureq::Error::Timeout(_) => ModelError::Timeout(self.config.response_timeout),
             _ => ModelError::Unreachable {
-                server: self.server.clone(),
+                server: endpoint.server.clone(),
                 detail,
             },
         };
@@ -320,6 +391,37 @@ impl HttpClient {
             server: self.server.clone(),
             detail: detail.into(),
         }
+    }
+}
+
+/// Asks each server of the pool for `/health` every [`HEALTH_EVERY`] until the pool is
+/// dropped. A 2xx is healthy, and so is an answer saying there is no such route or no
+/// access (the server is up); 5xx (llama-server says 503 while it loads) and no answer
+/// are not.
+fn spawn_health_checks(pool: Weak<Pool>, timeout: Duration) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout.min(Duration::from_secs(2))))
+        .build()
+        .into();
+    let spawned = std::thread::Builder::new()
+        .name("scry-health".into())
+        .spawn(move || {
+            loop {
+                let Some(pool) = pool.upgrade() else { return };
+                for e in &pool.endpoints {
+                    let healthy = match agent.get(&e.health_url()).call() {
+                        Ok(r) => r.status().as_u16() < 500,
+                        Err(_) => false,
+                    };
+                    e.set_healthy(healthy);
+                }
+                drop(pool);
+                std::thread::sleep(HEALTH_EVERY);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no health checks for the server pool: {e}");
     }
 }
 

@@ -98,8 +98,16 @@ impl Postgres {
             port,
             _dir: dir,
         };
+        // Accepting connections, not only listening (a connection while it starts up
+        // is refused with "the database system is starting up").
+        let ready = || {
+            Command::new(install.join("bin/pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !ready() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "Postgres did not start"
