@@ -281,9 +281,10 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
     }
     let config = &snap.setup.config;
     let mut candidates = fused.into_candidates();
-    crate::rank::centrality(&mut candidates, &view.lexical);
     let count = candidates.len();
+    // The ranking stage's time includes reading each file's centrality.
     let started = std::time::Instant::now();
+    crate::rank::centrality(&mut candidates, &view.lexical);
     let ranked = crate::rank::rank(candidates, query, config.fusion, f64::from(config.rrf_k));
     tracing::debug!(
         candidates = count,
