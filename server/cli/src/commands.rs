@@ -193,21 +193,11 @@ fn ask(global: &Global, args: AskArgs) -> Result<ExitCode> {
         &mut on_event,
         &stop,
     );
-    journal::record(&engine, "ask", started, |a| match &outcome {
-        Ok(o) => {
-            a.results = Some(o.sources.len());
-            for n in o.fallbacks.iter().map(|f| format!("fallback: {f}")) {
-                a.notice(&n);
-            }
-            for n in &o.notices {
-                a.notice(n);
-            }
-            if o.answer.is_some() {
-                a.answered(o.tokens_out);
-            }
-        }
-        Err(AnswerError::Cancelled) => journal::cancelled(a),
-        Err(e) => journal::failed(a, e),
+    journal::record_answer(&engine, "ask", started, &outcome, |o| journal::Answered {
+        sources: o.sources.len(),
+        fallbacks: &o.fallbacks,
+        notices: &o.notices,
+        tokens: o.answer.is_some().then_some(o.tokens_out),
     });
     let outcome = match outcome {
         Err(AnswerError::Cancelled) => {
@@ -247,19 +237,11 @@ fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode> {
         ..PlanOptions::default()
     };
     let outcome = scry_answer::plan(&engine, &models, &args.task, &opts, &stop);
-    journal::record(&engine, "plan", started, |a| match &outcome {
-        Ok(o) => {
-            a.results = Some(o.sources.len());
-            for n in o.fallbacks.iter().map(|f| format!("fallback: {f}")) {
-                a.notice(&n);
-            }
-            for n in &o.notices {
-                a.notice(n);
-            }
-            a.answered(o.tokens_out);
-        }
-        Err(AnswerError::Cancelled) => journal::cancelled(a),
-        Err(e) => journal::failed(a, e),
+    journal::record_answer(&engine, "plan", started, &outcome, |o| journal::Answered {
+        sources: o.sources.len(),
+        fallbacks: &o.fallbacks,
+        notices: &o.notices,
+        tokens: Some(o.tokens_out),
     });
     let outcome = match outcome {
         Err(AnswerError::Cancelled) => {

@@ -221,8 +221,7 @@ pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms) -> f64 {
 /// (stems compared, so `throttling` finds `throttle.go`), times [`PATH_WEIGHT`]. A
 /// share under a tenth is noise.
 pub(crate) fn path_boost(path: &str, q: &QueryTerms) -> f64 {
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let stem = name.split('.').next().unwrap_or(name);
+    let (dirs, stem) = folders_and_stem(path);
     // A lone identifier names one thing: its file is the one named after it whole
     // (`IntoResponse` → `into_response.rs`), not every file sharing a part of it.
     if let Some(ident) = &q.identifier {
@@ -261,6 +260,12 @@ pub(crate) fn path_boost(path: &str, q: &QueryTerms) -> f64 {
     } else {
         PATH_WEIGHT * share
     }
+}
+
+/// A path's folders and its file name without extensions (`a/b`, `c` of `a/b/c.d.rs`).
+fn folders_and_stem(path: &str) -> (&str, &str) {
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    (dirs, name.split('.').next().unwrap_or(name))
 }
 
 /// The shortest word or name part that may match a longer one by starting it.
@@ -314,8 +319,7 @@ pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), 
 /// folder's for the files that stand for a folder (`mod.rs`, `index.ts`,
 /// `__init__.py`).
 pub(crate) fn module_word(path: &str) -> Option<String> {
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let stem = name.split('.').next().unwrap_or(name);
+    let (dirs, stem) = folders_and_stem(path);
     let word = if matches!(stem, "mod" | "index" | "lib" | "main" | "__init__" | "init") {
         dirs.rsplit('/').next().unwrap_or("")
     } else {

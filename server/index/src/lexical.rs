@@ -673,28 +673,36 @@ mod live_stats_tests {
 
     use super::*;
 
-    /// The counts written at indexing are the analyzer's own: on an index without
-    /// deletes they equal tantivy's totals exactly.
-    #[test]
-    fn counted_tokens_equal_what_tantivy_indexed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut lex = Lexical::open(dir.path()).unwrap();
-        for (path, src) in [
-            (
-                "src/http_adapter.rs",
-                "/// Sends it.\npub fn send_request(r: &HttpRequest) -> Result<(), Error> {\n    r.retry_policy.apply(parseHTTPResponse2(r))\n}\n",
-            ),
-            (
-                "lib/session.py",
-                "class Session:\n    def merge_environment_settings(self, url, proxies):\n        return self.trust_env and get_netrc_auth(url)\n",
-            ),
-        ] {
+    /// Chunks each `(path, source)` and adds the chunks (not committed).
+    fn add_files(lex: &mut Lexical, files: &[(&str, &str)]) {
+        for &(path, src) in files {
             let out = scry_chunk::chunk_file(path, src.as_bytes(), &Default::default());
             for c in &out.chunks {
                 lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
                     .unwrap();
             }
         }
+    }
+
+    /// The counts written at indexing are the analyzer's own: on an index without
+    /// deletes they equal tantivy's totals exactly.
+    #[test]
+    fn counted_tokens_equal_what_tantivy_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lex = Lexical::open(dir.path()).unwrap();
+        add_files(
+            &mut lex,
+            &[
+                (
+                    "src/http_adapter.rs",
+                    "/// Sends it.\npub fn send_request(r: &HttpRequest) -> Result<(), Error> {\n    r.retry_policy.apply(parseHTTPResponse2(r))\n}\n",
+                ),
+                (
+                    "lib/session.py",
+                    "class Session:\n    def merge_environment_settings(self, url, proxies):\n        return self.trust_env and get_netrc_auth(url)\n",
+                ),
+            ],
+        );
         lex.commit(1).unwrap();
         let snap = lex.snapshot().unwrap();
         let counted = snap.fields.counted();
@@ -723,13 +731,7 @@ mod live_stats_tests {
             ),
             ("gson/Other.java", "class Other {\n  GsonBuilder b;\n}\n"),
         ];
-        for (path, src) in files {
-            let out = scry_chunk::chunk_file(path, src.as_bytes(), &Default::default());
-            for c in &out.chunks {
-                lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
-                    .unwrap();
-            }
-        }
+        add_files(&mut lex, &files);
         lex.commit(1).unwrap();
         let snap = lex.snapshot().unwrap();
         assert_eq!(snap.content_doc_freq("gsonbuilder"), 2);

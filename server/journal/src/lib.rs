@@ -205,6 +205,11 @@ impl Journal {
         &self.path
     }
 
+    /// Starts following this journal, with its last `recent` entries (see [`Tail::open`]).
+    pub fn tail(&self, recent: usize) -> (Tail, Vec<Activity>) {
+        Tail::of(self.path.clone(), recent)
+    }
+
     /// Appends one entry. Failures are logged at debug: the journal is for watching,
     /// and never worth failing a query over.
     pub fn append(&self, entry: &Activity) {

@@ -28,8 +28,12 @@ impl Tail {
     /// already there (oldest first). A journal that does not exist yet is followed
     /// from its creation.
     pub fn open(index_dir: &Path, recent: usize) -> (Tail, Vec<Activity>) {
+        Tail::of(index_dir.join(FILE_NAME), recent)
+    }
+
+    pub(crate) fn of(path: PathBuf, recent: usize) -> (Tail, Vec<Activity>) {
         let mut tail = Tail {
-            path: index_dir.join(FILE_NAME),
+            path,
             file: None,
             pending: Vec::new(),
             skipped: 0,

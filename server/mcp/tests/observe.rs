@@ -31,6 +31,29 @@ fn sample<'a>(
         .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
 }
 
+/// What `/dashboard/state` says now.
+async fn dashboard_state(base: &str) -> Value {
+    reqwest::get(format!("{base}/dashboard/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `/metrics` as text and as the Prometheus parser reads it.
+async fn scrape(base: &str) -> (String, prometheus_parse::Scrape) {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("the Prometheus text format");
+    (text, scrape)
+}
+
 fn value(s: &prometheus_parse::Sample) -> f64 {
     match s.value {
         prometheus_parse::Value::Counter(v)
@@ -279,12 +302,7 @@ async fn the_dashboard_serves_its_page_state_and_live_calls() {
     assert_eq!(state["totals"]["calls"], 1);
     assert_eq!(state["recent"][0]["tool"], "search_code");
 
-    let st: Value = reqwest::get(format!("{base}/dashboard/state"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = dashboard_state(&base).await;
     assert_eq!(st["sessions_open"], 1);
     assert!(st["status"]["generation"].as_u64().unwrap() >= 1);
 }
@@ -375,12 +393,7 @@ async fn an_answer_shows_its_tokens_its_rate_and_the_model_that_wrote_it() {
     let written = a["tokens_out"].as_u64().unwrap();
     assert!(written > 0);
 
-    let st: Value = reqwest::get(format!("{base}/dashboard/state"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = dashboard_state(&base).await;
     let call = &st["recent"][0];
     assert_eq!(call["tool"], "ask");
     assert_eq!(call["answer_tokens"], written);
@@ -401,13 +414,7 @@ async fn an_answer_shows_its_tokens_its_rate_and_the_model_that_wrote_it() {
     );
     assert!(smol["kv_cache_bytes"].as_u64().unwrap() > 0, "{smol}");
 
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let (text, scrape) = scrape(&base).await;
     assert_eq!(
         value(sample(&scrape, "scry_answer_tokens_total", &[]).unwrap()),
         written as f64
@@ -451,12 +458,7 @@ async fn the_dashboard_lists_what_other_faces_wrote_to_the_activity_journal() {
 
     let started = Instant::now();
     let st = loop {
-        let st: Value = reqwest::get(format!("{base}/dashboard/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let st: Value = dashboard_state(&base).await;
         let recent = st["recent"].as_array().unwrap();
         if recent.iter().any(|c| c["face"] == "lsp") {
             break st;
@@ -475,13 +477,7 @@ async fn the_dashboard_lists_what_other_faces_wrote_to_the_activity_journal() {
     assert_eq!(lsp["pid"], std::process::id() + 1);
     assert_eq!(st["totals"]["calls"], 2);
 
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let (text, scrape) = scrape(&base).await;
     let by_face = |face| {
         sample(
             &scrape,

@@ -142,8 +142,7 @@ impl Observer {
         let fresh = match &mut *tail {
             Some(t) => t.poll(),
             None => {
-                let dir = self.journal.path().parent().unwrap_or(Path::new("."));
-                let (t, backlog) = Tail::open(dir, RECENT);
+                let (t, backlog) = self.journal.tail(RECENT);
                 *tail = Some(t);
                 // Calls from before this server started are listed, not counted.
                 let (before, since): (Vec<_>, Vec<_>) = backlog

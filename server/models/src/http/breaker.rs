@@ -58,6 +58,14 @@ impl CircuitBreaker {
         }
     }
 
+    /// How long it stays open; `None` when it is not open.
+    pub fn open_for(&self) -> Option<Duration> {
+        let inner = self.inner.lock();
+        inner
+            .open_until
+            .and_then(|t| t.checked_duration_since(Instant::now()))
+    }
+
     pub fn admit(&self) -> Admit {
         let mut inner = self.inner.lock();
         match inner.open_until {

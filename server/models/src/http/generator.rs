@@ -46,21 +46,16 @@ impl HttpGenerator {
             weights_bytes: None,
             kv_cache_bytes: None,
         };
-        // llama-server's own routes (tokenize, apply-template) beside `/v1`, on every
-        // server of the pool.
-        let root = config.base_url.strip_suffix("/v1").map(|root| {
-            let mut c = config.clone();
-            c.base_url = root.to_owned();
-            c.replicas = config
-                .replicas
-                .iter()
-                .map(|u| u.strip_suffix("/v1").unwrap_or(u).to_owned())
-                .collect();
-            c.max_retries = 0;
-            HttpClient::new(c)
-        });
+        let client = HttpClient::new(config);
+        // llama-server's own routes (tokenize, apply-template) beside `/v1`, on the
+        // same servers, breakers and health checks.
+        let root = client
+            .config()
+            .base_url
+            .ends_with("/v1")
+            .then(|| client.root());
         HttpGenerator {
-            client: Arc::new(HttpClient::new(config)),
+            client: Arc::new(client),
             info,
             max_in_flight: 16,
             in_flight: Arc::new(AtomicUsize::new(0)),

@@ -145,6 +145,8 @@ pub struct HttpClient {
     agent: ureq::Agent,
     pool: Arc<Pool>,
     server: String,
+    /// Requests go to each server's root instead of its base URL (see [`HttpClient::root`]).
+    at_root: bool,
 }
 
 /// How often each server of a pool is asked for `/health`.
@@ -177,6 +179,22 @@ impl HttpClient {
             agent,
             pool,
             server,
+            at_root: false,
+        }
+    }
+
+    /// A client for the servers' roots (beside `/v1`: llama-server's own routes) on the
+    /// same pool: the same breakers, load and health checks, and no retries (those
+    /// routes are extras a caller can do without).
+    pub fn root(&self) -> HttpClient {
+        let mut config = self.config.clone();
+        config.max_retries = 0;
+        HttpClient {
+            config,
+            agent: self.agent.clone(),
+            pool: self.pool.clone(),
+            server: self.server.clone(),
+            at_root: true,
         }
     }
 
@@ -238,7 +256,12 @@ impl HttpClient {
                     retry_in,
                 })?;
             let e = &self.pool.endpoints[i];
-            let url = format!("{}/{}", e.base_url, path.trim_start_matches('/'));
+            let base = if self.at_root {
+                e.root_url()
+            } else {
+                &e.base_url
+            };
+            let url = format!("{base}/{}", path.trim_start_matches('/'));
             let load = e.load();
             let (err, retry_after) = match self.attempt(e, &url, key.as_deref(), payload.as_deref())
             {

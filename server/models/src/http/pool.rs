@@ -66,10 +66,14 @@ impl Endpoint {
         }
     }
 
-    /// Where `/health` is: beside `/v1`, at the server's root.
+    /// The server's root, where `/v1` is (llama-server keeps `/health`, `/tokenize`
+    /// and `/apply-template` there).
+    pub fn root_url(&self) -> &str {
+        self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url)
+    }
+
     pub fn health_url(&self) -> String {
-        let root = self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url);
-        format!("{root}/health")
+        format!("{}/health", self.root_url())
     }
 }
 
@@ -107,30 +111,22 @@ impl Pool {
     pub fn pick(&self, avoid: Option<usize>) -> Result<usize, Duration> {
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize;
         let n = self.endpoints.len();
-        let order = (0..n).map(|i| (turn + i) % n);
-        let mut best: Option<(bool, bool, usize, usize)> = None;
-        let mut wait = Duration::MAX;
-        for i in order {
-            let e = &self.endpoints[i];
-            // Checking the state first: `admit` takes a half-open breaker's one probe.
-            if let BreakerState::Open = e.breaker.state() {
-                if let Admit::No(w) = e.breaker.admit() {
-                    wait = wait.min(w);
-                }
-                continue;
-            }
-            // Lower is better: avoided, unhealthy, load.
-            let key = (Some(i) == avoid, !e.healthy(), e.in_flight(), i);
-            if best.is_none_or(|b| (key.0, key.1, key.2) < (b.0, b.1, b.2)) {
-                best = Some(key);
-            }
-        }
-        let Some((_, _, _, i)) = best else {
-            return Err(if wait == Duration::MAX {
-                Duration::from_millis(100)
-            } else {
-                wait
+        // Checking the state, not `admit`: that would take a half-open breaker's one
+        // probe from a server that may not be chosen.
+        let open = |i: usize| self.endpoints[i].breaker.state() == BreakerState::Open;
+        // Lower is better: avoided, unhealthy, load; the first of equals, in an order
+        // that starts one further each time.
+        let best = (0..n)
+            .map(|k| (turn + k) % n)
+            .filter(|&i| !open(i))
+            .min_by_key(|&i| {
+                let e = &self.endpoints[i];
+                (Some(i) == avoid, !e.healthy(), e.in_flight())
             });
+        let Some(i) = best else {
+            // Every breaker open: the shortest wait.
+            let wait = self.endpoints.iter().filter_map(|e| e.breaker.open_for());
+            return Err(wait.min().unwrap_or(Duration::from_millis(100)));
         };
         match self.endpoints[i].breaker.admit() {
             Admit::Yes => Ok(i),
