@@ -26,6 +26,9 @@ pub enum EngineError {
     NoIndexDir(String),
     #[error("file watching failed: {0}")]
     Watch(String),
+    /// A store behind the storage seam (`ChunkStore`) failed to answer.
+    #[error("the index store failed: {0}")]
+    Store(String),
     #[error("cannot start a background thread: {0}")]
     Spawn(std::io::Error),
 }

@@ -34,6 +34,7 @@ mod config;
 mod discover;
 mod dry_run;
 mod error;
+mod export;
 mod follow;
 mod freshness;
 mod fusion;
@@ -50,6 +51,7 @@ mod search;
 mod snapshot;
 mod state;
 mod status;
+mod store;
 mod symbols;
 mod tier;
 mod upgrade;
@@ -60,21 +62,25 @@ mod writer;
 pub use config::{DEFAULT_SECRET_PATTERNS, EngineConfig, EngineConfigBuilder};
 pub use discover::{SkipReason, looks_binary};
 pub use error::EngineError;
+pub use export::Export;
 pub use follow::FollowEvent;
 pub use freshness::{FileRef, Sources};
 pub use fusion::Fusion;
 pub use location::default_index_dir;
+pub use rank::module_word;
 pub use read::FileText;
 pub use report::{BatchStats, DryRunReport, Phase, Progress, RefreshReport, human_secs};
 pub use scry_chunk::{ChunkKind, Definition, Span};
 pub use scry_index::FileHash;
+pub use scry_index::{LexicalFilter, StoredChunk, file_key};
 pub use scry_models::{EmbedderInfo, EmbedderSpec};
 pub use scry_paths::{PathError, Resolved, Roots};
 pub use search::{
     FileHit, Hit, MAX_K, MAX_QUERY_BYTES, RANGES_PER_FILE, Ranks, SearchMode, SearchRequest,
-    SearchResults,
+    SearchResults, StoreResults, search_store,
 };
 pub use status::{FileProblems, InventoryEntry, Status, TierStatus};
+pub use store::{ChunkId, ChunkStore, LexicalHit};
 pub use symbols::{MAX_SYMBOLS, SymbolHit, SymbolQuery, SymbolResults, fuzzy_score};
 pub use tier::{PerTier, Tier};
 pub use upgrade::UpgradeReport;
@@ -358,6 +364,11 @@ impl Snapshot {
 
     pub fn chunk_inventory(&self) -> Result<Vec<InventoryEntry>, EngineError> {
         status::inventory(self)
+    }
+
+    /// Every chunk of this generation with its vector in `tier`, for another store.
+    pub fn export(&self, tier: Tier) -> Result<Export, EngineError> {
+        export::export(self, tier)
     }
 }
 

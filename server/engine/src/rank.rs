@@ -317,8 +317,8 @@ pub(crate) fn file_evidence(candidates: &[Candidate]) -> HashMap<(u32, String), 
 
 /// The word other code names a file's module by: its name without extensions, or its
 /// folder's for the files that stand for a folder (`mod.rs`, `index.ts`,
-/// `__init__.py`).
-pub(crate) fn module_word(path: &str) -> Option<String> {
+/// `__init__.py`). Module centrality counts the chunks that mention it.
+pub fn module_word(path: &str) -> Option<String> {
     let (dirs, stem) = folders_and_stem(path);
     let word = if matches!(stem, "mod" | "index" | "lib" | "main" | "__init__" | "init") {
         dirs.rsplit('/').next().unwrap_or("")
@@ -331,20 +331,38 @@ pub(crate) fn module_word(path: &str) -> Option<String> {
 
 /// Each candidate file's centrality (see [`centrality_of`]), read once per file from
 /// the lexical index's term statistics: no document is loaded.
-pub(crate) fn centrality(candidates: &mut [Candidate], lexical: &scry_index::LexicalSnapshot) {
+pub(crate) fn centrality(
+    candidates: &mut [Candidate],
+    store: &dyn crate::store::ChunkStore,
+) -> Result<(), crate::EngineError> {
     if ablated().contains(&Signal::Central) {
-        return;
+        return Ok(());
     }
-    let total = lexical.num_chunks();
-    let mut per_path: HashMap<String, f32> = HashMap::new();
-    for c in candidates.iter_mut() {
-        let v = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
-            module_word(&c.chunk.path).map_or(0.0, |w| {
-                centrality_of(lexical.content_doc_freq(&w), total) as f32
+    // Each candidate file's module word once: one question to the store for them all.
+    let mut words: Vec<String> = Vec::new();
+    let mut word_of_path: HashMap<String, Option<usize>> = HashMap::new();
+    for c in candidates.iter() {
+        word_of_path.entry(c.chunk.path.clone()).or_insert_with(|| {
+            let w = module_word(&c.chunk.path)?;
+            Some(match words.iter().position(|x| *x == w) {
+                Some(i) => i,
+                None => {
+                    words.push(w);
+                    words.len() - 1
+                }
             })
         });
-        c.raw.centrality = v;
     }
+    let (mentions, total) = if words.is_empty() {
+        (Vec::new(), 0)
+    } else {
+        store.mentions(&words)?
+    };
+    for c in candidates.iter_mut() {
+        c.raw.centrality =
+            word_of_path[&c.chunk.path].map_or(0.0, |i| centrality_of(mentions[i], total) as f32);
+    }
+    Ok(())
 }
 
 /// How widely the code names a module: the chunks mentioning its name, on a log scale

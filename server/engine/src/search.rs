@@ -8,9 +8,10 @@ use std::str::FromStr;
 
 use globset::{GlobBuilder, GlobMatcher};
 use scry_chunk::{Definition, Span};
-use scry_index::{DocAddress, LexicalFilter, StoredChunk, tokenize};
+use scry_index::{LexicalFilter, StoredChunk, tokenize};
 
 use crate::freshness::{FileRef, Sources};
+use crate::store::{ChunkId, ChunkStore, LexicalHit, LocalStore};
 use crate::tier::{PerTier, Tier};
 use crate::{EngineError, Snapshot};
 
@@ -223,19 +224,8 @@ const FILES_FROM_EVIDENCE: usize = 10;
 
 /// Searches one snapshot of the index.
 pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResults, EngineError> {
-    let query = req.query.trim();
-    if query.is_empty() {
-        return Err(EngineError::InvalidRequest("the query is empty".into()));
-    }
-    if query.len() > MAX_QUERY_BYTES {
-        return Err(EngineError::InvalidRequest(format!(
-            "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
-            query.len()
-        )));
-    }
+    let query = checked_query(req)?;
     let view = &snap.view;
-    let k = req.k.min(MAX_K);
-    let filter = Filter::new(snap, req)?;
     let (mode, notice) = match (req.mode, view.has_vectors()) {
         (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
         // Vector-only search sees only chunks that have vectors: say so while some wait.
@@ -251,6 +241,133 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
             )),
         ),
     };
+    let within = match &req.within {
+        Some(dir) => Some(snap.setup.roots.resolve(dir)?),
+        None => None,
+    };
+    let filter = Filter::new(within, req)?;
+    let mut vectors = Vec::new();
+    if mode != SearchMode::Lexical {
+        for tier in Tier::ALL {
+            let Some((embedder, store)) = view.tier(tier) else {
+                continue;
+            };
+            if tier == Tier::Fast && fast_tier_redundant(view) {
+                continue;
+            }
+            let given = req
+                .query_embedding
+                .as_ref()
+                .filter(|v| v.len() == store.dims() && tier == Tier::Full);
+            let qv = match given {
+                Some(v) => v.clone(),
+                None => embed(embedder.as_ref(), &snap.setup.config.query_prefix, query)?,
+            };
+            vectors.push((tier, qv));
+        }
+    }
+    let store = LocalStore { view };
+    let mut fused = retrieve(&store, query, req.k, &filter, mode, &vectors)?;
+    if mode == SearchMode::Hybrid {
+        fused.mark_chunks_waiting_for_vectors(snap);
+    }
+    let config = &snap.setup.config;
+    let ranked = rank_stage(&store, fused, query, config.fusion, config.rrf_k)?;
+    let sources = snap.sources();
+    let (hits, files) = shape(ranked, query, req, &|c: &StoredChunk| {
+        (
+            sources.file_ref(c.root, &c.path, c.file_hash),
+            view.generation,
+        )
+    });
+    Ok(SearchResults {
+        generation: view.generation,
+        requested_mode: req.mode,
+        mode,
+        notice,
+        hits,
+        files,
+        sources,
+    })
+}
+
+/// What a search of a shared store found: [`SearchResults`] without the local
+/// workspace's sources (a shared store's files are not on this machine's disk).
+#[derive(Debug, Clone)]
+pub struct StoreResults {
+    pub requested_mode: SearchMode,
+    /// The mode actually used (lexical without a query vector).
+    pub mode: SearchMode,
+    pub notice: Option<String>,
+    pub hits: Vec<Hit>,
+    pub files: Vec<FileHit>,
+}
+
+/// Searches another store (see [`ChunkStore`]) with the same retrieval, fusion, ranking
+/// stage and result shape as the local one. `vectors` are the query's embedding in
+/// each tier the store has vectors of; `place` names a chunk's file, with its
+/// freshness, and the generation it was read from.
+pub fn search_store(
+    store: &dyn ChunkStore,
+    req: &SearchRequest,
+    vectors: &[(Tier, Vec<f32>)],
+    fusion: crate::Fusion,
+    rrf_k: f32,
+    place: &dyn Fn(&StoredChunk) -> (FileRef, u64),
+) -> Result<StoreResults, EngineError> {
+    let query = checked_query(req)?;
+    if req.within.is_some() {
+        return Err(EngineError::InvalidRequest(
+            "a shared store has no workspace folders: filter by repository or path glob".into(),
+        ));
+    }
+    let (mode, notice) = match (req.mode, vectors.is_empty()) {
+        (SearchMode::Lexical, _) => (SearchMode::Lexical, None),
+        (m, false) => (m, None),
+        (_, true) => (
+            SearchMode::Lexical,
+            Some("BM25-only: no embedding model for the query".to_owned()),
+        ),
+    };
+    let filter = Filter::new(None, req)?;
+    let fused = retrieve(store, query, req.k, &filter, mode, vectors)?;
+    let ranked = rank_stage(store, fused, query, fusion, rrf_k)?;
+    let (hits, files) = shape(ranked, query, req, place);
+    Ok(StoreResults {
+        requested_mode: req.mode,
+        mode,
+        notice,
+        hits,
+        files,
+    })
+}
+
+/// The query, trimmed, when it is one a search can run.
+fn checked_query(req: &SearchRequest) -> Result<&str, EngineError> {
+    let query = req.query.trim();
+    if query.is_empty() {
+        return Err(EngineError::InvalidRequest("the query is empty".into()));
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(EngineError::InvalidRequest(format!(
+            "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
+            query.len()
+        )));
+    }
+    Ok(query)
+}
+
+/// BM25's candidates (unless `mode` is vector-only) and each tier's nearest chunks for
+/// its query vector, each chunk once with every retriever's rank and score.
+fn retrieve(
+    store: &dyn ChunkStore,
+    query: &str,
+    k: usize,
+    filter: &Filter<'_>,
+    mode: SearchMode,
+    vectors: &[(Tier, Vec<f32>)],
+) -> Result<Fused, EngineError> {
+    let k = k.min(MAX_K);
     // Filters drop candidates after retrieval: retrieve more when they narrow.
     let n = if filter.narrows() {
         (k * 20).max(400)
@@ -258,8 +375,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         (k * 4).max(100)
     };
     let retrieval = Retrieval {
-        snap,
-        req,
+        store,
         query,
         n,
         filter,
@@ -269,32 +385,50 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
         retrieval.lexical(&mut fused)?;
     }
     if mode != SearchMode::Lexical {
-        for tier in Tier::ALL {
-            if tier == Tier::Fast && fast_tier_redundant(view) {
-                continue;
-            }
-            retrieval.vectors(tier, &mut fused)?;
+        for (tier, v) in vectors {
+            retrieval.vectors(*tier, v, &mut fused)?;
         }
     }
-    if mode == SearchMode::Hybrid {
-        fused.mark_chunks_waiting_for_vectors(snap);
-    }
-    let config = &snap.setup.config;
+    Ok(fused)
+}
+
+/// Fusion and the ranking stage over the candidates, best first. Its logged time
+/// includes reading each file's centrality.
+fn rank_stage(
+    store: &dyn ChunkStore,
+    fused: Fused,
+    query: &str,
+    fusion: crate::Fusion,
+    rrf_k: f32,
+) -> Result<Vec<Candidate>, EngineError> {
     let mut candidates = fused.into_candidates();
     let count = candidates.len();
-    // The ranking stage's time includes reading each file's centrality.
     let started = std::time::Instant::now();
-    crate::rank::centrality(&mut candidates, &view.lexical);
-    let ranked = crate::rank::rank(candidates, query, config.fusion, f64::from(config.rrf_k));
+    crate::rank::centrality(&mut candidates, store)?;
+    let ranked = crate::rank::rank(candidates, query, fusion, f64::from(rrf_k));
     tracing::debug!(
         candidates = count,
         micros = started.elapsed().as_micros() as u64,
         "ranking stage"
     );
+    Ok(ranked)
+}
+
+/// The ranked candidates as the request asked for them: the best `k` ranges (touching
+/// ones merged), or the best `k` files with their best ranges.
+fn shape(
+    ranked: Vec<Candidate>,
+    query: &str,
+    req: &SearchRequest,
+    place: &dyn Fn(&StoredChunk) -> (FileRef, u64),
+) -> (Vec<Hit>, Vec<FileHit>) {
+    let k = req.k.min(MAX_K);
     let terms: HashSet<String> = tokenize(query).into_iter().map(|t| t.text).collect();
-    let sources = snap.sources();
-    let to_hit = |c: Candidate| hit(c, &terms, &sources, view.generation);
-    let (hits, files) = if req.by_file {
+    let to_hit = |c: Candidate| {
+        let (file, generation) = place(&c.chunk);
+        hit(c, &terms, file, generation)
+    };
+    if req.by_file {
         let files = by_file(ranked, k)
             .into_iter()
             .map(|ranges| {
@@ -314,16 +448,7 @@ pub(crate) fn search(snap: &Snapshot, req: &SearchRequest) -> Result<SearchResul
             .map(to_hit)
             .collect();
         (hits, Vec::new())
-    };
-    Ok(SearchResults {
-        generation: view.generation,
-        requested_mode: req.mode,
-        mode,
-        notice,
-        hits,
-        files,
-        sources,
-    })
+    }
 }
 
 /// Which chunks a request admits: under a directory, matching a glob, of a language
@@ -335,7 +460,10 @@ struct Filter<'r> {
 }
 
 impl<'r> Filter<'r> {
-    fn new(snap: &Snapshot, req: &'r SearchRequest) -> Result<Filter<'r>, EngineError> {
+    fn new(
+        within: Option<scry_paths::Resolved>,
+        req: &'r SearchRequest,
+    ) -> Result<Filter<'r>, EngineError> {
         let glob = match &req.path_glob {
             Some(g) => Some(
                 GlobBuilder::new(g)
@@ -344,10 +472,6 @@ impl<'r> Filter<'r> {
                     .map_err(|e| EngineError::InvalidRequest(format!("bad path glob {g:?}: {e}")))?
                     .compile_matcher(),
             ),
-            None => None,
-        };
-        let within = match &req.within {
-            Some(dir) => Some(snap.setup.roots.resolve(dir)?),
             None => None,
         };
         Ok(Filter { within, glob, req })
@@ -379,43 +503,47 @@ impl<'r> Filter<'r> {
 
 /// One request's retrieval: what to look for, how many candidates, which chunks count.
 struct Retrieval<'a> {
-    snap: &'a Snapshot,
-    req: &'a SearchRequest,
+    store: &'a dyn ChunkStore,
     query: &'a str,
     n: usize,
-    filter: Filter<'a>,
+    filter: &'a Filter<'a>,
 }
 
 impl Retrieval<'_> {
     /// BM25's top `n`, ranked into `fused`.
     fn lexical(&self, fused: &mut Fused) -> Result<(), EngineError> {
-        let view = &self.snap.view;
+        let req = self.filter.req;
         let lexical_filter = LexicalFilter {
-            language: self.req.language.clone(),
-            kind: self.req.kind.clone(),
+            language: req.language.clone(),
+            kind: req.kind.clone(),
         };
-        let hits = view
-            .lexical
-            .search(self.query, self.n.max(WIDE_LEXICAL), &lexical_filter)?;
-        let addrs: Vec<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
-        let keys = view.lexical.file_keys(&addrs)?;
+        let hits = self
+            .store
+            .lexical(self.query, self.n.max(WIDE_LEXICAL), &lexical_filter)?;
         // Each file's evidence: the sum of its best few scores over all the hits.
         let mut per_file: HashMap<u64, (f32, usize)> = HashMap::new();
-        for ((score, _), key) in hits.iter().zip(&keys) {
-            let e = per_file.entry(*key).or_default();
+        for h in &hits {
+            let e = per_file.entry(h.file).or_default();
             if e.1 < crate::rank::EVIDENCE_CHUNKS {
-                e.0 += score;
+                e.0 += h.score;
                 e.1 += 1;
             }
         }
+        let top = &hits[..hits.len().min(self.n)];
         let mut rank = 0u32;
         let mut placed: HashSet<u64> = HashSet::new();
-        for ((score, addr), key) in hits.iter().zip(&keys).take(self.n) {
-            let chunk = view.lexical.load(*addr)?;
+        let ids: Vec<ChunkId> = top.iter().map(|h| h.id).collect();
+        for (h, chunk) in top.iter().zip(self.store.load(&ids)?) {
             if self.filter.keeps(&chunk) {
                 rank += 1;
-                placed.insert(*key);
-                fused.add(chunk, Retriever::Lexical, rank, *score, per_file[key].0);
+                placed.insert(h.file);
+                fused.add(
+                    chunk,
+                    Retriever::Lexical,
+                    rank,
+                    h.score,
+                    per_file[&h.file].0,
+                );
             }
         }
         // The strongest files with no chunk among the candidates: their best chunk.
@@ -426,58 +554,40 @@ impl Retrieval<'_> {
             .collect();
         strong.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         strong.truncate(FILES_FROM_EVIDENCE);
-        for (key, sum) in strong {
-            let best = hits
-                .iter()
-                .zip(&keys)
-                .skip(self.n)
-                .find(|(_, k)| **k == key);
-            if let Some(((score, addr), _)) = best {
-                let chunk = view.lexical.load(*addr)?;
-                if self.filter.keeps(&chunk) {
-                    rank += 1;
-                    fused.add(chunk, Retriever::Lexical, rank, *score, sum);
-                }
+        let extra: Vec<(&LexicalHit, f32)> = strong
+            .iter()
+            .filter_map(|(file, sum)| {
+                let best = hits[top.len()..].iter().find(|h| h.file == *file)?;
+                Some((best, *sum))
+            })
+            .collect();
+        let ids: Vec<ChunkId> = extra.iter().map(|(h, _)| h.id).collect();
+        for ((h, sum), chunk) in extra.into_iter().zip(self.store.load(&ids)?) {
+            if self.filter.keeps(&chunk) {
+                rank += 1;
+                fused.add(chunk, Retriever::Lexical, rank, h.score, sum);
             }
         }
         Ok(())
     }
 
-    /// A tier's top `n` (live keys of this generation only), ranked into `fused`.
-    fn vectors(&self, tier: Tier, fused: &mut Fused) -> Result<(), EngineError> {
-        let view = &self.snap.view;
-        let Some((embedder, store)) = view.tier(tier) else {
-            return Ok(());
-        };
-        let given = self
-            .req
-            .query_embedding
-            .as_ref()
-            .filter(|v| v.len() == store.dims() && tier == Tier::Full);
-        let qv = match given {
-            Some(v) => v.clone(),
-            None => embed(
-                embedder.as_ref(),
-                &self.snap.setup.config.query_prefix,
-                self.query,
-            )?,
-        };
-        let live = &view.live_keys;
+    /// A tier's top `n` for the query's vector in it, ranked into `fused`.
+    fn vectors(&self, tier: Tier, vector: &[f32], fused: &mut Fused) -> Result<(), EngineError> {
+        let found = self.store.nearest(tier, vector, self.n)?;
+        let ids: Vec<ChunkId> = found.iter().map(|(_, id)| *id).collect();
+        let chunks = self.store.load(&ids)?;
         let mut rank = 0u32;
-        for (key, distance) in store.search(&qv, self.n, |key| live.contains(&key))? {
-            for addr in view.lexical.docs_with_key(key)? {
-                let chunk = view.lexical.load(addr)?;
-                if self.filter.keeps(&chunk) {
-                    rank += 1;
-                    fused.add(chunk, Retriever::Vector(tier), rank, 1.0 - distance, 0.0);
-                }
+        for ((similarity, _), chunk) in found.into_iter().zip(chunks) {
+            if self.filter.keeps(&chunk) {
+                rank += 1;
+                fused.add(chunk, Retriever::Vector(tier), rank, similarity, 0.0);
             }
         }
         Ok(())
     }
 }
 
-fn hit(c: Candidate, terms: &HashSet<String>, sources: &Sources, generation: u64) -> Hit {
+fn hit(c: Candidate, terms: &HashSet<String>, file: FileRef, generation: u64) -> Hit {
     let chunk = c.chunk;
     let definition =
         matched_definition(terms, &chunk.definitions, chunk.symbol.as_deref()).cloned();
@@ -490,7 +600,7 @@ fn hit(c: Candidate, terms: &HashSet<String>, sources: &Sources, generation: u64
         None => (chunk.symbol, chunk.scope, chunk.kind),
     };
     Hit {
-        file: sources.file_ref(chunk.root, &chunk.path, chunk.file_hash),
+        file,
         span: chunk.span,
         symbol,
         scope,

@@ -29,8 +29,9 @@ const TOKENIZER: &str = "scry_code";
 pub const SCHEMA_VERSION: u32 = 7;
 
 /// How much a match in each field counts.
-const SYMBOL_BOOST: f32 = 3.0;
-const PATH_BOOST: f32 = 1.5;
+/// BM25's weight of a match in a chunk's names, and in its path, beside its content.
+pub const SYMBOL_BOOST: f32 = 3.0;
+pub const PATH_BOOST: f32 = 1.5;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -229,19 +230,7 @@ impl Lexical {
         if !c.definitions.is_empty() {
             doc.add_text(f.definitions, encode_definitions(&c.definitions));
         }
-        // The names BM25 boosts: the chunk's label (a part of a split definition is
-        // found by its owner's name too), once, then the other definitions in it, and
-        // its scope.
-        let label = c.symbol.as_deref();
-        let mut names: Vec<&str> = label.into_iter().collect();
-        names.extend(
-            c.definitions
-                .iter()
-                .map(|d| d.name.as_str())
-                .filter(|n| Some(*n) != label),
-        );
-        names.extend(c.scope.as_deref());
-        let names = names.join(" ");
+        let names = boosted_names(c.symbol.as_deref(), &c.definitions, c.scope.as_deref());
         doc.add_u64(f.tokens_symbols, count_tokens(&names));
         doc.add_text(f.symbols_text, names);
         if let Some(s) = &c.scope {
@@ -373,14 +362,32 @@ pub struct SymbolEntry {
     pub definition: Definition,
 }
 
+/// The names BM25 boosts: the chunk's label (a part of a split definition is found by
+/// its owner's name too), once, then the other definitions in it, and its scope.
+pub fn boosted_names(
+    label: Option<&str>,
+    definitions: &[Definition],
+    scope: Option<&str>,
+) -> String {
+    let mut names: Vec<&str> = label.into_iter().collect();
+    names.extend(
+        definitions
+            .iter()
+            .map(|d| d.name.as_str())
+            .filter(|n| Some(*n) != label),
+    );
+    names.extend(scope);
+    names.join(" ")
+}
+
 /// Definitions are stored as JSON (the doc store compresses the field names away).
-fn encode_definitions(defs: &[Definition]) -> String {
+pub fn encode_definitions(defs: &[Definition]) -> String {
     serde_json::to_string(defs).unwrap_or_default()
 }
 
 /// The definitions stored with a chunk; none when the field is absent or unreadable
 /// (the chunk itself stays searchable).
-fn decode_definitions(text: Option<&str>) -> Vec<Definition> {
+pub fn decode_definitions(text: Option<&str>) -> Vec<Definition> {
     text.and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default()
 }

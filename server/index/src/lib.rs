@@ -18,8 +18,9 @@ mod vectors;
 
 pub use file_hash::FileHash;
 pub use lexical::{
-    Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, SCHEMA_VERSION, SymbolCache,
-    SymbolEntry, file_key, file_term_text,
+    Lexical, LexicalFilter, LexicalReader, LexicalSnapshot, PATH_BOOST, SCHEMA_VERSION,
+    SYMBOL_BOOST, SymbolCache, SymbolEntry, boosted_names, decode_definitions, encode_definitions,
+    file_key, file_term_text,
 };
 pub use manifest::{FORMAT, FileEntry, FileTable, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
