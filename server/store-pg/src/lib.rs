@@ -15,12 +15,20 @@
 //!   row-level security, seeing only the rows of the organisation the session is set
 //!   to.
 
+mod blocking;
+mod reader;
+mod replica;
 mod schema;
 mod search;
 mod writer;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use tokio_postgres::{Client, NoTls};
 
+pub use blocking::{BlockingPgStore, StoreSearch};
+pub use reader::{PgReader, RepoGeneration};
 pub use search::{Hit, RepoFilter};
 pub use writer::{ChunkRow, GenerationWriter};
 
@@ -38,36 +46,77 @@ pub enum StoreError {
          or the same embedding model, is needed)"
     )]
     Dimensions { stored: usize, asked: usize },
+    #[error(
+        "the store's vectors come from model {stored:?}; this index's come from {asked:?} \
+         (index with the store's model, or use a new store)"
+    )]
+    Model { stored: String, asked: String },
+    #[error(
+        "the store's tables are of layout {found}; this scry reads layout {want} (a new \
+         store is needed)"
+    )]
+    Schema { found: String, want: &'static str },
     #[error("a vector has {got} dimensions; the store holds {want}")]
     VectorLength { got: usize, want: usize },
+    #[error("the store holds no index yet: publish a repository first (scry index --store)")]
+    Empty,
+    #[error("cannot start the store's client runtime: {0}")]
+    Runtime(String),
     #[error("{0} is not a valid name (1-200 characters, no control characters)")]
     Name(String),
 }
 
-/// A connection to the store.
+/// How many searches run at once on one [`PgStore`]: each holds a connection for its
+/// read transaction.
+const CONNECTIONS: usize = 4;
+
+/// Connections to the store.
 pub struct PgStore {
     url: String,
-    /// Searches set a role and an organisation for their transaction: one at a time on
-    /// this connection (a pool would run several).
-    client: tokio::sync::Mutex<Client>,
+    /// Each search sets a role and an organisation for its own read transaction, on one
+    /// of these connections (opened as needed).
+    clients: Vec<Arc<tokio::sync::Mutex<Option<Client>>>>,
+    next: AtomicUsize,
     dims: usize,
+    model: String,
 }
 
 impl PgStore {
-    /// Connects and makes sure the schema exists for vectors of `dims` dimensions.
-    pub async fn open(url: &str, dims: usize) -> Result<PgStore, StoreError> {
+    /// Connects and makes sure the schema exists for vectors of `dims` dimensions made
+    /// by `model` (the embedder's id; a store holds one model's vectors).
+    pub async fn open(url: &str, dims: usize, model: &str) -> Result<PgStore, StoreError> {
         let client = connect(url).await?;
-        let dims = schema::migrate(&client, dims).await?;
-        Ok(PgStore {
+        let (dims, model) = schema::migrate(&client, dims, model).await?;
+        Ok(PgStore::with(url, client, dims, model))
+    }
+
+    /// Connects to a store an indexer created, taking its dimensions and model from it.
+    pub async fn open_existing(url: &str) -> Result<PgStore, StoreError> {
+        let client = connect(url).await?;
+        let (dims, model) = schema::existing(&client).await?.ok_or(StoreError::Empty)?;
+        Ok(PgStore::with(url, client, dims, model))
+    }
+
+    fn with(url: &str, client: Client, dims: usize, model: String) -> PgStore {
+        let mut clients = vec![Arc::new(tokio::sync::Mutex::new(Some(client)))];
+        clients.extend((1..CONNECTIONS).map(|_| Arc::new(tokio::sync::Mutex::new(None))));
+        PgStore {
             url: url.to_owned(),
-            client: tokio::sync::Mutex::new(client),
+            clients,
+            next: AtomicUsize::new(0),
             dims,
-        })
+            model,
+        }
     }
 
     /// The vectors' dimensions.
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    /// The model the store's vectors come from.
+    pub fn model(&self) -> &str {
+        &self.model
     }
 
     /// Starts a new generation of `org`/`repo`, on a connection of its own that holds
@@ -86,10 +135,10 @@ impl PgStore {
         org: &str,
         repo: &str,
     ) -> Result<Option<i64>, StoreError> {
-        let row = self
-            .client
-            .lock()
-            .await
+        let client = self.connection().await?;
+        let row = client
+            .as_ref()
+            .expect("connected")
             .query_opt(
                 "SELECT active_generation FROM scry_repos WHERE org = $1 AND name = $2",
                 &[&org, &repo],
@@ -98,8 +147,27 @@ impl PgStore {
         Ok(row.and_then(|r| r.get(0)))
     }
 
-    pub(crate) fn client(&self) -> &tokio::sync::Mutex<Client> {
-        &self.client
+    /// A connection of the pool for one read: a free one if there is one, else the
+    /// next in turn (waiting for it); connected on first use, reconnected when the
+    /// server closed it.
+    pub(crate) async fn connection(
+        &self,
+    ) -> Result<tokio::sync::OwnedMutexGuard<Option<Client>>, StoreError> {
+        let free = self
+            .clients
+            .iter()
+            .find_map(|c| c.clone().try_lock_owned().ok());
+        let mut guard = match free {
+            Some(g) => g,
+            None => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
+                self.clients[i].clone().lock_owned().await
+            }
+        };
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(connect(&self.url).await?);
+        }
+        Ok(guard)
     }
 }
 

@@ -31,7 +31,17 @@ pub struct Hit {
 
 const SELECT: &str = "SELECT r.name, c.generation, c.path, c.start_line, c.end_line, c.language,
         c.file_hash";
-const FROM: &str = "FROM scry_chunks c
+/// BM25 over the three term columns, names and paths boosted as the local index
+/// boosts them, the query terms in `$3`.
+pub(crate) static MATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "c.terms ||| $3 OR c.symbol_terms ||| $3::pdb.boost({}) \
+         OR c.path_terms ||| $3::pdb.boost({})",
+        scry_index::SYMBOL_BOOST,
+        scry_index::PATH_BOOST
+    )
+});
+pub(crate) const FROM: &str = "FROM scry_chunks c
      JOIN scry_repos r ON r.id = c.repo_id AND c.generation = r.active_generation
      WHERE c.org = $1 AND ($2::text[] IS NULL OR r.name = ANY($2))";
 
@@ -44,17 +54,13 @@ impl PgStore {
         query: &str,
         k: usize,
     ) -> Result<Vec<Hit>, StoreError> {
-        // The query's terms as the local index makes them (no stop words, stems beside
-        // words); `|||` matches any of them. Only terms are sent, never pg_search's
-        // query syntax, and as a parameter.
-        let words = scry_index::query_terms(query);
-        if words.is_empty() {
+        let Some(query) = match_text(query) else {
             return Ok(Vec::new());
-        }
-        let query = words.join(" ");
+        };
+        let match_sql = &*MATCH;
         let sql = format!(
             "{SELECT}, paradedb.score(c.id)::float8 {FROM}
-               AND (c.terms ||| $3 OR c.symbol_terms ||| $3 OR c.path_terms ||| $3)
+               AND ({match_sql})
              ORDER BY 8 DESC, c.path LIMIT $4"
         );
         self.as_org(org, &sql, repos, &query, k).await
@@ -98,7 +104,8 @@ impl PgStore {
             RepoFilter::Only(v) => Some(v.clone()),
         };
         let k = k.clamp(1, 1000) as i64;
-        let mut client = self.client().lock().await;
+        let mut client = self.connection().await?;
+        let client = client.as_mut().expect("connected");
         let tx = client.build_transaction().read_only(true).start().await?;
         tx.batch_execute("SET LOCAL ROLE scry_reader").await?;
         tx.execute("SELECT set_config('scry.org', $1, true)", &[&org])
@@ -108,6 +115,16 @@ impl PgStore {
         tx.rollback().await?;
         Ok(rows.iter().map(hit).collect())
     }
+}
+
+/// The query's terms as the local index makes them (no stop words, stems beside words,
+/// each once), one space apart, for `|||` (any of them). Only terms are sent, never
+/// pg_search's query syntax, and as a parameter. `None`: nothing to match.
+pub(crate) fn match_text(query: &str) -> Option<String> {
+    let mut words = scry_index::query_terms(query);
+    words.sort();
+    words.dedup();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 fn hit(r: &Row) -> Hit {

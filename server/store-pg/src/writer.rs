@@ -1,28 +1,28 @@
 //! Writing one generation of a repository: lock, write, make active in one transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use pgvector::Vector;
+use scry_index::StoredChunk;
 use tokio_postgres::Client;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::StoreError;
 
-/// One chunk as the store keeps it.
+/// One chunk as the store keeps it: everything the local index stores of it (the
+/// ranking stage reads its definitions, kind and span alike on either store), and its
+/// vector. Its `root` is not kept: a repository is one root.
 #[derive(Debug, Clone)]
 pub struct ChunkRow {
-    pub path: String,
-    pub start_line: i32,
-    pub end_line: i32,
-    pub language: String,
-    /// The names the chunk defines, space-separated.
-    pub symbols: String,
-    pub content: String,
-    /// The hash of the file content the chunk was cut from.
-    pub file_hash: String,
+    pub chunk: StoredChunk,
     pub embedding: Option<Vec<f32>>,
 }
 
 /// What pg_search indexes of a text: the local index's own code-aware tokens
 /// (identifiers whole and in parts, lowercased, with their English stems), one space
-/// apart, so its plain tokenizer meets them as they are and both stores match alike.
+/// apart, so its whitespace tokenizer meets them as they are and both stores match
+/// alike.
 fn terms(text: &str) -> String {
     let tokens = scry_index::index_tokens(text);
     let mut out = String::with_capacity(text.len() + text.len() / 2);
@@ -35,15 +35,37 @@ fn terms(text: &str) -> String {
     out
 }
 
+/// A repository's generation as one number: the repository's id above 31 bits of
+/// generation (two billion generations a repository; ids below 2^32).
+pub(crate) fn slot(repo_id: i64, generation: i64) -> i64 {
+    (repo_id << 31) | (generation & 0x7fff_ffff)
+}
+
+/// Postgres text cannot hold NUL (a text file rarely has one; binary files are never
+/// indexed): each becomes U+FFFD.
+fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{fffd}").into()
+    } else {
+        s.into()
+    }
+}
+
 /// A generation being written. Nothing of it is visible until [`GenerationWriter::commit`];
 /// dropping the writer (or losing its process) releases the lock and leaves the active
 /// generation as it was.
 pub struct GenerationWriter {
     client: Client,
+    org: String,
     repo_id: i64,
     generation: i64,
     dims: usize,
     key: i64,
+    /// Chunks written, and how many mention each word (each chunk once per word).
+    chunks: i64,
+    mentions: HashMap<String, i64>,
+    /// The module words of the files written (see `scry_engine::module_word`).
+    modules: HashSet<String>,
 }
 
 /// The lock's key: the repository's name hashed by Postgres itself.
@@ -83,6 +105,12 @@ impl GenerationWriter {
                 &[&repo_id, &active],
             )
             .await?;
+        client
+            .execute(
+                "DELETE FROM scry_mentions WHERE repo_id = $1 AND generation IS DISTINCT FROM $2",
+                &[&repo_id, &active],
+            )
+            .await?;
         if removed > 0 {
             tracing::info!(
                 org,
@@ -93,10 +121,14 @@ impl GenerationWriter {
         }
         Ok(GenerationWriter {
             client,
+            org: org.to_owned(),
             repo_id,
             generation: active.unwrap_or(0) + 1,
             dims,
             key,
+            chunks: 0,
+            mentions: HashMap::new(),
+            modules: HashSet::new(),
         })
     }
 
@@ -114,8 +146,10 @@ impl GenerationWriter {
             .get(0))
     }
 
-    /// Writes chunks of the new generation (invisible to searches until the commit).
-    pub async fn add(&self, org: &str, chunks: &[ChunkRow]) -> Result<(), StoreError> {
+    /// Writes chunks of the new generation (invisible to searches until the commit), in
+    /// one binary COPY.
+    pub async fn add(&mut self, chunks: &[ChunkRow]) -> Result<(), StoreError> {
+        let org = self.org.clone();
         for c in chunks {
             if let Some(v) = &c.embedding
                 && v.len() != self.dims
@@ -126,51 +160,108 @@ impl GenerationWriter {
                 });
             }
         }
-        let insert = self
+        // The vector type's id is the extension's own: ask the server.
+        let vector_type = self.client.prepare("SELECT $1::vector").await?.params()[0].clone();
+        let columns = [
+            ("org", Type::TEXT),
+            ("repo_id", Type::INT8),
+            ("generation", Type::INT8),
+            ("slot", Type::INT8),
+            ("path", Type::TEXT),
+            ("start_line", Type::INT4),
+            ("end_line", Type::INT4),
+            ("byte_start", Type::INT8),
+            ("byte_end", Type::INT8),
+            ("language", Type::TEXT),
+            ("kind", Type::TEXT),
+            ("symbol", Type::TEXT),
+            ("scope", Type::TEXT),
+            ("context", Type::TEXT),
+            ("definitions", Type::TEXT),
+            ("content", Type::TEXT),
+            ("file_hash", Type::TEXT),
+            ("vec_key", Type::INT8),
+            ("terms", Type::TEXT),
+            ("symbol_terms", Type::TEXT),
+            ("path_terms", Type::TEXT),
+            ("embedding", vector_type),
+        ];
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        let types: Vec<Type> = columns.into_iter().map(|(_, t)| t).collect();
+        let sink = self
             .client
-            .prepare(
-                "INSERT INTO scry_chunks (org, repo_id, generation, path, start_line, end_line,
-                     language, symbols, content, file_hash, embedding, terms, symbol_terms,
-                     path_terms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
+            .copy_in(&format!(
+                "COPY scry_chunks ({}) FROM STDIN (FORMAT binary)",
+                names.join(", ")
+            ))
             .await?;
-        for c in chunks {
-            let embedding = c.embedding.clone().map(Vector::from);
-            let (terms, symbol_terms, path_terms) =
-                (terms(&c.content), terms(&c.symbols), terms(&c.path));
-            self.client
-                .execute(
-                    &insert,
-                    &[
-                        &org,
-                        &self.repo_id,
-                        &self.generation,
-                        &c.path,
-                        &c.start_line,
-                        &c.end_line,
-                        &c.language,
-                        &c.symbols,
-                        &c.content,
-                        &c.file_hash,
-                        &embedding,
-                        &terms,
-                        &symbol_terms,
-                        &path_terms,
-                    ],
-                )
-                .await?;
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        tokio::pin!(writer);
+        for row in chunks {
+            let c = &row.chunk;
+            let names =
+                scry_index::boosted_names(c.symbol.as_deref(), &c.definitions, c.scope.as_deref());
+            let embedding = row.embedding.clone().map(Vector::from);
+            let text = pg_text(&c.text).into_owned();
+            let content_terms = terms(&text);
+            let mut seen: HashSet<&str> = HashSet::new();
+            for t in content_terms.split(' ').filter(|t| !t.is_empty()) {
+                if seen.insert(t) {
+                    *self.mentions.entry(t.to_owned()).or_default() += 1;
+                }
+            }
+            self.modules.extend(scry_engine::module_word(&c.path));
+            self.chunks += 1;
+            let values: [&(dyn ToSql + Sync); 22] = [
+                &org,
+                &self.repo_id,
+                &self.generation,
+                &slot(self.repo_id, self.generation),
+                &c.path,
+                &(c.span.start_line as i32),
+                &(c.span.end_line as i32),
+                &(c.span.byte_start as i64),
+                &(c.span.byte_end as i64),
+                &c.language,
+                &c.kind,
+                &c.symbol,
+                &c.scope,
+                &c.context.as_deref().map(pg_text),
+                &scry_index::encode_definitions(&c.definitions),
+                &text,
+                &c.file_hash.to_string(),
+                // The key's bits, as Postgres has no unsigned integers.
+                &(c.vec_key as i64),
+                &content_terms,
+                &terms(&names),
+                &terms(&c.path),
+                &embedding,
+            ];
+            writer.as_mut().write(&values).await?;
         }
+        writer.finish().await?;
         Ok(())
     }
 
     /// Makes the generation active and removes the previous one, in one transaction:
     /// a search sees the old generation or the new, never both or neither.
     pub async fn commit(mut self) -> Result<i64, StoreError> {
+        // Only the words a search can ask about: the files' module words.
+        let (words, counts): (Vec<String>, Vec<i64>) = self
+            .modules
+            .iter()
+            .map(|w| (w.clone(), self.mentions.get(w).copied().unwrap_or(0)))
+            .unzip();
         let tx = self.client.transaction().await?;
         tx.execute(
-            "UPDATE scry_repos SET active_generation = $2 WHERE id = $1",
-            &[&self.repo_id, &self.generation],
+            "INSERT INTO scry_mentions (org, repo_id, generation, word, chunks)
+             SELECT $1, $2, $3, w, n FROM unnest($4::text[], $5::bigint[]) AS m(w, n)",
+            &[&self.org, &self.repo_id, &self.generation, &words, &counts],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE scry_repos SET active_generation = $2, chunks = $3 WHERE id = $1",
+            &[&self.repo_id, &self.generation, &self.chunks],
         )
         .await?;
         tx.execute(
@@ -178,10 +269,25 @@ impl GenerationWriter {
             &[&self.repo_id, &self.generation],
         )
         .await?;
+        tx.execute(
+            "DELETE FROM scry_mentions WHERE repo_id = $1 AND generation <> $2",
+            &[&self.repo_id, &self.generation],
+        )
+        .await?;
         tx.commit().await?;
         self.client
             .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
             .await?;
+        // BM25 checks each match's visibility; after a vacuum the visibility map
+        // answers without reading the heap (a search of a freshly written table was 3x
+        // slower). The generation is committed already: a failure is only logged.
+        if let Err(e) = self
+            .client
+            .batch_execute("VACUUM (ANALYZE) scry_chunks")
+            .await
+        {
+            tracing::warn!("vacuuming the chunks after a commit: {e}");
+        }
         Ok(self.generation)
     }
 }

@@ -7,24 +7,42 @@ mod pg;
 use std::time::{Duration, Instant};
 
 use pg::Postgres;
+use scry_engine::{FileHash, Span, StoredChunk};
 use scry_store_pg::{ChunkRow, Hit, PgStore, RepoFilter, StoreError};
+
+/// The model the tests' vectors are said to come from.
+const MODEL: &str = "test-model";
 
 fn chunk(path: &str, content: &str, embedding: [f32; 3]) -> ChunkRow {
     ChunkRow {
-        path: path.into(),
-        start_line: 1,
-        end_line: content.lines().count().max(1) as i32,
-        language: "rust".into(),
-        symbols: String::new(),
-        content: content.into(),
-        file_hash: format!("hash-of-{path}"),
+        chunk: StoredChunk {
+            root: 0,
+            path: path.into(),
+            span: Span::new(0, content.len(), 1, content.lines().count().max(1) as u32),
+            symbol: None,
+            scope: None,
+            context: None,
+            text: content.into(),
+            kind: "function".into(),
+            language: "rust".into(),
+            definitions: Vec::new(),
+            vec_key: blake3_key(content),
+            file_hash: FileHash::of(path.as_bytes()),
+        },
         embedding: Some(embedding.to_vec()),
     }
 }
 
+fn blake3_key(text: &str) -> u64 {
+    // Any stable key per text; the store only keeps it.
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
 async fn index(store: &PgStore, org: &str, repo: &str, chunks: &[ChunkRow]) -> i64 {
-    let w = store.writer(org, repo).await.unwrap();
-    w.add(org, chunks).await.unwrap();
+    let mut w = store.writer(org, repo).await.unwrap();
+    w.add(chunks).await.unwrap();
     w.commit().await.unwrap()
 }
 
@@ -35,7 +53,7 @@ fn paths(hits: &[Hit]) -> Vec<&str> {
 #[tokio::test]
 async fn a_committed_generation_is_searchable_by_bm25_and_by_vector() {
     let pg = Postgres::start();
-    let store = PgStore::open(&pg.url(), 3).await.unwrap();
+    let store = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     let generation = index(
         &store,
         "acme",
@@ -82,7 +100,7 @@ async fn a_committed_generation_is_searchable_by_bm25_and_by_vector() {
 #[tokio::test]
 async fn a_search_never_sees_an_unfinished_generation_and_the_switch_is_one_step() {
     let pg = Postgres::start();
-    let store = PgStore::open(&pg.url(), 3).await.unwrap();
+    let store = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     index(
         &store,
         "acme",
@@ -90,9 +108,9 @@ async fn a_search_never_sees_an_unfinished_generation_and_the_switch_is_one_step
         &[chunk("old.rs", "quokka", [1.0, 0.0, 0.0])],
     )
     .await;
-    let w = store.writer("acme", "api").await.unwrap();
+    let mut w = store.writer("acme", "api").await.unwrap();
     assert_eq!(w.generation(), 2);
-    w.add("acme", &[chunk("new.rs", "zebra", [1.0, 0.0, 0.0])])
+    w.add(&[chunk("new.rs", "zebra", [1.0, 0.0, 0.0])])
         .await
         .unwrap();
     let find = |q: &'static str| {
@@ -123,7 +141,7 @@ async fn a_search_never_sees_an_unfinished_generation_and_the_switch_is_one_step
 #[tokio::test]
 async fn one_writer_per_repository_and_a_killed_one_leaves_no_lock_and_no_rows() {
     let pg = Postgres::start();
-    let store = PgStore::open(&pg.url(), 3).await.unwrap();
+    let store = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     index(
         &store,
         "acme",
@@ -131,21 +149,18 @@ async fn one_writer_per_repository_and_a_killed_one_leaves_no_lock_and_no_rows()
         &[chunk("kept.rs", "kept_marker", [1.0, 0.0, 0.0])],
     )
     .await;
-    let first = store.writer("acme", "api").await.unwrap();
+    let mut first = store.writer("acme", "api").await.unwrap();
     let second = store.writer("acme", "api").await;
     assert!(matches!(second, Err(StoreError::Locked { .. })));
     // Another repository is another lock.
     store.writer("acme", "web").await.unwrap();
     first
-        .add(
-            "acme",
-            &[chunk("partial.rs", "partial_marker", [0.0, 1.0, 0.0])],
-        )
+        .add(&[chunk("partial.rs", "partial_marker", [0.0, 1.0, 0.0])])
         .await
         .unwrap();
     // The indexer's machine dies: its server process goes, as a kill -9 would take it.
     let pid = first.backend_pid().await.unwrap();
-    let killer = PgStore::open(&pg.url(), 3).await.unwrap();
+    let killer = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     let store_url = pg.url();
     let (client, conn) = tokio_postgres::connect(&store_url, tokio_postgres::NoTls)
         .await
@@ -191,7 +206,7 @@ async fn one_writer_per_repository_and_a_killed_one_leaves_no_lock_and_no_rows()
 #[tokio::test]
 async fn organisations_see_only_their_own_code_and_the_database_enforces_it() {
     let pg = Postgres::start();
-    let store = PgStore::open(&pg.url(), 3).await.unwrap();
+    let store = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     index(
         &store,
         "acme",
@@ -253,7 +268,7 @@ async fn organisations_see_only_their_own_code_and_the_database_enforces_it() {
 #[tokio::test]
 async fn a_search_spans_every_repository_or_the_ones_named() {
     let pg = Postgres::start();
-    let store = PgStore::open(&pg.url(), 3).await.unwrap();
+    let store = PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     index(
         &store,
         "acme",
@@ -292,10 +307,10 @@ async fn a_search_spans_every_repository_or_the_ones_named() {
 #[tokio::test]
 async fn a_store_made_for_other_vectors_is_refused_clearly() {
     let pg = Postgres::start();
-    PgStore::open(&pg.url(), 3).await.unwrap();
+    PgStore::open(&pg.url(), 3, MODEL).await.unwrap();
     // A second open of the same store (another process) finds it as it is.
-    assert_eq!(PgStore::open(&pg.url(), 3).await.unwrap().dims(), 3);
-    match PgStore::open(&pg.url(), 384).await {
+    assert_eq!(PgStore::open(&pg.url(), 3, MODEL).await.unwrap().dims(), 3);
+    match PgStore::open(&pg.url(), 384, MODEL).await {
         Err(
             e @ StoreError::Dimensions {
                 stored: 3,
@@ -307,7 +322,7 @@ async fn a_store_made_for_other_vectors_is_refused_clearly() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("opened a 3-dimension store for 384-dimension vectors"),
     }
-    let bad = PgStore::open(&pg.url(), 3)
+    let bad = PgStore::open(&pg.url(), 3, MODEL)
         .await
         .unwrap()
         .writer("acme", "")
@@ -318,7 +333,7 @@ async fn a_store_made_for_other_vectors_is_refused_clearly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_searches_of_two_organisations_on_one_store_never_cross() {
     let pg = Postgres::start();
-    let store = std::sync::Arc::new(PgStore::open(&pg.url(), 3).await.unwrap());
+    let store = std::sync::Arc::new(PgStore::open(&pg.url(), 3, MODEL).await.unwrap());
     index(
         &store,
         "acme",

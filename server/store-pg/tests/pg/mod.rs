@@ -88,6 +88,9 @@ impl Postgres {
                 "shared_preload_libraries=pg_search",
                 "-c",
                 "fsync=off",
+                // Logical replicas (a test subscribes one store to another).
+                "-c",
+                "wal_level=logical",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
