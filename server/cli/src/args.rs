@@ -190,6 +190,18 @@ pub struct McpArgs {
     /// Token budget of `ask` prompts (default: the config file's, else 8000).
     #[arg(long)]
     pub budget: Option<usize>,
+    /// Serve a shared Postgres store (`scry index --store` feeds it) for one
+    /// organisation (`--org`) instead of this machine's workspace: `search_code` across
+    /// its repositories, and `index_status`.
+    #[arg(long, env = "SCRY_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// The organisation a `--store` server answers for.
+    #[arg(long, env = "SCRY_ORG", default_value = "default", value_name = "ORG")]
+    pub org: String,
+    /// With --store on a logical replica: the primary, asked for each repository's
+    /// newest generation so hits the replica has not caught up with say `stale`.
+    #[arg(long, value_name = "URL")]
+    pub primary: Option<String>,
 }
 
 #[derive(Args)]
@@ -290,6 +302,27 @@ pub struct IndexArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// A shared store (Postgres) to publish to or search, instead of this machine's index
+/// alone.
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// A Postgres store (`postgres://…` or `host=… user=… dbname=…`): `scry index`
+    /// publishes the indexed generation there (as one repository: `--repo`), and
+    /// `scry search` searches it.
+    #[arg(long, env = "SCRY_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// The organisation in the store: searches see only its repositories.
+    #[arg(long, env = "SCRY_ORG", default_value = "default", value_name = "ORG")]
+    pub org: String,
+    /// The repository: the name `scry index --store` publishes under (default: the
+    /// indexed folder's name); for `scry search --store`, only these (repeatable;
+    /// default: every repository of the organisation).
+    #[arg(long = "repo", value_name = "NAME")]
+    pub repos: Vec<String>,
 }
 
 #[derive(Args)]
@@ -323,6 +356,8 @@ pub struct SearchArgs {
     /// Search the index as it is, without first bringing it up to date.
     #[arg(long)]
     pub no_refresh: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args)]

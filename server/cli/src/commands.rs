@@ -457,6 +457,13 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
         output::dry_run(&report, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let publish_to = match &args.store.store {
+        Some(url) => match roots.as_slice() {
+            [root] => Some((url.clone(), crate::store::repo_name(&args.store, root)?)),
+            _ => bail!("scry index --store publishes one repository: give one folder"),
+        },
+        None => None,
+    };
     let engine = open(global, roots, Access::Write, args.wait_vectors)?;
     let status = engine.status();
     if let Some(why) = &status.model_problem {
@@ -470,7 +477,22 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
         None
     };
     bar.finish();
-    output::refresh_report(&report, upgrade.as_ref(), &engine.status(), args.json)?;
+    let published = match publish_to {
+        Some((url, repo)) => Some(crate::store::publish(
+            &engine,
+            &url,
+            &args.store.org,
+            &repo,
+        )?),
+        None => None,
+    };
+    output::refresh_report(
+        &report,
+        upgrade.as_ref(),
+        &engine.status(),
+        published.as_ref().map(|p| (p, args.store.org.as_str())),
+        args.json,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -494,6 +516,9 @@ fn upgrade_all(engine: &Engine, bar: &output::ProgressBar) -> Result<scry_engine
 }
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
+    if let Some(url) = args.store.store.clone() {
+        return search_store(global, &url, args);
+    }
     let started = Instant::now();
     let roots = workspace(global, &[])?;
     let engine = open(
@@ -551,6 +576,107 @@ fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The HTTP face's options from the flags; Ctrl-C stops it.
+fn http_options(
+    addr: std::net::SocketAddr,
+    token: Option<String>,
+    args: McpArgs,
+) -> Result<scry_mcp::HttpOptions> {
+    let mut http = scry_mcp::HttpOptions::new(addr);
+    http.token = token;
+    http.allowed_hosts = args.allow_host;
+    http.allowed_origins = args.allow_origin;
+    http.max_sessions = args.max_sessions;
+    http.session_idle = std::time::Duration::from_secs(args.session_idle.max(1));
+    let shutdown = http.shutdown.clone();
+    ctrlc::set_handler(move || shutdown.cancel()).context("cannot handle Ctrl-C")?;
+    Ok(http)
+}
+
+fn mcp_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("scry-mcp")
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+}
+
+/// `scry serve --store`: MCP over HTTP for one organisation's repositories in a shared
+/// store.
+fn serve_store(global: &Global, url: &str, args: McpArgs) -> Result<ExitCode> {
+    let Some(addr) = args.http else {
+        bail!("--store serves over HTTP: use `scry serve --store` or `scry mcp --http --store`");
+    };
+    let config = config_for(global, Vec::new())?;
+    let embedder = match &config.fast_embedder {
+        Some(spec) => Some(spec.load().context("loading the fast tier's table")?),
+        None => None,
+    };
+    let mut store = scry_store_pg::BlockingPgStore::open_existing(url)?;
+    if let Some(primary) = &args.primary {
+        store = store.with_primary(primary)?;
+    }
+    let model_ok = embedder
+        .as_ref()
+        .is_some_and(|e| e.info().id == store.store().model());
+    if !model_ok {
+        output::notice(&format!(
+            "the store's vectors come from {}; without that model here, searches are BM25 only",
+            store.store().model()
+        ));
+    }
+    let token = std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.is_empty());
+    if token.is_none() && !addr.ip().is_loopback() {
+        output::notice(&format!(
+            "serving on {addr} without a token: set {} to require one",
+            args.token_env
+        ));
+    }
+    let state = Arc::new(scry_mcp::StoreState {
+        store,
+        org: args.org.clone(),
+        embedder,
+        query_prefix: config.query_prefix.clone(),
+        fusion: config.fusion,
+        rrf_k: config.rrf_k,
+        permits: tokio::sync::Semaphore::new(8),
+    });
+    let http = http_options(addr, token, args)?;
+    let rt = mcp_runtime()?;
+    rt.block_on(scry_mcp::serve_store_http(state, http, |bound| {
+        output::notice(&format!(
+            "serving the shared store's MCP at http://{bound}/mcp"
+        ));
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scry search --store`: the shared store, not this machine's index.
+fn search_store(global: &Global, url: &str, args: SearchArgs) -> Result<ExitCode> {
+    if args.root.is_some() {
+        bail!(
+            "--root names a folder of this machine's workspace; with --store, use --repo or --path"
+        );
+    }
+    let mode: SearchMode = args.mode.parse().map_err(anyhow::Error::msg)?;
+    let req = SearchRequest::new(args.query.clone())
+        .k(args.k)
+        .mode(mode)
+        .language(args.language.clone())
+        .path_glob(args.path_glob.clone())
+        .by_file(args.files);
+    let config = config_for(global, Vec::new())?;
+    let found = crate::store::search(url, &args.store, &req, &config)?;
+    if let Some(n) = &found.results.notice {
+        output::notice(n);
+    }
+    output::store_results(&found, args.json, args.files)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn status(global: &Global, args: StatusArgs) -> Result<ExitCode> {
     let roots = workspace(global, &[])?;
     let engine = open(global, roots, Access::Read, false)?;
@@ -603,7 +729,7 @@ fn watch(global: &Global) -> Result<ExitCode> {
     }
     ws.wait_indexed(Duration::MAX);
     if let Some(r) = ws.state().last_report {
-        output::refresh_report(&r, None, &ws.engine().status(), false)?;
+        output::refresh_report(&r, None, &ws.engine().status(), None, false)?;
     }
     output::notice("watching for changes; press Ctrl-C to stop");
     while !stop.load(Ordering::SeqCst) {
@@ -632,6 +758,9 @@ fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
 const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:3939";
 
 fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
+    if let Some(url) = args.store.clone() {
+        return serve_store(global, &url, args);
+    }
     let roots = workspace(global, &[])?;
     let (models, _, configured_budget) = model_manager(global, &roots, None)?;
     let engine = config(global, roots)?;
@@ -657,20 +786,8 @@ fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
             args.token_env
         ));
     }
-    let mut http = scry_mcp::HttpOptions::new(addr);
-    http.token = token;
-    http.allowed_hosts = args.allow_host;
-    http.allowed_origins = args.allow_origin;
-    http.max_sessions = args.max_sessions;
-    http.session_idle = std::time::Duration::from_secs(args.session_idle.max(1));
-    let shutdown = http.shutdown.clone();
-    ctrlc::set_handler(move || shutdown.cancel()).context("cannot handle Ctrl-C")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("scry-mcp")
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let http = http_options(addr, token, args)?;
+    let rt = mcp_runtime()?;
     let shared = scry_mcp::start(opts)?;
     rt.block_on(scry_mcp::serve_http(shared, http, |bound| {
         output::notice(&format!("serving MCP at http://{bound}/mcp"));

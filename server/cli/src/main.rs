@@ -6,6 +6,7 @@ mod journal;
 mod omp;
 mod output;
 mod stdio;
+mod store;
 
 use std::process::ExitCode;
 

@@ -202,10 +202,28 @@ pub fn refresh_report(
     r: &RefreshReport,
     upgrade: Option<&UpgradeReport>,
     status: &Status,
+    published: Option<(&crate::store::Published, &str)>,
     json: bool,
 ) -> Result<()> {
+    if let Some((p, org)) = published
+        && !json
+    {
+        eprintln!(
+            "published {org}/{} generation {}: {} chunks, {} with vectors ({}), in {:.1}s",
+            p.repo, p.generation, p.chunks, p.vectors, p.model, p.seconds
+        );
+    }
     if json {
         return print_json(&json!({
+            "published": published.map(|(p, org)| json!({
+                "org": org,
+                "repository": p.repo,
+                "generation": p.generation,
+                "chunks": p.chunks,
+                "vectors": p.vectors,
+                "model": p.model,
+                "seconds": p.seconds,
+            })),
             "generation": r.generation,
             "files_seen": r.files_seen,
             "files_unchanged": r.files_unchanged,
@@ -369,6 +387,7 @@ fn hit_json(h: &Hit) -> serde_json::Value {
             "name_line": d.name_span.start_line,
         })),
         "score": h.score,
+        "generation": h.generation,
         "ranks": { "lexical": h.ranks.lexical, "vector": h.ranks.vector, "fast": h.ranks.fast },
         "file_hash": h.file.hash.to_string(),
         "stale": h.file.stale,
@@ -405,14 +424,51 @@ pub fn search_results(r: &SearchResults, json: bool, by_file: bool) -> Result<()
         }
         return print_json(&v);
     }
+    hits_text(&r.hits, &r.files, "")
+}
+
+/// A search of a shared store: as [`search_results`], each result's `root` its
+/// repository and `generation` the one read of it; the repositories read, with their
+/// generations, in `repositories`.
+pub fn store_results(s: &scry_store_pg::StoreSearch, json: bool, by_file: bool) -> Result<()> {
+    let r = &s.results;
+    if json {
+        let mut v = json!({
+            "mode": r.mode.as_str(),
+            "requested_mode": r.requested_mode.as_str(),
+            "notice": r.notice,
+            "repositories": s.repos.iter().map(|g| json!({
+                "name": g.name,
+                "generation": g.generation,
+            })).collect::<Vec<_>>(),
+            "results": r.hits.iter().map(hit_json).collect::<Vec<_>>(),
+        });
+        if by_file {
+            v["files"] = r.files.iter().map(file_json).collect();
+        }
+        return print_json(&v);
+    }
+    hits_text(&r.hits, &r.files, "/")
+}
+
+/// Hits or files as text; a store's paths are prefixed by their repository and `sep`.
+fn hits_text(hits: &[Hit], files: &[FileHit], sep: &str) -> Result<()> {
+    let prefix = |f: &scry_engine::FileRef| {
+        if sep.is_empty() {
+            String::new()
+        } else {
+            format!("{}{sep}", f.root.display())
+        }
+    };
     let mut out = std::io::stdout().lock();
-    if r.hits.is_empty() && r.files.is_empty() {
+    if hits.is_empty() && files.is_empty() {
         writeln!(out, "no results")?;
     }
-    for h in &r.hits {
+    for h in hits {
         writeln!(
             out,
-            "{}:{}-{}  {}",
+            "{}{}:{}-{}  {}",
+            prefix(&h.file),
             h.file.path,
             h.span.start_line,
             h.span.end_line,
@@ -422,10 +478,11 @@ pub fn search_results(r: &SearchResults, json: bool, by_file: bool) -> Result<()
             writeln!(out, "    {line}")?;
         }
     }
-    for f in &r.files {
+    for f in files {
         writeln!(
             out,
-            "{}  [{:.4}]{}",
+            "{}{}  [{:.4}]{}",
+            prefix(&f.file),
             f.file.path,
             f.score,
             stale_mark(f.file.stale)

@@ -75,6 +75,46 @@ pub async fn serve_http(
     opts: HttpOptions,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), McpError> {
+    let (listener, bound, allowed_hosts) = bind(&opts).await?;
+    let factory_shared = shared.clone();
+    let (mcp, sessions) = mcp_routes(
+        move || ScryMcp::new(factory_shared.clone()),
+        &opts,
+        &allowed_hosts,
+    );
+    let dashboard = crate::dashboard::routes(crate::dashboard::Dashboard {
+        shared: shared.clone(),
+        sessions,
+    })
+    .layer(middleware::from_fn_with_state(allowed_hosts, require_host));
+    tokio::spawn(crate::dashboard::follow_journal(
+        shared.clone(),
+        opts.shutdown.child_token(),
+    ));
+    run(listener, bound, mcp.merge(dashboard), &opts, on_bound).await
+}
+
+/// `scry serve --store`: MCP over a shared store, with the same checks (host, origin,
+/// token, session cap); no dashboard (it shows one workspace's engine).
+pub async fn serve_store_http(
+    store: Arc<crate::shared_store::StoreState>,
+    opts: HttpOptions,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), McpError> {
+    let (listener, bound, allowed_hosts) = bind(&opts).await?;
+    let (mcp, _) = mcp_routes(
+        move || crate::shared_store::StoreMcp::new(store.clone()),
+        &opts,
+        &allowed_hosts,
+    );
+    run(listener, bound, mcp, &opts, on_bound).await
+}
+
+/// Listens, and names the hosts a request may address: loopback, the bound address,
+/// and those the user allowed.
+async fn bind(
+    opts: &HttpOptions,
+) -> Result<(tokio::net::TcpListener, SocketAddr, Arc<Vec<String>>), McpError> {
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .map_err(|e| McpError::io(format!("cannot listen on {}", opts.addr), e))?;
@@ -86,7 +126,15 @@ pub async fn serve_http(
     if !bound.ip().is_loopback() && !bound.ip().is_unspecified() {
         hosts.push(bound.ip().to_string());
     }
-    let allowed_hosts = Arc::new(hosts.clone());
+    Ok((listener, bound, Arc::new(hosts)))
+}
+
+/// `/mcp` for sessions of the handlers `factory` makes, their number capped.
+fn mcp_routes<S: rmcp::ServerHandler>(
+    factory: impl Fn() -> S + Send + Sync + 'static,
+    opts: &HttpOptions,
+    hosts: &[String],
+) -> (axum::Router, Arc<LocalSessionManager>) {
     let mut origins: Vec<String> = [
         "http://localhost:*",
         "http://127.0.0.1:*",
@@ -98,39 +146,35 @@ pub async fn serve_http(
     .to_vec();
     origins.extend(opts.allowed_origins.iter().cloned());
     let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
+        .with_allowed_hosts(hosts.to_vec())
         .with_allowed_origins(origins)
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_cancellation_token(opts.shutdown.child_token());
-    let factory_shared = shared.clone();
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(opts.session_idle);
     let sessions = Arc::new(sessions);
-    let service = StreamableHttpService::new(
-        move || Ok(ScryMcp::new(factory_shared.clone())),
-        sessions.clone(),
-        config,
-    );
-    let token: Option<Arc<str>> = opts.token.as_deref().map(Arc::from);
+    let service = StreamableHttpService::new(move || Ok(factory()), sessions.clone(), config);
     let cap = SessionCap {
-        sessions,
+        sessions: sessions.clone(),
         max: opts.max_sessions.max(1),
     };
-    let dashboard = crate::dashboard::routes(crate::dashboard::Dashboard {
-        shared: shared.clone(),
-        sessions: cap.sessions.clone(),
-    })
-    .layer(middleware::from_fn_with_state(allowed_hosts, require_host));
-    let app = axum::Router::new()
+    let router = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(cap, cap_sessions))
-        .merge(dashboard)
-        .layer(middleware::from_fn_with_state(token, require_token));
-    tokio::spawn(crate::dashboard::follow_journal(
-        shared.clone(),
-        opts.shutdown.child_token(),
-    ));
+        .layer(middleware::from_fn_with_state(cap, cap_sessions));
+    (router, sessions)
+}
+
+/// Serves `app` behind the token check until shutdown.
+async fn run(
+    listener: tokio::net::TcpListener,
+    bound: SocketAddr,
+    app: axum::Router,
+    opts: &HttpOptions,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), McpError> {
+    let token: Option<Arc<str>> = opts.token.as_deref().map(Arc::from);
+    let app = app.layer(middleware::from_fn_with_state(token, require_token));
     tracing::info!("serving MCP at http://{bound}/mcp");
     on_bound(bound);
     let shutdown = opts.shutdown.clone();

@@ -17,6 +17,7 @@ mod dashboard;
 mod http;
 pub mod observe;
 mod server;
+mod shared_store;
 mod state;
 mod stdio;
 mod tools;
@@ -24,9 +25,12 @@ mod wire;
 
 use std::sync::Arc;
 
-pub use http::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, serve_http};
+pub use http::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, HttpOptions, serve_http, serve_store_http,
+};
 pub use observe::{ObserveOptions, RateLimit};
 pub use server::{INSTRUCTIONS, ScryMcp};
+pub use shared_store::{StoreMcp, StoreState};
 pub use state::{McpOptions, Shared};
 pub use stdio::{run_stdio, serve_io};
 pub use tools::{TOOL_NAMES, cursor};

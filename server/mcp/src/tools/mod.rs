@@ -16,7 +16,7 @@ mod find_symbol;
 mod get_context;
 pub(crate) mod index_status;
 mod read_range;
-mod search_code;
+pub(crate) mod search_code;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

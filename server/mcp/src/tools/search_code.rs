@@ -13,7 +13,7 @@ pub const NAME: &str = "search_code";
 pub const MAX_PAGE: u64 = 50;
 const DEFAULT_PAGE: u64 = 10;
 /// Lines of a hit's text shown in its snippet.
-const SNIPPET_LINES: usize = 40;
+pub(crate) const SNIPPET_LINES: usize = 40;
 /// Lines of each range's snippet in a search by file (a file brings several).
 const FILE_RANGE_SNIPPET_LINES: usize = 12;
 
@@ -305,7 +305,7 @@ fn page(results: SearchResults, state: &State, page_end: usize, partial: bool) -
     }
 }
 
-fn file_out(f: &FileHit) -> FileOut {
+pub(crate) fn file_out(f: &FileHit) -> FileOut {
     FileOut {
         path: f.file.path.clone(),
         root: f.file.root.display().to_string(),
@@ -321,7 +321,7 @@ fn file_out(f: &FileHit) -> FileOut {
     }
 }
 
-fn hit_out(h: &Hit, snippet_lines: usize) -> HitOut {
+pub(crate) fn hit_out(h: &Hit, snippet_lines: usize) -> HitOut {
     let (snippet, snippet_truncated) = clip_lines(&h.text, snippet_lines);
     HitOut {
         path: h.file.path.clone(),
@@ -348,13 +348,35 @@ fn hit_out(h: &Hit, snippet_lines: usize) -> HitOut {
 
 impl Output for SearchOutput {
     fn text(&self) -> String {
+        render(
+            &self.hits,
+            self.files.as_deref(),
+            &self.notices,
+            self.next_cursor.as_deref(),
+        )
+    }
+}
+
+/// Hits or files as text for clients that read only `content`.
+pub(crate) fn render(
+    hits: &[HitOut],
+    files: Option<&[FileOut]>,
+    notices: &[String],
+    next_cursor: Option<&str>,
+) -> String {
+    {
         let mut s = String::new();
-        for n in &self.notices {
+        for n in notices {
             s.push_str(&format!("note: {n}\n"));
         }
-        for f in self.files.iter().flatten() {
+        for f in files.into_iter().flatten() {
             s.push_str(&format!(
-                "{}  [{}, score {:.4}{}]\n",
+                "{}{}  [{}, score {:.4}{}]\n",
+                if f.root.is_empty() || f.root.starts_with('/') {
+                    String::new()
+                } else {
+                    format!("{}/", f.root)
+                },
                 f.path,
                 f.language,
                 f.score,
@@ -371,9 +393,10 @@ impl Output for SearchOutput {
                 ));
             }
         }
-        for h in &self.hits {
+        for h in hits {
             s.push_str(&format!(
-                "{}:{}-{}{}  [{} {}, score {:.4}{}]\n{}",
+                "{}{}:{}-{}{}  [{} {}, score {:.4}{}]\n{}",
+                repo_prefix(h),
                 h.path,
                 h.start_line,
                 h.end_line,
@@ -385,13 +408,23 @@ impl Output for SearchOutput {
                 fenced(h),
             ));
         }
-        if self.hits.is_empty() && self.files.as_ref().is_none_or(Vec::is_empty) {
+        if hits.is_empty() && files.is_none_or(<[FileOut]>::is_empty) {
             s.push_str("no hits\n");
         }
-        if let Some(c) = &self.next_cursor {
+        if let Some(c) = next_cursor {
             s.push_str(&format!("next_cursor: {c}\n"));
         }
         s
+    }
+}
+
+/// `repo/` before a shared store's paths (whose root is a repository's name, not a
+/// folder); nothing for a workspace's.
+fn repo_prefix(h: &HitOut) -> String {
+    if h.root.is_empty() || h.root.starts_with('/') {
+        String::new()
+    } else {
+        format!("{}/", h.root)
     }
 }
 

@@ -1,0 +1,149 @@
+//! `--store`: publishing this machine's index of a repository into a shared Postgres
+//! store (`scry index --store`), and searching one (`scry search --store`). The search
+//! runs the engine's own retrieval and ranking stage through the storage seam; only
+//! the rows come from Postgres.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use scry_engine::{Engine, Export, SearchRequest, Tier};
+use scry_store_pg::{BlockingPgStore, ChunkRow, RepoFilter, StoreError, StoreSearch};
+
+use crate::args::StoreArgs;
+
+/// Rows per COPY: a batch's rows are held once more as they are written.
+const ROWS_PER_BATCH: usize = 2_000;
+
+/// How long `scry index --store` waits for another indexer of the same repository.
+const LOCK_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// What a publish did.
+pub struct Published {
+    pub repo: String,
+    pub generation: i64,
+    pub chunks: usize,
+    pub vectors: usize,
+    pub model: String,
+    pub seconds: f64,
+}
+
+/// The repository name `scry index --store PATH` publishes under: `--repo`, else the
+/// folder's name.
+pub fn repo_name(args: &StoreArgs, root: &Path) -> Result<String> {
+    match args.repos.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let abs = std::fs::canonicalize(root)
+                .with_context(|| format!("{}: cannot resolve", root.display()))?;
+            abs.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .context("the indexed folder has no name: pass --repo NAME")
+        }
+        _ => bail!("scry index --store publishes one repository: pass one --repo"),
+    }
+}
+
+/// Publishes the engine's current generation as the next generation of `repo`: every
+/// chunk with its fast-tier vector (the table a query is embedded with in
+/// microseconds), made active in one transaction.
+pub fn publish(engine: &Engine, url: &str, org: &str, repo: &str) -> Result<Published> {
+    let started = Instant::now();
+    let snap = engine.snapshot();
+    let export = snap.export(Tier::Fast)?;
+    let Export {
+        model,
+        dims,
+        chunks,
+        ..
+    } = export;
+    let Some(model) = model else {
+        bail!(
+            "a shared store holds vectors: index with an embedding model (its fast tier) \
+             to publish, not --no-model"
+        );
+    };
+    let store = BlockingPgStore::open(url, dims, &model)?;
+    let mut writer = store.block_on(async {
+        let waited = Instant::now();
+        let mut said = false;
+        loop {
+            match store.store().writer(org, repo).await {
+                Err(StoreError::Locked { .. }) if waited.elapsed() < LOCK_WAIT => {
+                    if !said {
+                        crate::output::notice(&format!(
+                            "another indexer is publishing {org}/{repo}; waiting for it"
+                        ));
+                        said = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
+    })?;
+    let vectors = chunks.iter().filter(|(_, v)| v.is_some()).count();
+    let count = chunks.len();
+    let mut rows = Vec::with_capacity(ROWS_PER_BATCH);
+    let mut chunks = chunks.into_iter();
+    loop {
+        rows.clear();
+        rows.extend(
+            chunks
+                .by_ref()
+                .take(ROWS_PER_BATCH)
+                .map(|(chunk, embedding)| ChunkRow { chunk, embedding }),
+        );
+        if rows.is_empty() {
+            break;
+        }
+        store.block_on(writer.add(&rows))?;
+    }
+    let generation = store.block_on(writer.commit())?;
+    Ok(Published {
+        repo: repo.to_owned(),
+        generation,
+        chunks: count,
+        vectors,
+        model,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Searches the shared store with the query embedded by the fast tier's table (when the
+/// store's vectors are that model's).
+pub fn search(
+    url: &str,
+    args: &StoreArgs,
+    req: &SearchRequest,
+    config: &scry_engine::EngineConfig,
+) -> Result<StoreSearch> {
+    let embedder = match &config.fast_embedder {
+        Some(spec) => Some(spec.load().context("loading the fast tier's table")?),
+        None => None,
+    };
+    let store = BlockingPgStore::open_existing(url)?;
+    let usable = embedder
+        .as_ref()
+        .filter(|e| e.info().id == store.store().model() && e.info().dims == store.store().dims());
+    if embedder.is_some() && usable.is_none() && req.mode != scry_engine::SearchMode::Lexical {
+        crate::output::notice(&format!(
+            "the store's vectors come from {}, not this machine's embedding model: BM25 only",
+            store.store().model()
+        ));
+    }
+    let vector = match usable {
+        Some(e) if req.mode != scry_engine::SearchMode::Lexical => {
+            let text = format!("{}{}", config.query_prefix, req.query.trim());
+            let out = e.embed(&[text]).context("embedding the query")?;
+            out.vectors.into_iter().next().map(|v| (Tier::Fast, v))
+        }
+        _ => None,
+    };
+    let repos = if args.repos.is_empty() {
+        RepoFilter::All
+    } else {
+        RepoFilter::Only(args.repos.clone())
+    };
+    Ok(store.search(&args.org, &repos, req, vector, config.fusion, config.rrf_k)?)
+}

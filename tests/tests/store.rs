@@ -1,0 +1,173 @@
+//! The shared store from the command line, on a real Postgres with the real embedding
+//! model: `scry index --store` publishes a workspace as a repository (its fast-tier
+//! vectors with it), two indexers of one repository take turns, and `scry search
+//! --store` searches every repository of the organisation with the engine's ranking.
+
+#[path = "../../server/store-pg/tests/pg/mod.rs"]
+mod pg;
+
+use scry_test_support::{Sandbox, embed_model};
+use serde_json::Value;
+
+fn publish(s: &Sandbox, url: &str, repo: &str) -> Value {
+    let m = embed_model().to_string_lossy().into_owned();
+    let out = s.json(&[
+        "--embed-model",
+        &m,
+        "index",
+        "--json",
+        "--store",
+        url,
+        "--org",
+        "acme",
+        "--repo",
+        repo,
+    ]);
+    out["published"].clone()
+}
+
+fn search(s: &Sandbox, url: &str, extra: &[&str], query: &str) -> Value {
+    let m = embed_model().to_string_lossy().into_owned();
+    let mut args = vec![
+        "--embed-model",
+        &m,
+        "search",
+        "--json",
+        "--store",
+        url,
+        "--org",
+        "acme",
+    ];
+    args.extend_from_slice(extra);
+    args.push(query);
+    s.json(&args)
+}
+
+#[test]
+fn indexers_publish_repositories_and_a_search_of_the_store_ranks_them_all() {
+    let pg = pg::Postgres::start();
+    let url = pg.url();
+    let api = Sandbox::new();
+    api.write(
+        "src/retry.rs",
+        "/// Retries a failing request with exponential backoff.\npub fn retry_with_backoff(attempts: u32) -> u32 {\n    attempts * 2\n}\n",
+    );
+    api.write("tests/retry_test.rs", "#[test]\nfn retry_with_backoff_doubles() {\n    assert_eq!(retry_with_backoff(2), 4);\n}\n");
+    let web = Sandbox::new();
+    web.write(
+        "app/checkout.ts",
+        "// Renders the checkout page and submits the order.\nexport function renderCheckout(order: Order) {\n  return submitOrder(order);\n}\n",
+    );
+    let p = publish(&api, &url, "api");
+    assert_eq!(
+        (p["repository"].as_str(), p["generation"].as_i64()),
+        (Some("api"), Some(1))
+    );
+    assert!(p["chunks"].as_u64().unwrap() >= 2);
+    // Every chunk carries its fast-tier vector (the static table of the model).
+    assert_eq!(p["vectors"], p["chunks"]);
+    assert!(p["model"].as_str().unwrap().starts_with("static"), "{p}");
+    publish(&web, &url, "web");
+
+    let r = search(&api, &url, &[], "retry with backoff");
+    assert_eq!(r["mode"], "hybrid", "{r}");
+    let top = &r["results"][0];
+    assert_eq!(
+        (top["root"].as_str(), top["path"].as_str()),
+        (Some("api"), Some("src/retry.rs")),
+        "{r}"
+    );
+    // The ranking stage ran: the implementation above its test, named by definition.
+    assert_eq!(top["symbol"], "retry_with_backoff");
+    assert!(top["ranks"]["fast"].is_u64(), "{top}");
+    let names: Vec<&str> = r["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "web"]);
+    // By meaning across repositories, and narrowed to one.
+    let r = search(&api, &url, &[], "checkout page order");
+    assert_eq!(r["results"][0]["root"], "web", "{r}");
+    let r = search(&api, &url, &["--repo", "api"], "checkout page order");
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["root"] == "api"),
+        "{r}"
+    );
+
+    // Two indexing machines (each its own local index) publish one repository at once:
+    // one writes, the other waits its turn; each publishes a whole generation.
+    let m = embed_model().to_string_lossy().into_owned();
+    let other_machine = tempfile::tempdir().unwrap();
+    let other_index = other_machine.path().to_string_lossy().into_owned();
+    let args = [
+        "--embed-model",
+        &m,
+        "index",
+        "--json",
+        "--store",
+        &url,
+        "--org",
+        "acme",
+        "--repo",
+        "api",
+    ];
+    let first = api
+        .cmd(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut second_args = vec!["--index-dir", &other_index];
+    second_args.extend_from_slice(&args);
+    let second = api
+        .cmd(&second_args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut generations: Vec<i64> = [first, second]
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["published"]["generation"].as_i64().unwrap()
+        })
+        .collect();
+    generations.sort();
+    assert_eq!(
+        generations,
+        [2, 3],
+        "each indexer published its own generation"
+    );
+    let r = search(&api, &url, &["--repo", "api"], "retry with backoff");
+    assert_eq!(r["results"][0]["generation"], 3);
+
+    // Without the model here, the store is still searchable by BM25, and says so.
+    let out = api.run(&[
+        "--no-model",
+        "search",
+        "--json",
+        "--store",
+        &url,
+        "--org",
+        "acme",
+        "retry backoff",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "lexical");
+    assert_eq!(v["results"][0]["path"], "src/retry.rs");
+}
