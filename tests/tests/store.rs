@@ -171,3 +171,85 @@ fn indexers_publish_repositories_and_a_search_of_the_store_ranks_them_all() {
     assert_eq!(v["mode"], "lexical");
     assert_eq!(v["results"][0]["path"], "src/retry.rs");
 }
+
+/// A POST of an MCP `initialize` to `/mcp`; the response's status line and body.
+fn initialize(addr: &str, token: Option<&str>) -> (String, String) {
+    use std::io::{Read, Write};
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn one_store_server_admits_only_the_tokens_of_its_organisations() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let pg = pg::Postgres::start();
+    let url = pg.url();
+    let api = Sandbox::new();
+    api.write("src/lib.rs", "pub fn retry_with_backoff() {}\n");
+    publish(&api, &url, "api");
+    let tokens = api.dir.path().join("org-tokens");
+    std::fs::write(&tokens, "# org token\nacme acme-token-0123456789\n").unwrap();
+    // Readable by others: refused before anything is served.
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let tokens_arg = tokens.to_string_lossy().into_owned();
+    let args = [
+        "--no-model",
+        "serve",
+        "--store",
+        &url,
+        "--org-tokens",
+        &tokens_arg,
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let out = api.run(&args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut serve = api
+        .cmd(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(serve.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "scry serve --store exited"
+        );
+        if let Some(i) = line.find("http://") {
+            let url = line[i + "http://".len()..].trim();
+            break url.trim_end_matches("/mcp").to_owned();
+        }
+    };
+    assert!(initialize(&addr, None).0.contains("401"));
+    assert!(
+        initialize(&addr, Some("acme-token-0123456780"))
+            .0
+            .contains("401")
+    );
+    let (status, body) = initialize(&addr, Some("acme-token-0123456789"));
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(body.contains("\"serverInfo\""), "{body}");
+    serve.kill().unwrap();
+    let _ = serve.wait();
+}

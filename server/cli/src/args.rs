@@ -198,6 +198,12 @@ pub struct McpArgs {
     /// The organisation a `--store` server answers for.
     #[arg(long, env = "SCRY_ORG", default_value = "default", value_name = "ORG")]
     pub org: String,
+    /// With --store: one server for many organisations. FILE holds one `ORG TOKEN` line
+    /// per caller (`#` comments); a caller's bearer token names its organisation, and
+    /// a request without a listed token is refused. The file must not be readable by
+    /// group or others.
+    #[arg(long, value_name = "FILE", conflicts_with = "org")]
+    pub org_tokens: Option<PathBuf>,
     /// With --store on a logical replica: the primary, asked for each repository's
     /// newest generation so hits the replica has not caught up with say `stale`.
     #[arg(long, value_name = "URL")]

@@ -629,15 +629,19 @@ fn serve_store(global: &Global, url: &str, args: McpArgs) -> Result<ExitCode> {
     let token = std::env::var(&args.token_env)
         .ok()
         .filter(|t| !t.is_empty());
-    if token.is_none() && !addr.ip().is_loopback() {
+    if token.is_none() && args.org_tokens.is_none() && !addr.ip().is_loopback() {
         output::notice(&format!(
             "serving on {addr} without a token: set {} to require one",
             args.token_env
         ));
     }
+    let orgs = match &args.org_tokens {
+        Some(file) => scry_mcp::Orgs::ByToken(crate::store::org_tokens(file)?),
+        None => scry_mcp::Orgs::One(args.org.clone()),
+    };
     let state = Arc::new(scry_mcp::StoreState {
         store,
-        org: args.org.clone(),
+        orgs,
         embedder,
         query_prefix: config.query_prefix.clone(),
         fusion: config.fusion,

@@ -147,3 +147,92 @@ pub fn search(
     };
     Ok(store.search(&args.org, &repos, req, vector, config.fusion, config.rrf_k)?)
 }
+
+/// The `ORG TOKEN` lines of `scry serve --store --org-tokens FILE`. Refused when others
+/// could read the tokens, when a line is malformed, or when two organisations share a
+/// token.
+pub fn org_tokens(file: &Path) -> Result<Vec<(String, String)>> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(file).with_context(|| format!("{}", file.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "{}: holds bearer tokens but group or others may read it (chmod 600 it)",
+            file.display()
+        );
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(org), Some(token), None) = (parts.next(), parts.next(), parts.next()) else {
+            bail!("{}:{}: expected `ORG TOKEN`", file.display(), i + 1);
+        };
+        if token.len() < 16 {
+            bail!(
+                "{}:{}: a token shorter than 16 characters is too easy to guess",
+                file.display(),
+                i + 1
+            );
+        }
+        if out.iter().any(|(t, o)| t == token && o != org) {
+            bail!(
+                "{}:{}: this token already names another organisation",
+                file.display(),
+                i + 1
+            );
+        }
+        out.push((token.to_owned(), org.to_owned()));
+    }
+    if out.is_empty() {
+        bail!("{}: no `ORG TOKEN` line", file.display());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn file(text: &str, mode: u32) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        f
+    }
+
+    #[test]
+    fn organisation_tokens_are_read_from_a_private_file_and_checked() {
+        let ok = file(
+            "# callers\nacme 0123456789abcdef0123\nglobex fedcba9876543210fedc\n",
+            0o600,
+        );
+        assert_eq!(
+            org_tokens(ok.path()).unwrap(),
+            [
+                ("0123456789abcdef0123".to_owned(), "acme".to_owned()),
+                ("fedcba9876543210fedc".to_owned(), "globex".to_owned()),
+            ]
+        );
+        let readable = file("acme 0123456789abcdef0123\n", 0o644);
+        assert!(
+            org_tokens(readable.path())
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 600")
+        );
+        let short = file("acme short\n", 0o600);
+        assert!(org_tokens(short.path()).is_err());
+        let shared = file(
+            "acme 0123456789abcdef0123\nglobex 0123456789abcdef0123\n",
+            0o600,
+        );
+        assert!(org_tokens(shared.path()).is_err());
+        let malformed = file("acme\n", 0o600);
+        assert!(org_tokens(malformed.path()).is_err());
+    }
+}

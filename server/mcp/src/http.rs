@@ -102,11 +102,19 @@ pub async fn serve_store_http(
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), McpError> {
     let (listener, bound, allowed_hosts) = bind(&opts).await?;
-    let (mcp, _) = mcp_routes(
+    let orgs = store.orgs.clone();
+    let (mut mcp, _) = mcp_routes(
         move || crate::shared_store::StoreMcp::new(store.clone()),
         &opts,
         &allowed_hosts,
     );
+    if let crate::shared_store::Orgs::ByToken(_) = orgs {
+        // Each caller's token names its organisation: only listed tokens get in.
+        mcp = mcp.layer(middleware::from_fn_with_state(
+            Arc::new(orgs),
+            require_org_token,
+        ));
+    }
     run(listener, bound, mcp, &opts, on_bound).await
 }
 
@@ -309,8 +317,26 @@ async fn require_token(
     next.run(req).await
 }
 
+/// For a store server with a token per organisation: a request must carry one of them.
+async fn require_org_token(
+    State(orgs): State<Arc<crate::shared_store::Orgs>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (given, _) = given_token(&req);
+    if orgs.of(given).is_none() {
+        let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scry\""),
+        );
+        return r;
+    }
+    next.run(req).await
+}
+
 /// Equal-length comparison whose time does not depend on where the bytes differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for (i, x) in b.iter().enumerate() {
         diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ x);

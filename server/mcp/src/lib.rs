@@ -30,7 +30,7 @@ pub use http::{
 };
 pub use observe::{ObserveOptions, RateLimit};
 pub use server::{INSTRUCTIONS, ScryMcp};
-pub use shared_store::{StoreMcp, StoreState};
+pub use shared_store::{Orgs, StoreMcp, StoreState};
 pub use state::{McpOptions, Shared};
 pub use stdio::{run_stdio, serve_io};
 pub use tools::{TOOL_NAMES, cursor};

@@ -1,5 +1,5 @@
 //! `scry serve --store`: the MCP face over a shared Postgres store of many repositories,
-//! for one organisation. Two read-only tools: `search_code` (the engine's own retrieval
+//! for one organisation, or for each caller's (by its bearer token). Two read-only tools: `search_code` (the engine's own retrieval
 //! and ranking stage over the store's rows, across the organisation's repositories or
 //! the ones named) and `index_status` (which repositories, at which generation, with
 //! which model). The workspace tools (`read_range`, `find_symbol`, `get_context`, `ask`)
@@ -25,12 +25,42 @@ use crate::tools::search_code::{
 };
 use crate::tools::{Output, define, read_only_annotations};
 
+/// Which organisation a call is answered for: row-level security keeps every other
+/// organisation's rows out of its queries.
+#[derive(Clone)]
+pub enum Orgs {
+    /// Every caller is of this one.
+    One(String),
+    /// Each caller's bearer token names its organisation (`token`, `org`): one server
+    /// for many organisations. A request with no listed token is refused at the door.
+    ByToken(Vec<(String, String)>),
+}
+
+impl Orgs {
+    /// The organisation of a request that carries `bearer` (`Authorization: Bearer`).
+    pub fn of(&self, bearer: Option<&str>) -> Option<&str> {
+        match self {
+            Orgs::One(org) => Some(org),
+            Orgs::ByToken(list) => {
+                let given = bearer?;
+                // Every entry compared in full, so the time says nothing of which matched.
+                let mut found = None;
+                for (token, org) in list {
+                    if crate::http::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+                        found = Some(org.as_str());
+                    }
+                }
+                found
+            }
+        }
+    }
+}
+
 /// What every session of a store server shares.
 pub struct StoreState {
     pub store: BlockingPgStore,
-    /// The organisation this server answers for (row-level security keeps the rest
-    /// out of every query).
-    pub org: String,
+    /// The organisation of each call.
+    pub orgs: Orgs,
     /// Embeds queries for the store's vectors (its fast tier's table), when it is the
     /// model the store's vectors come from.
     pub embedder: Option<Arc<dyn Embedder>>,
@@ -187,14 +217,27 @@ impl ServerHandler for StoreMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = serde_json::Value::Object(request.arguments.unwrap_or_default());
         let state = self.state.clone();
+        let bearer = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(axum::http::header::AUTHORIZATION))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        // The HTTP layer refused unknown tokens already; never answer without an org.
+        let Some(org) = state.orgs.of(bearer).map(str::to_owned) else {
+            return Err(ErrorData::invalid_request(
+                "no organisation for this caller",
+                None,
+            ));
+        };
         let result = match request.name.as_ref() {
             "search_code" => {
                 let input: SearchInput = parse(args)?;
-                blocking(&state, &ctx, move |s| search(s, input)).await
+                blocking(&state, &ctx, move |s| search(s, &org, input)).await
             }
             "index_status" => {
                 let _: StatusInput = parse(args)?;
-                blocking(&state, &ctx, status).await
+                blocking(&state, &ctx, move |s| status(s, &org)).await
             }
             other => {
                 return Err(ErrorData::invalid_params(
@@ -245,7 +288,7 @@ async fn blocking<O: Output + Send + 'static>(
     }
 }
 
-fn search(s: &StoreState, input: SearchInput) -> Result<StoreSearchOutput, String> {
+fn search(s: &StoreState, org: &str, input: SearchInput) -> Result<StoreSearchOutput, String> {
     let k = input.k.unwrap_or(10);
     if !(1..=MAX_PAGE).contains(&k) {
         return Err(format!("k must be within 1..={MAX_PAGE}, not {k}"));
@@ -280,7 +323,7 @@ fn search(s: &StoreState, input: SearchInput) -> Result<StoreSearchOutput, Strin
     };
     let found = s
         .store
-        .search(&s.org, &repos, &req, vector, s.fusion, s.rrf_k)
+        .search(org, &repos, &req, vector, s.fusion, s.rrf_k)
         .map_err(|e| e.to_string())?;
     let r = found.results;
     notices.extend(r.notice);
@@ -307,10 +350,10 @@ fn search(s: &StoreState, input: SearchInput) -> Result<StoreSearchOutput, Strin
     })
 }
 
-fn status(s: &StoreState) -> Result<StoreStatusOutput, String> {
+fn status(s: &StoreState, org: &str) -> Result<StoreStatusOutput, String> {
     let repos = s
         .store
-        .block_on(s.store.store().active_generations(&s.org))
+        .block_on(s.store.store().active_generations(org))
         .map_err(|e| e.to_string())?;
     let store = s.store.store();
     let hybrid = s
@@ -318,7 +361,7 @@ fn status(s: &StoreState) -> Result<StoreStatusOutput, String> {
         .as_ref()
         .is_some_and(|e| e.info().id == store.model() && e.info().dims == store.dims());
     Ok(StoreStatusOutput {
-        organisation: s.org.clone(),
+        organisation: org.to_owned(),
         repositories: repos
             .into_iter()
             .map(|(name, generation)| RepoOut { name, generation })

@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use scry_engine::{Engine, EngineConfig, Fusion, Tier};
-use scry_mcp::{HttpOptions, StoreState};
+use scry_mcp::{HttpOptions, Orgs, StoreState};
 use scry_store_pg::{BlockingPgStore, ChunkRow};
 use serde_json::json;
 use support::*;
@@ -35,10 +35,10 @@ fn publish(store: &BlockingPgStore, org: &str, repo: &str, ws: &std::path::Path)
     });
 }
 
-fn state(url: &str, org: &str) -> Arc<StoreState> {
+fn state(url: &str, orgs: Orgs) -> Arc<StoreState> {
     Arc::new(StoreState {
         store: BlockingPgStore::open_existing(url).unwrap(),
-        org: org.into(),
+        orgs,
         embedder: None,
         query_prefix: String::new(),
         fusion: Fusion::Rrf,
@@ -47,7 +47,10 @@ fn state(url: &str, org: &str) -> Arc<StoreState> {
     })
 }
 
-async fn client_of(state: Arc<StoreState>) -> (Client, tokio_util::sync::CancellationToken) {
+async fn client_of(
+    state: Arc<StoreState>,
+    token: Option<&str>,
+) -> (Client, tokio_util::sync::CancellationToken) {
     let opts = HttpOptions::new("127.0.0.1:0".parse().unwrap());
     let shutdown = opts.shutdown.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -59,8 +62,14 @@ async fn client_of(state: Arc<StoreState>) -> (Client, tokio_util::sync::Cancell
         .unwrap();
     });
     let addr = rx.await.unwrap();
-    let transport =
-        rmcp::transport::StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));
+    let mut config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            format!("http://{addr}/mcp"),
+        );
+    if let Some(t) = token {
+        config = config.auth_header(t.to_owned());
+    }
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
     let client = rmcp::ServiceExt::serve(Recorder::default(), transport)
         .await
         .expect("client initializes over HTTP");
@@ -81,10 +90,13 @@ fn an_agent_searches_an_organisations_repositories_in_the_shared_store() {
     publish(&store, "acme", "api", &fixture.ws());
     publish(&store, "acme", "web", web.path());
     publish(&store, "globex", "secret", web.path());
-    let (acme, globex) = (state(&pg.url(), "acme"), state(&pg.url(), "globex"));
+    let (acme, globex) = (
+        state(&pg.url(), Orgs::One("acme".into())),
+        state(&pg.url(), Orgs::One("globex".into())),
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (client, stop) = client_of(acme).await;
+        let (client, stop) = client_of(acme, None).await;
         let tools = client.list_all_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         assert_eq!(names, ["search_code", "index_status"]);
@@ -141,7 +153,7 @@ fn an_agent_searches_an_organisations_repositories_in_the_shared_store() {
         assert!(e.contains("empty"), "{e}");
         stop.cancel();
         // Another organisation's server: the database keeps acme's code from it.
-        let (client, stop) = client_of(globex).await;
+        let (client, stop) = client_of(globex, None).await;
         let r = ok(
             &client,
             "search_code",
@@ -159,5 +171,78 @@ fn an_agent_searches_an_organisations_repositories_in_the_shared_store() {
         let status = ok(&client, "index_status", json!({})).await;
         assert_eq!(status["repositories"].as_array().unwrap().len(), 1);
         stop.cancel();
+    });
+}
+
+#[test]
+fn one_server_answers_each_caller_for_the_organisation_its_token_names() {
+    let pg = pg::Postgres::start();
+    let fixture = Fixture::new();
+    let web = tempfile::tempdir().unwrap();
+    write(
+        web.path(),
+        "app/checkout.ts",
+        "export function renderCheckout() {}\n",
+    );
+    let store = BlockingPgStore::open(&pg.url(), 3, "test-model").unwrap();
+    publish(&store, "acme", "api", &fixture.ws());
+    publish(&store, "globex", "web", web.path());
+    const ACME: &str = "acme-token-0123456789";
+    const GLOBEX: &str = "globex-token-0123456789";
+    let shared = state(
+        &pg.url(),
+        Orgs::ByToken(vec![
+            (ACME.into(), "acme".into()),
+            (GLOBEX.into(), "globex".into()),
+        ]),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let opts = HttpOptions::new("127.0.0.1:0".parse().unwrap());
+        let shutdown = opts.shutdown.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            scry_mcp::serve_store_http(shared, opts, move |a| {
+                let _ = tx.send(a);
+            })
+            .await
+            .unwrap();
+        });
+        let addr = rx.await.unwrap();
+        let connect = |token: &'static str| {
+            let config =
+                rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                    format!("http://{addr}/mcp"),
+                )
+                .auth_header(token.to_owned());
+            rmcp::ServiceExt::serve(
+                Recorder::default(),
+                rmcp::transport::StreamableHttpClientTransport::from_config(config),
+            )
+        };
+        let acme = connect(ACME).await.expect("acme's token opens a session");
+        let globex = connect(GLOBEX).await.expect("globex's token opens a session");
+        let status = ok(&acme, "index_status", json!({})).await;
+        assert_eq!(status["organisation"], "acme");
+        let status = ok(&globex, "index_status", json!({})).await;
+        assert_eq!(status["organisation"], "globex");
+        let r = ok(&acme, "search_code", json!({"query": "retry backoff render checkout"})).await;
+        assert!(r["hits"].as_array().unwrap().iter().all(|h| h["root"] == "api"), "{r}");
+        let r = ok(&globex, "search_code", json!({"query": "retry backoff render checkout"})).await;
+        let roots: Vec<&str> = r["hits"].as_array().unwrap().iter().map(|h| h["root"].as_str().unwrap()).collect();
+        assert_eq!(roots, ["web"], "{r}");
+        // No token, or one not listed: refused at the door.
+        for bad in [None, Some("acme-token-0123456780")] {
+            let mut req = reqwest::Client::new()
+                .post(format!("http://{addr}/mcp"))
+                .header("Accept", "application/json, text/event-stream")
+                .header("Content-Type", "application/json")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}"#);
+            if let Some(t) = bad {
+                req = req.bearer_auth(t);
+            }
+            assert_eq!(req.send().await.unwrap().status(), 401, "{bad:?}");
+        }
+        shutdown.cancel();
     });
 }
