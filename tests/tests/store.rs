@@ -253,3 +253,103 @@ fn one_store_server_admits_only_the_tokens_of_its_organisations() {
     serve.kill().unwrap();
     let _ = serve.wait();
 }
+
+/// Copies a real repository of the quality benchmark into the sandbox: big enough that
+/// publishing it takes more than one batch.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_tree(&src, &dst);
+        } else if e.file_type().unwrap().is_file() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_indexer_killed_mid_publish_leaves_no_visible_rows_and_no_lock() {
+    let pg = pg::Postgres::start();
+    let url = pg.url();
+    let s = Sandbox::new();
+    let zod = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/bench-quality/repos/zod");
+    copy_tree(&zod, &s.ws());
+    let first = publish(&s, &url, "zod");
+    let chunks = first["chunks"].as_i64().unwrap();
+    assert!(chunks > 2_000, "more than one batch: {chunks}");
+    let store = scry_store_pg::BlockingPgStore::open_existing(&url).unwrap();
+    let rows_of = |generation: i64| -> i64 {
+        store.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let task = tokio::spawn(conn);
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM scry_chunks WHERE generation = $1",
+                    &[&generation],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            drop(c);
+            let _ = task.await;
+            n
+        })
+    };
+    // The second publish is killed once its first batch is in: -9, nothing to clean up.
+    let m = embed_model().to_string_lossy().into_owned();
+    let args = [
+        "--embed-model",
+        &m,
+        "index",
+        "--json",
+        "--store",
+        &url,
+        "--org",
+        "acme",
+        "--repo",
+        "zod",
+    ];
+    let mut indexer = s
+        .cmd(&args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while rows_of(2) == 0 {
+        assert!(
+            indexer.try_wait().unwrap().is_none(),
+            "the publish ended before it could be killed"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no batch arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    unsafe { libc::kill(indexer.id() as i32, libc::SIGKILL) };
+    let _ = indexer.wait();
+    assert!(rows_of(2) > 0, "its rows are there, but not active");
+    // Searches read generation 1 only.
+    let r = search(
+        &s,
+        &url,
+        &["--repo", "zod", "-k", "20"],
+        "object schema shape",
+    );
+    let hits = r["results"].as_array().unwrap();
+    assert!(
+        !hits.is_empty() && hits.iter().all(|h| h["generation"] == 1),
+        "{r}"
+    );
+    // The lock died with its connection: the next indexer publishes at once, generation 2
+    // again, the killed one's rows gone.
+    let again = publish(&s, &url, "zod");
+    assert_eq!(again["generation"], 2);
+    assert_eq!(rows_of(2), again["chunks"].as_i64().unwrap());
+    assert_eq!(rows_of(1), 0, "the old generation went with the switch");
+}
