@@ -193,8 +193,9 @@ pub struct McpArgs {
     /// Serve a shared Postgres store (`scry index --store` feeds it) for one
     /// organisation (`--org`) instead of this machine's workspace: `search_code` across
     /// its repositories, and `index_status`.
+    /// Repeat for shards (see `scry search --help`).
     #[arg(long, env = "SCRY_STORE", value_name = "URL")]
-    pub store: Option<String>,
+    pub store: Vec<String>,
     /// The organisation a `--store` server answers for.
     #[arg(long, env = "SCRY_ORG", default_value = "default", value_name = "ORG")]
     pub org: String,
@@ -318,9 +319,10 @@ pub struct IndexArgs {
 pub struct StoreArgs {
     /// A Postgres store (`postgres://…` or `host=… user=… dbname=…`): `scry index`
     /// publishes the indexed generation there (as one repository: `--repo`), and
-    /// `scry search` searches it.
+    /// `scry search` searches it. Repeat for shards: each repository lives in the one
+    /// its name hashes to, and a search asks them all and ranks their finds together.
     #[arg(long, env = "SCRY_STORE", value_name = "URL")]
-    pub store: Option<String>,
+    pub store: Vec<String>,
     /// The organisation in the store: searches see only its repositories.
     #[arg(long, env = "SCRY_ORG", default_value = "default", value_name = "ORG")]
     pub org: String,

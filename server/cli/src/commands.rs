@@ -457,12 +457,10 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
         output::dry_run(&report, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let publish_to = match &args.store.store {
-        Some(url) => match roots.as_slice() {
-            [root] => Some((url.clone(), crate::store::repo_name(&args.store, root)?)),
-            _ => bail!("scry index --store publishes one repository: give one folder"),
-        },
-        None => None,
+    let publish_to = match (args.store.store.as_slice(), roots.as_slice()) {
+        ([], _) => None,
+        (urls, [root]) => Some((urls.to_vec(), crate::store::repo_name(&args.store, root)?)),
+        _ => bail!("scry index --store publishes one repository: give one folder"),
     };
     let engine = open(global, roots, Access::Write, args.wait_vectors)?;
     let status = engine.status();
@@ -478,9 +476,9 @@ fn index(global: &Global, args: IndexArgs) -> Result<ExitCode> {
     };
     bar.finish();
     let published = match publish_to {
-        Some((url, repo)) => Some(crate::store::publish(
+        Some((urls, repo)) => Some(crate::store::publish(
             &engine,
-            &url,
+            &urls,
             &args.store.org,
             &repo,
         )?),
@@ -516,8 +514,9 @@ fn upgrade_all(engine: &Engine, bar: &output::ProgressBar) -> Result<scry_engine
 }
 
 fn search(global: &Global, args: SearchArgs) -> Result<ExitCode> {
-    if let Some(url) = args.store.store.clone() {
-        return search_store(global, &url, args);
+    if !args.store.store.is_empty() {
+        let urls = args.store.store.clone();
+        return search_store(global, &urls, args);
     }
     let started = Instant::now();
     let roots = workspace(global, &[])?;
@@ -604,7 +603,7 @@ fn mcp_runtime() -> Result<tokio::runtime::Runtime> {
 
 /// `scry serve --store`: MCP over HTTP for one organisation's repositories in a shared
 /// store.
-fn serve_store(global: &Global, url: &str, args: McpArgs) -> Result<ExitCode> {
+fn serve_store(global: &Global, urls: &[String], args: McpArgs) -> Result<ExitCode> {
     let Some(addr) = args.http else {
         bail!("--store serves over HTTP: use `scry serve --store` or `scry mcp --http --store`");
     };
@@ -613,7 +612,7 @@ fn serve_store(global: &Global, url: &str, args: McpArgs) -> Result<ExitCode> {
         Some(spec) => Some(spec.load().context("loading the fast tier's table")?),
         None => None,
     };
-    let mut store = scry_store_pg::BlockingPgStore::open_existing(url)?;
+    let mut store = scry_store_pg::BlockingPgStore::open_shards(urls)?;
     if let Some(primary) = &args.primary {
         store = store.with_primary(primary)?;
     }
@@ -659,7 +658,7 @@ fn serve_store(global: &Global, url: &str, args: McpArgs) -> Result<ExitCode> {
 }
 
 /// `scry search --store`: the shared store, not this machine's index.
-fn search_store(global: &Global, url: &str, args: SearchArgs) -> Result<ExitCode> {
+fn search_store(global: &Global, urls: &[String], args: SearchArgs) -> Result<ExitCode> {
     if args.root.is_some() {
         bail!(
             "--root names a folder of this machine's workspace; with --store, use --repo or --path"
@@ -673,7 +672,7 @@ fn search_store(global: &Global, url: &str, args: SearchArgs) -> Result<ExitCode
         .path_glob(args.path_glob.clone())
         .by_file(args.files);
     let config = config_for(global, Vec::new())?;
-    let found = crate::store::search(url, &args.store, &req, &config)?;
+    let found = crate::store::search(urls, &args.store, &req, &config)?;
     if let Some(n) = &found.results.notice {
         output::notice(n);
     }
@@ -762,8 +761,9 @@ fn lsp(global: &Global, args: LspArgs) -> Result<ExitCode> {
 const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:3939";
 
 fn mcp(global: &Global, args: McpArgs) -> Result<ExitCode> {
-    if let Some(url) = args.store.clone() {
-        return serve_store(global, &url, args);
+    if !args.store.is_empty() {
+        let urls = args.store.clone();
+        return serve_store(global, &urls, args);
     }
     let roots = workspace(global, &[])?;
     let (models, _, configured_budget) = model_manager(global, &roots, None)?;

@@ -47,7 +47,7 @@ pub fn repo_name(args: &StoreArgs, root: &Path) -> Result<String> {
 /// Publishes the engine's current generation as the next generation of `repo`: every
 /// chunk with its fast-tier vector (the table a query is embedded with in
 /// microseconds), made active in one transaction.
-pub fn publish(engine: &Engine, url: &str, org: &str, repo: &str) -> Result<Published> {
+pub fn publish(engine: &Engine, urls: &[String], org: &str, repo: &str) -> Result<Published> {
     let started = Instant::now();
     let snap = engine.snapshot();
     let export = snap.export(Tier::Fast)?;
@@ -63,7 +63,8 @@ pub fn publish(engine: &Engine, url: &str, org: &str, repo: &str) -> Result<Publ
              to publish, not --no-model"
         );
     };
-    let store = BlockingPgStore::open(url, dims, &model)?;
+    // Among shards, the one the repository's name hashes to.
+    let store = BlockingPgStore::open_for_writing(urls, org, repo, dims, &model)?;
     let mut writer = store.block_on(async {
         let waited = Instant::now();
         let mut said = false;
@@ -113,7 +114,7 @@ pub fn publish(engine: &Engine, url: &str, org: &str, repo: &str) -> Result<Publ
 /// Searches the shared store with the query embedded by the fast tier's table (when the
 /// store's vectors are that model's).
 pub fn search(
-    url: &str,
+    urls: &[String],
     args: &StoreArgs,
     req: &SearchRequest,
     config: &scry_engine::EngineConfig,
@@ -122,7 +123,7 @@ pub fn search(
         Some(spec) => Some(spec.load().context("loading the fast tier's table")?),
         None => None,
     };
-    let store = BlockingPgStore::open_existing(url)?;
+    let store = BlockingPgStore::open_shards(urls)?;
     let usable = embedder
         .as_ref()
         .filter(|e| e.info().id == store.store().model() && e.info().dims == store.store().dims());

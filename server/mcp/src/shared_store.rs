@@ -351,10 +351,7 @@ fn search(s: &StoreState, org: &str, input: SearchInput) -> Result<StoreSearchOu
 }
 
 fn status(s: &StoreState, org: &str) -> Result<StoreStatusOutput, String> {
-    let repos = s
-        .store
-        .block_on(s.store.store().active_generations(org))
-        .map_err(|e| e.to_string())?;
+    let repos = s.store.active_generations(org).map_err(|e| e.to_string())?;
     let store = s.store.store();
     let hybrid = s
         .embedder

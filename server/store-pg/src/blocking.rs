@@ -17,9 +17,14 @@ use tokio::runtime::Runtime;
 use crate::reader::{PgReader, RepoGeneration};
 use crate::{PgStore, RepoFilter, StoreError};
 
-/// A [`PgStore`] for synchronous callers.
+/// A [`PgStore`] for synchronous callers, or several: shards, each holding some
+/// repositories, searched as one (see [`BlockingPgStore::open_shards`]).
 pub struct BlockingPgStore {
     rt: Runtime,
+    shards: Vec<Shard>,
+}
+
+struct Shard {
     store: PgStore,
     /// When this store is a logical replica: the primary, asked for each repository's
     /// active generation so a hit from one the replica has not caught up with says so.
@@ -33,38 +38,119 @@ pub struct StoreSearch {
     pub repos: Vec<RepoGeneration>,
 }
 
+/// Shards at most: a chunk's shard rides in the top bits of its root and its id.
+pub const MAX_SHARDS: usize = 255;
+
+/// A repository's root in a search over shards: its shard above 24 bits of its id in
+/// that shard's database.
+fn root_of(shard: usize, repo_id: i64) -> u32 {
+    ((shard as u32) << 24) | (repo_id as u32 & 0x00ff_ffff)
+}
+
+/// A chunk's id in a search over shards: its shard above 48 bits of its row id.
+fn chunk_id(shard: usize, row: i64) -> ChunkId {
+    ((shard as u64) << 48) | (row as u64 & 0xffff_ffff_ffff)
+}
+
+fn shard_of(id: ChunkId) -> (usize, i64) {
+    ((id >> 48) as usize, (id & 0xffff_ffff_ffff) as i64)
+}
+
 impl BlockingPgStore {
     /// Connects (see [`PgStore::open`]). Not from inside an async task.
     pub fn open(url: &str, dims: usize, model: &str) -> Result<BlockingPgStore, StoreError> {
         let rt = runtime()?;
         let store = rt.block_on(PgStore::open(url, dims, model))?;
-        Ok(BlockingPgStore {
-            rt,
-            store,
-            primary: None,
-        })
+        Ok(BlockingPgStore::of(rt, vec![store]))
     }
 
     /// Connects to a store an indexer created (see [`PgStore::open_existing`]).
     pub fn open_existing(url: &str) -> Result<BlockingPgStore, StoreError> {
+        BlockingPgStore::open_shards(&[url.to_owned()])
+    }
+
+    /// Connects to the stores that hold an organisation's repositories between them
+    /// (each repository in one; [`BlockingPgStore::shard_for`] says which). A search
+    /// asks every shard and ranks what they found together, once. They must hold one
+    /// model's vectors.
+    pub fn open_shards(urls: &[String]) -> Result<BlockingPgStore, StoreError> {
+        if urls.is_empty() || urls.len() > MAX_SHARDS {
+            return Err(StoreError::Shards(urls.len()));
+        }
         let rt = runtime()?;
-        let store = rt.block_on(PgStore::open_existing(url))?;
-        Ok(BlockingPgStore {
+        let mut stores = Vec::new();
+        for url in urls {
+            let store = rt.block_on(PgStore::open_existing(url))?;
+            if let Some(first) = stores.first() {
+                let first: &PgStore = first;
+                if store.model() != first.model() || store.dims() != first.dims() {
+                    return Err(StoreError::Model {
+                        stored: first.model().to_owned(),
+                        asked: store.model().to_owned(),
+                    });
+                }
+            }
+            stores.push(store);
+        }
+        Ok(BlockingPgStore::of(rt, stores))
+    }
+
+    /// Opens the shard a repository belongs in, creating its schema if needed, for an
+    /// indexer (see [`BlockingPgStore::shard_for`]).
+    pub fn open_for_writing(
+        urls: &[String],
+        org: &str,
+        repo: &str,
+        dims: usize,
+        model: &str,
+    ) -> Result<BlockingPgStore, StoreError> {
+        if urls.is_empty() || urls.len() > MAX_SHARDS {
+            return Err(StoreError::Shards(urls.len()));
+        }
+        BlockingPgStore::open(&urls[shard_index(urls.len(), org, repo)], dims, model)
+    }
+
+    fn of(rt: Runtime, stores: Vec<PgStore>) -> BlockingPgStore {
+        BlockingPgStore {
             rt,
-            store,
-            primary: None,
-        })
+            shards: stores
+                .into_iter()
+                .map(|store| Shard {
+                    store,
+                    primary: None,
+                })
+                .collect(),
+        }
     }
 
     /// Searches here are of a replica of the store at `primary`: each hit says whether
-    /// its repository has a newer generation there.
+    /// its repository has a newer generation there. (One store, not shards.)
     pub fn with_primary(mut self, primary: &str) -> Result<BlockingPgStore, StoreError> {
-        self.primary = Some(self.rt.block_on(PgStore::open_existing(primary))?);
+        if self.shards.len() != 1 {
+            return Err(StoreError::Shards(self.shards.len()));
+        }
+        self.shards[0].primary = Some(self.rt.block_on(PgStore::open_existing(primary))?);
         Ok(self)
     }
 
+    /// The (first) store: its model and dimensions are every shard's.
     pub fn store(&self) -> &PgStore {
-        &self.store
+        &self.shards[0].store
+    }
+
+    /// The store of `org`/`repo` among these shards.
+    pub fn shard_for(&self, org: &str, repo: &str) -> &PgStore {
+        &self.shards[shard_index(self.shards.len(), org, repo)].store
+    }
+
+    /// Each repository's active generation in `org`, over every shard, by name.
+    pub fn active_generations(&self, org: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for s in &self.shards {
+            out.extend(self.rt.block_on(s.store.active_generations(org))?);
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Runs `f` on the store's runtime, blocking until it ends.
@@ -73,8 +159,9 @@ impl BlockingPgStore {
     }
 
     /// Searches `org`'s repositories (all, or those named) the way the local store is
-    /// searched. `vector` is the query's embedding by the store's model, in the tier
-    /// that model is; without one the search is BM25-only and says so.
+    /// searched, over every shard at once. `vector` is the query's embedding by the
+    /// store's model, in the tier that model is; without one the search is BM25-only
+    /// and says so.
     pub fn search(
         &self,
         org: &str,
@@ -85,27 +172,36 @@ impl BlockingPgStore {
         rrf_k: f32,
     ) -> Result<StoreSearch, EngineError> {
         let started = std::time::Instant::now();
-        let reader = self
-            .rt
-            .block_on(self.store.reader(org, repos))
-            .map_err(io)?;
+        let mut readers = Vec::with_capacity(self.shards.len());
+        for s in &self.shards {
+            readers.push(self.rt.block_on(s.store.reader(org, repos)).map_err(io)?);
+        }
         let read = Read {
             rt: &self.rt,
-            reader: &reader,
+            readers: &readers,
         };
-        let repos = reader.repos().to_vec();
-        let newest = match &self.primary {
-            // The replica read first: a commit in between can only make hits stale.
-            Some(p) => self.rt.block_on(p.active_generations(org)).map_err(io)?,
-            None => Vec::new(),
-        };
+        let mut repos: Vec<RepoGeneration> = Vec::new();
+        let mut newest = Vec::new();
+        for (k, (reader, shard)) in readers.iter().zip(&self.shards).enumerate() {
+            repos.extend(reader.repos().iter().map(|r| RepoGeneration {
+                id: i64::from(root_of(k, r.id)),
+                ..r.clone()
+            }));
+            if let Some(p) = &shard.primary {
+                // The replica read first: a commit in between can only make hits stale.
+                newest.extend(self.rt.block_on(p.active_generations(org)).map_err(io)?);
+            }
+        }
         let place = |c: &StoredChunk| place(&repos, &newest, c);
         let vectors: Vec<(Tier, Vec<f32>)> = vector.into_iter().collect();
         let results = scry_engine::search_store(&read, req, &vectors, fusion, rrf_k, &place);
-        // Read-only: ending it cannot lose anything; a failure to is logged.
-        if let Err(e) = self.rt.block_on(reader.finish()) {
-            tracing::debug!("ending a read of the store: {e}");
+        for reader in readers {
+            // Read-only: ending it cannot lose anything; a failure to is logged.
+            if let Err(e) = self.rt.block_on(reader.finish()) {
+                tracing::debug!("ending a read of the store: {e}");
+            }
         }
+        repos.sort_by(|a, b| a.name.cmp(&b.name));
         tracing::debug!(
             repositories = repos.len(),
             micros = started.elapsed().as_micros() as u64,
@@ -116,6 +212,18 @@ impl BlockingPgStore {
             repos,
         })
     }
+}
+
+/// Which of `n` shards holds `org`/`repo`: a fixed hash of the name (FNV-1a), so every
+/// indexer and server agrees without asking. Changing the number of shards moves
+/// repositories: republish them.
+fn shard_index(n: usize, org: &str, repo: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in org.bytes().chain([0u8]).chain(repo.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n.max(1) as u64) as usize
 }
 
 fn runtime() -> Result<Runtime, StoreError> {
@@ -145,10 +253,11 @@ fn place(repos: &[RepoGeneration], newest: &[(String, i64)], c: &StoredChunk) ->
     )
 }
 
-/// One search's questions to the store, each blocking on the read's transaction.
+/// One search's questions to the store (every shard), each blocking on the reads'
+/// transactions.
 struct Read<'a> {
     rt: &'a Runtime,
-    reader: &'a PgReader,
+    readers: &'a [PgReader],
 }
 
 impl Read<'_> {
@@ -180,15 +289,19 @@ impl ChunkStore for Read<'_> {
         limit: usize,
         filter: &LexicalFilter,
     ) -> Result<Vec<LexicalHit>, EngineError> {
-        let rows = self.ask("lexical", self.reader.lexical(query, limit, filter))?;
-        Ok(rows
-            .into_iter()
-            .map(|(score, repo, path, id)| LexicalHit {
+        let mut hits = Vec::new();
+        for (k, reader) in self.readers.iter().enumerate() {
+            let rows = self.ask("lexical", reader.lexical(query, limit, filter))?;
+            hits.extend(rows.into_iter().map(|(score, repo, path, id)| LexicalHit {
                 score,
-                file: scry_engine::file_key(repo as u32, &path),
-                id: id as ChunkId,
-            })
-            .collect())
+                file: scry_engine::file_key(root_of(k, repo), &path),
+                id: chunk_id(k, id),
+            }));
+        }
+        // Shards' BM25 scores side by side (each shard's statistics are its own).
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        hits.truncate(limit);
+        Ok(hits)
     }
 
     fn nearest(
@@ -197,26 +310,64 @@ impl ChunkStore for Read<'_> {
         vector: &[f32],
         limit: usize,
     ) -> Result<Vec<(f32, ChunkId)>, EngineError> {
-        let rows = self.ask("nearest", self.reader.nearest(vector, limit))?;
-        Ok(rows.into_iter().map(|(s, id)| (s, id as ChunkId)).collect())
+        let mut out = Vec::new();
+        for (k, reader) in self.readers.iter().enumerate() {
+            let rows = self.ask("nearest", reader.nearest(vector, limit))?;
+            out.extend(rows.into_iter().map(|(s, id)| (s, chunk_id(k, id))));
+        }
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.truncate(limit);
+        Ok(out)
     }
 
     fn load(&self, ids: &[ChunkId]) -> Result<Vec<StoredChunk>, EngineError> {
-        let ids: Vec<i64> = ids.iter().map(|id| *id as i64).collect();
-        let chunks = self.ask("load", self.reader.load(&ids))?;
-        if chunks.len() != ids.len() {
-            // Cannot happen inside one repeatable-read transaction; never misalign.
-            return Err(EngineError::Store(format!(
-                "{} of {} chunks could not be read",
-                ids.len() - chunks.len(),
-                ids.len()
-            )));
+        let mut by_id: std::collections::HashMap<ChunkId, StoredChunk> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for (k, reader) in self.readers.iter().enumerate() {
+            let rows: Vec<i64> = ids
+                .iter()
+                .map(|id| shard_of(*id))
+                .filter(|(shard, _)| *shard == k)
+                .map(|(_, row)| row)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let chunks = self.ask("load", reader.load(&rows))?;
+            if chunks.len() != rows.len() {
+                // Cannot happen inside one repeatable-read transaction; never misalign.
+                return Err(EngineError::Store(format!(
+                    "{} of {} chunks could not be read",
+                    rows.len() - chunks.len(),
+                    rows.len()
+                )));
+            }
+            for (row, mut chunk) in rows.into_iter().zip(chunks) {
+                chunk.root = root_of(k, i64::from(chunk.root));
+                by_id.insert(chunk_id(k, row), chunk);
+            }
         }
-        Ok(chunks)
+        ids.iter()
+            .map(|id| {
+                by_id
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| EngineError::Store(format!("chunk {id} is in no shard")))
+            })
+            .collect()
     }
 
     fn mentions(&self, words: &[String]) -> Result<(Vec<u64>, u64), EngineError> {
-        self.ask("mentions", self.reader.mentions(words))
+        let mut counts = vec![0u64; words.len()];
+        let mut total = 0;
+        for reader in self.readers {
+            let (c, t) = self.ask("mentions", reader.mentions(words))?;
+            for (sum, n) in counts.iter_mut().zip(c) {
+                *sum += n;
+            }
+            total += t;
+        }
+        Ok((counts, total))
     }
 }
 
@@ -224,6 +375,30 @@ impl ChunkStore for Read<'_> {
 mod tests {
     use super::*;
     use scry_engine::FileHash;
+
+    #[test]
+    fn a_repository_always_lands_in_the_same_shard_and_ids_carry_their_shard() {
+        // Fixed values: every indexer and server, any version, must agree.
+        assert_eq!(shard_index(1, "acme", "api"), 0);
+        let spread: std::collections::HashSet<usize> = (0..64)
+            .map(|i| shard_index(4, "acme", &format!("repo-{i}")))
+            .collect();
+        assert_eq!(spread.len(), 4, "names spread over every shard");
+        assert_eq!(shard_index(4, "acme", "api"), shard_index(4, "acme", "api"));
+        assert_ne!(
+            (0..8)
+                .map(|i| shard_index(8, "acme", &format!("r{i}")))
+                .collect::<Vec<_>>(),
+            (0..8)
+                .map(|i| shard_index(8, "globex", &format!("r{i}")))
+                .collect::<Vec<_>>(),
+            "the organisation is part of the name"
+        );
+        for (shard, row) in [(0, 1), (3, 77), (254, (1 << 48) - 1)] {
+            assert_eq!(shard_of(chunk_id(shard, row)), (shard, row));
+        }
+        assert_ne!(root_of(0, 1), root_of(1, 1));
+    }
 
     #[test]
     fn a_hit_names_its_repository_and_the_generation_read() {

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, NoTls};
 
-pub use blocking::{BlockingPgStore, StoreSearch};
+pub use blocking::{BlockingPgStore, MAX_SHARDS, StoreSearch};
 pub use reader::{PgReader, RepoGeneration};
 pub use search::{Hit, RepoFilter};
 pub use writer::{ChunkRow, GenerationWriter};
@@ -60,6 +60,8 @@ pub enum StoreError {
     VectorLength { got: usize, want: usize },
     #[error("the store holds no index yet: publish a repository first (scry index --store)")]
     Empty,
+    #[error("{0} stores given: one, or up to 255 shards")]
+    Shards(usize),
     #[error("cannot start the store's client runtime: {0}")]
     Runtime(String),
     #[error("{0} is not a valid name (1-200 characters, no control characters)")]

@@ -313,3 +313,59 @@ fn a_logical_replica_answers_as_its_primary_once_caught_up_and_says_when_it_is_b
             .all(|h| h.generation == 2 && !h.file.stale)
     );
 }
+
+#[test]
+fn shards_are_searched_as_one_each_repository_in_the_shard_its_name_picks() {
+    let (one, two) = (Postgres::start(), Postgres::start());
+    let urls = [one.url(), two.url()];
+    for url in &urls {
+        BlockingPgStore::open(url, 3, MODEL).unwrap();
+    }
+    let shards = BlockingPgStore::open_shards(&urls).unwrap();
+    // Two names that land in different shards (the first repository in each shard's
+    // own database gets id 1: their roots must still differ).
+    let names = ["chunker", "indexer", "alpha", "beta", "gamma", "delta"];
+    let (a, b) = names
+        .iter()
+        .flat_map(|a| names.iter().map(move |b| (*a, *b)))
+        .find(|(a, b)| !std::ptr::eq(shards.shard_for("acme", a), shards.shard_for("acme", b)))
+        .expect("two names in different shards");
+    let dir = tempfile::tempdir().unwrap();
+    let (ws_a, ws_b) = (dir.path().join("a"), dir.path().join("b"));
+    workspace(&ws_a);
+    std::fs::remove_dir_all(ws_a.join("index")).unwrap();
+    workspace(&ws_b);
+    std::fs::remove_dir_all(ws_b.join("chunk")).unwrap();
+    for (name, ws) in [(a, &ws_a), (b, &ws_b)] {
+        let engine = local_engine(ws, &dir.path().join(format!("idx-{name}")));
+        let writer = BlockingPgStore::open_for_writing(&urls, "acme", name, 3, MODEL).unwrap();
+        assert_eq!(publish(&writer, "acme", name, rows(&engine)), 1);
+    }
+    let r = search(&shards, "acme", &lexical("FileHash"));
+    let top = &r.results.hits[0];
+    assert_eq!(
+        (top.file.root.to_str(), top.file.path.as_str()),
+        (Some(b), "index/file_hash.rs")
+    );
+    let r = search(&shards, "acme", &lexical("split a long chunk into windows"));
+    assert_eq!(r.results.hits[0].file.root.to_str(), Some(a));
+    let names: Vec<(&str, i64)> = r
+        .repos
+        .iter()
+        .map(|g| (g.name.as_str(), g.generation))
+        .collect();
+    let mut want = vec![(a, 1), (b, 1)];
+    want.sort();
+    assert_eq!(names, want);
+    // Each shard holds only its own repository.
+    for url in &urls {
+        let alone = BlockingPgStore::open_existing(url).unwrap();
+        assert_eq!(
+            search(&alone, "acme", &lexical("FileHash chunk"))
+                .repos
+                .len(),
+            1
+        );
+    }
+    assert_eq!(shards.active_generations("acme").unwrap().len(), 2);
+}
