@@ -9,11 +9,12 @@ mod pg;
 use scry_test_support::{Sandbox, embed_model};
 use serde_json::Value;
 
-fn publish(s: &Sandbox, url: &str, repo: &str) -> Value {
-    let m = embed_model().to_string_lossy().into_owned();
-    let out = s.json(&[
+/// `scry index --store` of the sandbox's workspace as `acme`/`repo`, with the real
+/// model (`model`: its path).
+fn index_args<'a>(model: &'a str, url: &'a str, repo: &'a str) -> [&'a str; 10] {
+    [
         "--embed-model",
-        &m,
+        model,
         "index",
         "--json",
         "--store",
@@ -22,8 +23,12 @@ fn publish(s: &Sandbox, url: &str, repo: &str) -> Value {
         "acme",
         "--repo",
         repo,
-    ]);
-    out["published"].clone()
+    ]
+}
+
+fn publish(s: &Sandbox, url: &str, repo: &str) -> Value {
+    let m = embed_model().to_string_lossy().into_owned();
+    s.json(&index_args(&m, url, repo))["published"].clone()
 }
 
 fn search(s: &Sandbox, url: &str, extra: &[&str], query: &str) -> Value {
@@ -105,18 +110,7 @@ fn indexers_publish_repositories_and_a_search_of_the_store_ranks_them_all() {
     let m = embed_model().to_string_lossy().into_owned();
     let other_machine = tempfile::tempdir().unwrap();
     let other_index = other_machine.path().to_string_lossy().into_owned();
-    let args = [
-        "--embed-model",
-        &m,
-        "index",
-        "--json",
-        "--store",
-        &url,
-        "--org",
-        "acme",
-        "--repo",
-        "api",
-    ];
+    let args = index_args(&m, &url, "api");
     let first = api
         .cmd(&args)
         .stdout(std::process::Stdio::piped())
@@ -302,18 +296,7 @@ fn an_indexer_killed_mid_publish_leaves_no_visible_rows_and_no_lock() {
     };
     // The second publish is killed once its first batch is in: -9, nothing to clean up.
     let m = embed_model().to_string_lossy().into_owned();
-    let args = [
-        "--embed-model",
-        &m,
-        "index",
-        "--json",
-        "--store",
-        &url,
-        "--org",
-        "acme",
-        "--repo",
-        "zod",
-    ];
+    let args = index_args(&m, &url, "zod");
     let mut indexer = s
         .cmd(&args)
         .stdout(std::process::Stdio::null())

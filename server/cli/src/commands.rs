@@ -616,10 +616,10 @@ fn serve_store(global: &Global, urls: &[String], args: McpArgs) -> Result<ExitCo
     if let Some(primary) = &args.primary {
         store = store.with_primary(primary)?;
     }
-    let model_ok = embedder
-        .as_ref()
-        .is_some_and(|e| e.info().id == store.store().model());
-    if !model_ok {
+    if !embedder
+        .as_deref()
+        .is_some_and(|e| store.takes_queries_from(e))
+    {
         output::notice(&format!(
             "the store's vectors come from {}; without that model here, searches are BM25 only",
             store.store().model()

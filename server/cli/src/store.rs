@@ -124,22 +124,19 @@ pub fn search(
         None => None,
     };
     let store = BlockingPgStore::open_shards(urls)?;
-    let usable = embedder
-        .as_ref()
-        .filter(|e| e.info().id == store.store().model() && e.info().dims == store.store().dims());
-    if embedder.is_some() && usable.is_none() && req.mode != scry_engine::SearchMode::Lexical {
-        crate::output::notice(&format!(
-            "the store's vectors come from {}, not this machine's embedding model: BM25 only",
-            store.store().model()
-        ));
-    }
-    let vector = match usable {
-        Some(e) if req.mode != scry_engine::SearchMode::Lexical => {
-            let text = format!("{}{}", config.query_prefix, req.query.trim());
-            let out = e.embed(&[text]).context("embedding the query")?;
-            out.vectors.into_iter().next().map(|v| (Tier::Fast, v))
-        }
-        _ => None,
+    let lexical = req.mode == scry_engine::SearchMode::Lexical;
+    let vector = match embedder.as_deref().filter(|_| !lexical) {
+        Some(e) => match store.query_vector(e, &config.query_prefix, &req.query) {
+            Some(v) => Some(v.context("embedding the query")?),
+            None => {
+                crate::output::notice(&format!(
+                    "the store's vectors come from {}, not this machine's embedding model: BM25 only",
+                    store.store().model()
+                ));
+                None
+            }
+        },
+        None => None,
     };
     let repos = if args.repos.is_empty() {
         RepoFilter::All

@@ -255,11 +255,7 @@ const TOKEN_COOKIE: &str = "scry_token";
 /// dashboard's cookie, else `?token=` on a `GET /dashboard`.
 fn given_token(req: &Request) -> (Option<&str>, bool) {
     let headers = req.headers();
-    if let Some(t) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
+    if let Some(t) = bearer(headers) {
         return (Some(t), false);
     }
     let cookie = headers
@@ -296,12 +292,7 @@ async fn require_token(
         let (given, from_query) = given_token(&req);
         let given = given.unwrap_or("");
         if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"scry\""),
-            );
-            return r;
+            return unauthorized();
         }
         if from_query {
             // Remember it for the page's own requests (EventSource sends no headers).
@@ -323,16 +314,29 @@ async fn require_org_token(
     req: Request,
     next: Next,
 ) -> Response {
-    let (given, _) = given_token(&req);
-    if orgs.of(given).is_none() {
-        let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"scry\""),
-        );
-        return r;
+    // The bearer header alone: it is what the handler reads the organisation from.
+    if orgs.of(bearer(req.headers())).is_none() {
+        return unauthorized();
     }
     next.run(req).await
+}
+
+/// 401, asking for a bearer token.
+fn unauthorized() -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"scry\""),
+    );
+    r
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 /// Equal-length comparison whose time does not depend on where the bytes differ.

@@ -14,7 +14,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use schemars::JsonSchema;
-use scry_engine::{Fusion, SearchRequest, Tier};
+use scry_engine::{Fusion, SearchRequest};
 use scry_models::Embedder;
 use scry_store_pg::{BlockingPgStore, RepoFilter};
 use serde::{Deserialize, Serialize};
@@ -220,9 +220,7 @@ impl ServerHandler for StoreMcp {
         let bearer = ctx
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|p| p.headers.get(axum::http::header::AUTHORIZATION))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|p| crate::http::bearer(&p.headers));
         // The HTTP layer refused unknown tokens already; never answer without an org.
         let Some(org) = state.orgs.of(bearer).map(str::to_owned) else {
             return Err(ErrorData::invalid_request(
@@ -301,18 +299,15 @@ fn search(s: &StoreState, org: &str, input: SearchInput) -> Result<StoreSearchOu
         .path_glob(input.path_glob)
         .by_file(input.by_file.unwrap_or(false));
     let mut notices = Vec::new();
-    let usable = s.embedder.as_ref().filter(|e| {
-        e.info().id == s.store.store().model() && e.info().dims == s.store.store().dims()
-    });
-    let vector = match usable {
+    let vector = match s.embedder.as_deref() {
         Some(e) if mode != scry_engine::SearchMode::Lexical => {
-            let text = format!("{}{}", s.query_prefix, input.query.trim());
-            match e.embed(&[text]) {
-                Ok(out) => out.vectors.into_iter().next().map(|v| (Tier::Fast, v)),
-                Err(e) => {
+            match s.store.query_vector(e, &s.query_prefix, &input.query) {
+                Some(Ok(v)) => Some(v),
+                Some(Err(e)) => {
                     notices.push(format!("the query could not be embedded ({e}): BM25 only"));
                     None
                 }
+                None => None,
             }
         }
         _ => None,
@@ -355,8 +350,8 @@ fn status(s: &StoreState, org: &str) -> Result<StoreStatusOutput, String> {
     let store = s.store.store();
     let hybrid = s
         .embedder
-        .as_ref()
-        .is_some_and(|e| e.info().id == store.model() && e.info().dims == store.dims());
+        .as_deref()
+        .is_some_and(|e| s.store.takes_queries_from(e));
     Ok(StoreStatusOutput {
         organisation: org.to_owned(),
         repositories: repos

@@ -47,10 +47,10 @@ fn state(url: &str, orgs: Orgs) -> Arc<StoreState> {
     })
 }
 
-async fn client_of(
+/// Serves `state` on a free port; its address and what stops it.
+async fn serve(
     state: Arc<StoreState>,
-    token: Option<&str>,
-) -> (Client, tokio_util::sync::CancellationToken) {
+) -> (std::net::SocketAddr, tokio_util::sync::CancellationToken) {
     let opts = HttpOptions::new("127.0.0.1:0".parse().unwrap());
     let shutdown = opts.shutdown.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -61,7 +61,11 @@ async fn client_of(
         .await
         .unwrap();
     });
-    let addr = rx.await.unwrap();
+    (rx.await.unwrap(), shutdown)
+}
+
+/// An rmcp client of the server at `addr`, sending `token` if given.
+async fn connect(addr: std::net::SocketAddr, token: Option<&str>) -> Client {
     let mut config =
         rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
             format!("http://{addr}/mcp"),
@@ -70,10 +74,14 @@ async fn client_of(
         config = config.auth_header(t.to_owned());
     }
     let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
-    let client = rmcp::ServiceExt::serve(Recorder::default(), transport)
+    rmcp::ServiceExt::serve(Recorder::default(), transport)
         .await
-        .expect("client initializes over HTTP");
-    (client, shutdown)
+        .expect("client initializes over HTTP")
+}
+
+async fn client_of(state: Arc<StoreState>) -> (Client, tokio_util::sync::CancellationToken) {
+    let (addr, shutdown) = serve(state).await;
+    (connect(addr, None).await, shutdown)
 }
 
 #[test]
@@ -96,7 +104,7 @@ fn an_agent_searches_an_organisations_repositories_in_the_shared_store() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (client, stop) = client_of(acme, None).await;
+        let (client, stop) = client_of(acme).await;
         let tools = client.list_all_tools().await.unwrap();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         assert_eq!(names, ["search_code", "index_status"]);
@@ -153,7 +161,7 @@ fn an_agent_searches_an_organisations_repositories_in_the_shared_store() {
         assert!(e.contains("empty"), "{e}");
         stop.cancel();
         // Another organisation's server: the database keeps acme's code from it.
-        let (client, stop) = client_of(globex, None).await;
+        let (client, stop) = client_of(globex).await;
         let r = ok(
             &client,
             "search_code",
@@ -198,30 +206,9 @@ fn one_server_answers_each_caller_for_the_organisation_its_token_names() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let opts = HttpOptions::new("127.0.0.1:0".parse().unwrap());
-        let shutdown = opts.shutdown.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            scry_mcp::serve_store_http(shared, opts, move |a| {
-                let _ = tx.send(a);
-            })
-            .await
-            .unwrap();
-        });
-        let addr = rx.await.unwrap();
-        let connect = |token: &'static str| {
-            let config =
-                rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
-                    format!("http://{addr}/mcp"),
-                )
-                .auth_header(token.to_owned());
-            rmcp::ServiceExt::serve(
-                Recorder::default(),
-                rmcp::transport::StreamableHttpClientTransport::from_config(config),
-            )
-        };
-        let acme = connect(ACME).await.expect("acme's token opens a session");
-        let globex = connect(GLOBEX).await.expect("globex's token opens a session");
+        let (addr, shutdown) = serve(shared).await;
+        let acme = connect(addr, Some(ACME)).await;
+        let globex = connect(addr, Some(GLOBEX)).await;
         let status = ok(&acme, "index_status", json!({})).await;
         assert_eq!(status["organisation"], "acme");
         let status = ok(&globex, "index_status", json!({})).await;

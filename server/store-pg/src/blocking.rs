@@ -12,6 +12,7 @@ use scry_engine::{
     ChunkId, ChunkStore, EngineError, FileRef, Fusion, LexicalFilter, LexicalHit, SearchRequest,
     StoreResults, StoredChunk, Tier,
 };
+use scry_models::{Embedder, ModelError};
 use tokio::runtime::Runtime;
 
 use crate::reader::{PgReader, RepoGeneration};
@@ -136,6 +137,36 @@ impl BlockingPgStore {
     /// The (first) store: its model and dimensions are every shard's.
     pub fn store(&self) -> &PgStore {
         &self.shards[0].store
+    }
+
+    /// Whether `embedder` makes the store's vectors (the model and dimensions its
+    /// indexers published with): only then can it embed a query for them.
+    pub fn takes_queries_from(&self, embedder: &dyn Embedder) -> bool {
+        let info = embedder.info();
+        info.id == self.store().model() && info.dims == self.store().dims()
+    }
+
+    /// The query's vector for a search of the store (see [`BlockingPgStore::search`]):
+    /// `None` when `embedder` is not the store's model.
+    pub fn query_vector(
+        &self,
+        embedder: &dyn Embedder,
+        prefix: &str,
+        query: &str,
+    ) -> Option<Result<(Tier, Vec<f32>), ModelError>> {
+        if !self.takes_queries_from(embedder) {
+            return None;
+        }
+        let out = embedder.embed(&[format!("{prefix}{}", query.trim())]);
+        Some(out.and_then(|o| {
+            o.vectors
+                .into_iter()
+                .next()
+                .map(|v| (Tier::Fast, v))
+                .ok_or_else(|| {
+                    ModelError::Embed("the model returned no vector for the query".into())
+                })
+        }))
     }
 
     /// The store of `org`/`repo` among these shards.
@@ -334,14 +365,6 @@ impl ChunkStore for Read<'_> {
                 continue;
             }
             let chunks = self.ask("load", reader.load(&rows))?;
-            if chunks.len() != rows.len() {
-                // Cannot happen inside one repeatable-read transaction; never misalign.
-                return Err(EngineError::Store(format!(
-                    "{} of {} chunks could not be read",
-                    rows.len() - chunks.len(),
-                    rows.len()
-                )));
-            }
             for (row, mut chunk) in rows.into_iter().zip(chunks) {
                 chunk.root = root_of(k, i64::from(chunk.root));
                 by_id.insert(chunk_id(k, row), chunk);

@@ -60,6 +60,8 @@ pub enum StoreError {
     VectorLength { got: usize, want: usize },
     #[error("the store holds no index yet: publish a repository first (scry index --store)")]
     Empty,
+    #[error("chunk {0} is not in the generation being read")]
+    Missing(i64),
     #[error("{0} stores given: one, or up to 255 shards")]
     Shards(usize),
     #[error("cannot start the store's client runtime: {0}")]

@@ -2,8 +2,6 @@
 //! reader role of one organisation, so every question it asks (BM25, vectors, loading
 //! chunks, counting mentions) sees the same active generation of each repository.
 
-use std::sync::OnceLock;
-
 use pgvector::Vector;
 use scry_engine::{FileHash, LexicalFilter, Span, StoredChunk};
 use tokio::sync::OwnedMutexGuard;
@@ -29,7 +27,8 @@ pub struct PgReader {
     ids: Vec<i64>,
     slots: Vec<i64>,
     dims: usize,
-    chunks: OnceLock<u64>,
+    /// The chunks of the generations read: module centrality's scale.
+    chunks: u64,
 }
 
 /// The active generations' chunks of the repositories read: `$1` the organisation, `$2`
@@ -69,7 +68,7 @@ impl PgStore {
         };
         let rows = client
             .query(
-                "SELECT id, name, active_generation FROM scry_repos
+                "SELECT id, name, active_generation, chunks FROM scry_repos
                  WHERE org = $1 AND active_generation IS NOT NULL
                    AND ($2::text[] IS NULL OR name = ANY($2))
                  ORDER BY name",
@@ -94,7 +93,7 @@ impl PgStore {
             org: org.to_owned(),
             repos,
             dims: self.dims(),
-            chunks: OnceLock::new(),
+            chunks: rows.iter().map(|r| r.get::<_, i64>(3).max(0) as u64).sum(),
         })
     }
 }
@@ -184,8 +183,9 @@ impl PgReader {
         Ok(out)
     }
 
-    /// The chunks of `ids`, in that order (an id this read cannot see is left out). A
-    /// chunk's `root` is its repository's id.
+    /// The chunks of `ids`, in that order. The ids come from this read, so each is
+    /// there (inside one repeatable-read transaction); one that is not is an error,
+    /// never a silently shorter list. A chunk's `root` is its repository's id.
     pub async fn load(&self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -195,9 +195,11 @@ impl PgReader {
             .client()
             .query(&sql, &[&self.org, &self.slots, &ids])
             .await?;
-        let mut by_id: std::collections::HashMap<i64, StoredChunk> =
+        let by_id: std::collections::HashMap<i64, StoredChunk> =
             rows.iter().map(|r| (r.get(0), chunk(r))).collect();
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        ids.iter()
+            .map(|id| by_id.get(id).cloned().ok_or(StoreError::Missing(*id)))
+            .collect()
     }
 
     /// How many chunks' content mentions each of `words` (counted as each generation
@@ -207,21 +209,6 @@ impl PgReader {
         if self.ids.is_empty() {
             return Ok((vec![0; words.len()], 0));
         }
-        let total = match self.chunks.get() {
-            Some(n) => *n,
-            None => {
-                let n: i64 = self
-                    .client()
-                    .query_one(
-                        "SELECT coalesce(sum(chunks), 0)::bigint FROM scry_repos
-                         WHERE org = $1 AND id = ANY($2)",
-                        &[&self.org, &self.ids],
-                    )
-                    .await?
-                    .get(0);
-                *self.chunks.get_or_init(|| n.max(0) as u64)
-            }
-        };
         let rows = self
             .client()
             .query(
@@ -239,7 +226,7 @@ impl PgReader {
                 .iter()
                 .map(|w| counts.get(w).copied().unwrap_or(0).max(0) as u64)
                 .collect(),
-            total,
+            self.chunks,
         ))
     }
 

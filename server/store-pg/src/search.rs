@@ -1,10 +1,9 @@
 //! Searching the active generations an organisation may see: BM25 and vectors, each
 //! hit saying which repository and generation it came from.
 
-use pgvector::Vector;
-use tokio_postgres::Row;
+use scry_engine::LexicalFilter;
 
-use crate::{PgStore, StoreError};
+use crate::{PgReader, PgStore, StoreError};
 
 /// Which repositories a search spans.
 #[derive(Debug, Clone, Default)]
@@ -29,8 +28,6 @@ pub struct Hit {
     pub score: f64,
 }
 
-const SELECT: &str = "SELECT r.name, c.generation, c.path, c.start_line, c.end_line, c.language,
-        c.file_hash";
 /// BM25 over the three term columns, names and paths boosted as the local index
 /// boosts them, the query terms in `$3`.
 pub(crate) static MATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -41,12 +38,13 @@ pub(crate) static MATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         scry_index::PATH_BOOST
     )
 });
-pub(crate) const FROM: &str = "FROM scry_chunks c
-     JOIN scry_repos r ON r.id = c.repo_id AND c.generation = r.active_generation
-     WHERE c.org = $1 AND ($2::text[] IS NULL OR r.name = ANY($2))";
+
+/// Most hits a direct search returns.
+const MAX_HITS: usize = 1000;
 
 impl PgStore {
-    /// BM25 over content, symbol names and paths, as `org` sees the store.
+    /// BM25 over content, symbol names and paths, as `org` sees the store: the same
+    /// read as an engine search's ([`PgStore::reader`]), without the ranking stage.
     pub async fn search_lexical(
         &self,
         org: &str,
@@ -54,16 +52,15 @@ impl PgStore {
         query: &str,
         k: usize,
     ) -> Result<Vec<Hit>, StoreError> {
-        let Some(query) = match_text(query) else {
-            return Ok(Vec::new());
-        };
-        let match_sql = &*MATCH;
-        let sql = format!(
-            "{SELECT}, paradedb.score(c.id)::float8 {FROM}
-               AND ({match_sql})
-             ORDER BY 8 DESC, c.path LIMIT $4"
-        );
-        self.as_org(org, &sql, repos, &query, k).await
+        let reader = self.reader(org, repos).await?;
+        let found = reader
+            .lexical(query, k.clamp(1, MAX_HITS), &LexicalFilter::default())
+            .await?;
+        let scored = found
+            .into_iter()
+            .map(|(score, _, _, id)| (f64::from(score), id))
+            .collect();
+        finish(reader, scored).await
     }
 
     /// Nearest chunks by cosine similarity, as `org` sees the store.
@@ -74,47 +71,40 @@ impl PgStore {
         vector: &[f32],
         k: usize,
     ) -> Result<Vec<Hit>, StoreError> {
-        if vector.len() != self.dims() {
-            return Err(StoreError::VectorLength {
-                got: vector.len(),
-                want: self.dims(),
-            });
-        }
-        let sql = format!(
-            "{SELECT}, (1 - (c.embedding <=> $3))::float8 {FROM}
-               AND c.embedding IS NOT NULL
-             ORDER BY c.embedding <=> $3, c.path LIMIT $4"
-        );
-        let v = Vector::from(vector.to_vec());
-        self.as_org(org, &sql, repos, &v, k).await
+        let reader = self.reader(org, repos).await?;
+        let found = reader.nearest(vector, k.clamp(1, MAX_HITS)).await?;
+        let scored = found
+            .into_iter()
+            .map(|(similarity, id)| (f64::from(similarity), id))
+            .collect();
+        finish(reader, scored).await
     }
+}
 
-    /// Runs a search as the reader role with the organisation set for row-level
-    /// security, in a transaction of its own (the settings end with it).
-    async fn as_org(
-        &self,
-        org: &str,
-        sql: &str,
-        repos: &RepoFilter,
-        third: &(dyn tokio_postgres::types::ToSql + Sync),
-        k: usize,
-    ) -> Result<Vec<Hit>, StoreError> {
-        let names: Option<Vec<String>> = match repos {
-            RepoFilter::All => None,
-            RepoFilter::Only(v) => Some(v.clone()),
-        };
-        let k = k.clamp(1, 1000) as i64;
-        let mut client = self.connection().await?;
-        let client = client.as_mut().expect("connected");
-        let tx = client.build_transaction().read_only(true).start().await?;
-        tx.batch_execute("SET LOCAL ROLE scry_reader").await?;
-        tx.execute("SELECT set_config('scry.org', $1, true)", &[&org])
-            .await?;
-        let rows = tx.query(sql, &[&org, &names, third, &k]).await?;
-        // Read-only: nothing to keep; the role and organisation end with it.
-        tx.rollback().await?;
-        Ok(rows.iter().map(hit).collect())
-    }
+/// Loads the chunks found, names each one's repository and generation, and ends the
+/// read.
+async fn finish(reader: PgReader, scored: Vec<(f64, i64)>) -> Result<Vec<Hit>, StoreError> {
+    let ids: Vec<i64> = scored.iter().map(|(_, id)| *id).collect();
+    let chunks = reader.load(&ids).await?;
+    let hits = scored
+        .into_iter()
+        .zip(chunks)
+        .map(|((score, _), c)| {
+            let repo = reader.repos().iter().find(|r| r.id as u32 == c.root);
+            Hit {
+                repo: repo.map(|r| r.name.clone()).unwrap_or_default(),
+                generation: repo.map_or(0, |r| r.generation),
+                path: c.path,
+                start_line: c.span.start_line as i32,
+                end_line: c.span.end_line as i32,
+                language: c.language,
+                file_hash: c.file_hash.to_string(),
+                score,
+            }
+        })
+        .collect();
+    reader.finish().await?;
+    Ok(hits)
 }
 
 /// The query's terms as the local index makes them (no stop words, stems beside words,
@@ -125,17 +115,4 @@ pub(crate) fn match_text(query: &str) -> Option<String> {
     words.sort();
     words.dedup();
     (!words.is_empty()).then(|| words.join(" "))
-}
-
-fn hit(r: &Row) -> Hit {
-    Hit {
-        repo: r.get(0),
-        generation: r.get(1),
-        path: r.get(2),
-        start_line: r.get(3),
-        end_line: r.get(4),
-        language: r.get(5),
-        file_hash: r.get(6),
-        score: r.get(7),
-    }
 }

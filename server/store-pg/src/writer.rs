@@ -202,8 +202,9 @@ impl GenerationWriter {
             let names =
                 scry_index::boosted_names(c.symbol.as_deref(), &c.definitions, c.scope.as_deref());
             let embedding = row.embedding.clone().map(Vector::from);
-            let text = pg_text(&c.text).into_owned();
-            let content_terms = terms(&text);
+            let text = pg_text(&c.text);
+            let text: &str = &text;
+            let content_terms = terms(text);
             let mut seen: HashSet<&str> = HashSet::new();
             for t in content_terms.split(' ').filter(|t| !t.is_empty()) {
                 if seen.insert(t) {
