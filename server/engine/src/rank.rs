@@ -6,8 +6,9 @@
 //! - paths: the share of the query's words in the file's name and folder adds up to
 //!   [`PATH_WEIGHT`];
 //! - definitions: a chunk that *defines* the name a query says adds
-//!   [`DEFINITION_WEIGHT`] (half in a sentence; half for a re-export of the name),
-//!   above chunks that merely mention it;
+//!   [`DEFINITION_WEIGHT`] (half in a sentence; half for a re-export of the name or a
+//!   definition in another case, unless the candidates hold nothing better), above
+//!   chunks that merely mention it;
 //! - file evidence: each file's best chunk adds up to [`EVIDENCE_WEIGHT`] for how
 //!   strongly the whole file matched, read from a wider lexical retrieval than the
 //!   candidates;
@@ -192,29 +193,73 @@ pub(crate) fn kind_factor(kind: FileKind, q: &QueryTerms) -> f64 {
 /// says whole (`where does merge_environment_settings read proxies`), half of it. A
 /// one-word name inside a sentence (`send`, `session`) matches too many chunks to
 /// mean the definition: BM25's symbol field already weighs it.
-pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms) -> f64 {
+///
+/// A weaker form of the match counts fully only where the candidates hold no stronger
+/// one (see [`Defined`]): a definition in another case than the query's (`session()`
+/// for `Session`) and a re-export each take half of what a definition would.
+pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms, defined: &Defined) -> f64 {
     if let Some(name) = &q.identifier {
         let mut best = 0.0f64;
         for d in defs.iter().filter(|d| d.name.eq_ignore_ascii_case(name)) {
             // A re-export is where this module hands the name out, not where it is
             // made: it ranks above mentions and below the definition.
-            best = best.max(if d.kind == ChunkKind::Reexport {
-                DEFINITION_WEIGHT / 2.0
-            } else {
+            let strong = d.kind != ChunkKind::Reexport
+                && (d.name.trim_matches('_') == name.trim_matches('_') || !defined.exact_case);
+            best = best.max(if strong {
                 DEFINITION_WEIGHT
+            } else {
+                DEFINITION_WEIGHT / 2.0
             });
         }
         return best;
     }
-    let named = defs
-        .iter()
-        .filter(|d| d.kind != ChunkKind::Reexport)
-        .any(|d| {
-            // The whole name first (cheap, and usually absent), then whether it is compound.
-            let whole = d.name.trim_matches('_').to_lowercase();
-            q.all.contains(&whole) && tokenize(&d.name).len() > 1
-        });
+    let named = defs.iter().any(|d| {
+        // The whole name first (cheap, and usually absent), then whether it is compound.
+        let whole = d.name.trim_matches('_').to_lowercase();
+        if !q.all.contains(&whole) || tokenize(&d.name).len() < 2 {
+            return false;
+        }
+        // A re-export stands for a definition the index does not hold (`pub use
+        // axum_core::extract::FromRequest`): where the name enters this code.
+        d.kind != ChunkKind::Reexport || !defined.compound.contains(&whole)
+    });
     if named { DEFINITION_WEIGHT / 2.0 } else { 0.0 }
+}
+
+/// What the candidates define of the names a query says, so that a weaker match (a
+/// re-export, a name in another case) counts as a definition only where no
+/// candidate holds the real one.
+#[derive(Debug, Default)]
+pub(crate) struct Defined {
+    /// Some candidate defines the lone identifier in the query's own case.
+    exact_case: bool,
+    /// The compound names a sentence says whole that some candidate defines (not
+    /// re-exports), lowercased.
+    compound: HashSet<String>,
+}
+
+impl Defined {
+    pub(crate) fn among(candidates: &[Candidate], q: &QueryTerms) -> Defined {
+        let mut out = Defined::default();
+        let defs = candidates
+            .iter()
+            .flat_map(|c| &c.chunk.definitions)
+            .filter(|d| d.kind != ChunkKind::Reexport);
+        for d in defs {
+            match &q.identifier {
+                Some(name) => {
+                    out.exact_case |= d.name.trim_matches('_') == name.trim_matches('_');
+                }
+                None => {
+                    let whole = d.name.trim_matches('_').to_lowercase();
+                    if q.all.contains(&whole) {
+                        out.compound.insert(whole);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The share of the query's words found in the file's name or its folder's name
@@ -404,6 +449,7 @@ pub(crate) fn rank(
     // What depends on the file alone (path boost, kind factor), once per file:
     // candidates share few files.
     let mut per_path: HashMap<String, (f64, f64)> = HashMap::new();
+    let defined = Defined::among(&candidates, &q);
     for c in &mut candidates {
         let (path, _) = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
             let path = if off.contains(&Signal::Path) {
@@ -425,7 +471,7 @@ pub(crate) fn rank(
             c.score += CENTRALITY_WEIGHT * f64::from(c.raw.centrality);
         }
         if !off.contains(&Signal::Definition) {
-            c.score += definition_boost(&c.chunk.definitions, &q);
+            c.score += definition_boost(&c.chunk.definitions, &q, &defined);
         }
     }
     sort(&mut candidates);
@@ -600,30 +646,34 @@ mod tests {
 
     #[test]
     fn a_chunk_defining_the_named_symbol_outranks_one_mentioning_it() {
+        let none = Defined::default();
         let q = QueryTerms::new("FromRequest");
         assert_eq!(
-            definition_boost(&[def("FromRequest")], &q),
+            definition_boost(&[def("FromRequest")], &q, &none),
             DEFINITION_WEIGHT
         );
-        assert_eq!(definition_boost(&[def("from_request_parts")], &q), 0.0);
-        assert_eq!(definition_boost(&[], &q), 0.0);
+        assert_eq!(
+            definition_boost(&[def("from_request_parts")], &q, &none),
+            0.0
+        );
+        assert_eq!(definition_boost(&[], &q, &none), 0.0);
         let q = QueryTerms::new("axum::extract::FromRequest");
         assert_eq!(
-            definition_boost(&[def("FromRequest")], &q),
+            definition_boost(&[def("FromRequest")], &q, &none),
             DEFINITION_WEIGHT
         );
         let q = QueryTerms::new("where does merge_environment_settings read proxies");
         assert_eq!(
-            definition_boost(&[def("merge_environment_settings")], &q),
+            definition_boost(&[def("merge_environment_settings")], &q, &none),
             DEFINITION_WEIGHT / 2.0
         );
         // Parts scattered in a sentence, or a one-word name, are left to BM25.
         let q = QueryTerms::new("merge environment settings of a session");
         assert_eq!(
-            definition_boost(&[def("merge_environment_settings")], &q),
+            definition_boost(&[def("merge_environment_settings")], &q, &none),
             0.0
         );
-        assert_eq!(definition_boost(&[def("Session")], &q), 0.0);
+        assert_eq!(definition_boost(&[def("Session")], &q, &none), 0.0);
         let ranked = rank(
             vec![
                 candidate("src/uses.rs", 0, 1.0, &[]),
@@ -638,26 +688,80 @@ mod tests {
     }
 
     #[test]
+    fn a_definition_in_the_query_case_outranks_one_in_another_case() {
+        // `Session` asks for the class, not the `session()` helper beside it; when only
+        // the other case is defined, it is still the definition.
+        let q = QueryTerms::new("Session");
+        let both = [
+            candidate("sessions.py", 900, 1.0, &["session"]),
+            candidate("sessions.py", 100, 0.6, &["Session"]),
+        ];
+        let defined = Defined::among(&both, &q);
+        assert_eq!(
+            definition_boost(&[def("session")], &q, &defined),
+            DEFINITION_WEIGHT / 2.0
+        );
+        assert_eq!(
+            definition_boost(&[def("Session")], &q, &defined),
+            DEFINITION_WEIGHT
+        );
+        let only_lower = Defined::among(&both[..1], &q);
+        assert_eq!(
+            definition_boost(&[def("session")], &q, &only_lower),
+            DEFINITION_WEIGHT
+        );
+        let ranked = rank(both.to_vec(), "Session", Fusion::Scores, 60.0);
+        assert_eq!(ranked[0].chunk.span.byte_start, 100);
+    }
+
+    #[test]
     fn a_reexport_ranks_between_the_definition_and_a_mention() {
         let reexport = |name: &str| Definition {
             kind: ChunkKind::Reexport,
             ..def(name)
         };
+        let none = Defined::default();
         let q = QueryTerms::new("FromRequest");
         assert_eq!(
-            definition_boost(&[reexport("FromRequest")], &q),
+            definition_boost(&[reexport("FromRequest")], &q, &none),
             DEFINITION_WEIGHT / 2.0
         );
         assert_eq!(
-            definition_boost(&[reexport("FromRequest"), def("FromRequest")], &q),
+            definition_boost(&[reexport("FromRequest"), def("FromRequest")], &q, &none),
             DEFINITION_WEIGHT
         );
-        // In a sentence a re-exported compound name is no definition at all.
+        // In a sentence a re-exported compound name is no definition where a candidate
+        // defines it, and stands for the definition where none does (`pub use
+        // axum_core::extract::FromRequest`: the index holds no other).
         let q = QueryTerms::new("where does merge_environment_settings read proxies");
+        let defining = [candidate(
+            "src/sessions.py",
+            0,
+            0.5,
+            &["merge_environment_settings"],
+        )];
+        let defined = Defined::among(&defining, &q);
         assert_eq!(
-            definition_boost(&[reexport("merge_environment_settings")], &q),
+            definition_boost(&[reexport("merge_environment_settings")], &q, &defined),
             0.0
         );
+        assert_eq!(
+            definition_boost(&[reexport("merge_environment_settings")], &q, &none),
+            DEFINITION_WEIGHT / 2.0
+        );
+        let mut reexporting = candidate("src/extract/mod.rs", 0, 0.7, &[]);
+        reexporting.chunk.definitions = vec![reexport("FromRequestParts")];
+        let ranked = rank(
+            vec![
+                candidate("src/extract/query.rs", 0, 1.0, &[]),
+                candidate("src/extract/path.rs", 0, 0.9, &[]),
+                reexporting,
+            ],
+            "how extractors implement FromRequestParts",
+            Fusion::Scores,
+            60.0,
+        );
+        assert_eq!(paths(&ranked)[0], "src/extract/mod.rs");
     }
 
     #[test]
