@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use scry_test_support::Sandbox;
 
 /// (repository, file-protocol floor, chunk-protocol floor). Achieved when set (with
-/// module centrality in the ranking stage): requests 0.988 / 0.969, express 0.982 /
-/// 0.972, flask 0.918 / 0.918, axum 0.885 / 0.885 (Rust: definitions reached through
+/// re-exports standing for definitions the index lacks, and the query's case choosing
+/// between `Session` and `session()`): requests 0.988 / 0.988, express 0.982 / 0.972,
+/// flask 0.918 / 0.918, axum 0.903 / 0.903 (Rust: definitions reached through
 /// re-exports).
 const FLOORS: &[(&str, f64, f64)] = &[
-    ("requests", 0.97, 0.95),
+    ("requests", 0.97, 0.97),
     ("express", 0.97, 0.96),
     ("flask", 0.90, 0.90),
-    ("axum", 0.87, 0.87),
+    ("axum", 0.89, 0.89),
 ];
 
 fn data() -> PathBuf {
