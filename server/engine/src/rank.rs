@@ -203,8 +203,8 @@ pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms, defined: &De
         for d in defs.iter().filter(|d| d.name.eq_ignore_ascii_case(name)) {
             // A re-export is where this module hands the name out, not where it is
             // made: it ranks above mentions and below the definition.
-            let strong = d.kind != ChunkKind::Reexport
-                && (d.name.trim_matches('_') == name.trim_matches('_') || !defined.exact_case);
+            let strong =
+                d.kind != ChunkKind::Reexport && (same_case(&d.name, name) || !defined.exact_case);
             best = best.max(if strong {
                 DEFINITION_WEIGHT
             } else {
@@ -240,26 +240,30 @@ pub(crate) struct Defined {
 
 impl Defined {
     pub(crate) fn among(candidates: &[Candidate], q: &QueryTerms) -> Defined {
-        let mut out = Defined::default();
-        let defs = candidates
+        let mut defining = candidates
             .iter()
             .flat_map(|c| &c.chunk.definitions)
             .filter(|d| d.kind != ChunkKind::Reexport);
-        for d in defs {
-            match &q.identifier {
-                Some(name) => {
-                    out.exact_case |= d.name.trim_matches('_') == name.trim_matches('_');
-                }
-                None => {
-                    let whole = d.name.trim_matches('_').to_lowercase();
-                    if q.all.contains(&whole) {
-                        out.compound.insert(whole);
-                    }
-                }
-            }
+        match &q.identifier {
+            Some(name) => Defined {
+                exact_case: defining.any(|d| same_case(&d.name, name)),
+                ..Defined::default()
+            },
+            None => Defined {
+                compound: defining
+                    .map(|d| d.name.trim_matches('_').to_lowercase())
+                    .filter(|w| q.all.contains(w))
+                    .collect(),
+                ..Defined::default()
+            },
         }
-        out
     }
+}
+
+/// Whether a definition's name is the query's name in the query's own case
+/// (`Session`, not `session`), leading and trailing underscores aside.
+fn same_case(name: &str, query_name: &str) -> bool {
+    name.trim_matches('_') == query_name.trim_matches('_')
 }
 
 /// The share of the query's words found in the file's name or its folder's name
@@ -446,10 +450,10 @@ pub(crate) fn rank(
     } else {
         file_evidence(&candidates)
     };
+    let defined = Defined::among(&candidates, &q);
     // What depends on the file alone (path boost, kind factor), once per file:
     // candidates share few files.
     let mut per_path: HashMap<String, (f64, f64)> = HashMap::new();
-    let defined = Defined::among(&candidates, &q);
     for c in &mut candidates {
         let (path, _) = *per_path.entry(c.chunk.path.clone()).or_insert_with(|| {
             let path = if off.contains(&Signal::Path) {
