@@ -130,9 +130,8 @@ fn the_fast_tier_is_hybrid_at_once_and_the_full_tier_follows_most_wanted_first()
         .search(&SearchRequest::new("sum the cost of products in a basket").k(3))
         .unwrap();
     assert_eq!(r.hits[0].file.path, "web/cart.ts");
-    // Once the full tier has every chunk, the fast tier is not searched: it would add
-    // nothing (see `fusion::FAST_TIER_WEIGHT`).
-    assert!(r.hits[0].ranks.vector.is_some() && r.hits[0].ranks.fast.is_none());
+    // Both tiers complete are both searched and fused (see `fusion::FAST_TIER_WEIGHT`).
+    assert!(r.hits[0].ranks.vector.is_some() && r.hits[0].ranks.fast.is_some());
 }
 
 #[test]
