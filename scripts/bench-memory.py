@@ -8,9 +8,11 @@ own peak RSS from the kernel (wait4). The reference is the same command on a one
 tree, measured in the same run: what a process costs before it holds any source (the
 binary, grammars, the index's buffers). Prints, per tree, the peak, the peak above that
 reference, and both as multiples of the source's bytes (issue 15's target: at most 2x the
-source without a model; with a model, the model's size on top).
+source without a model; with a model, the model's size on top). Each figure is the
+median of --reps runs (the range beside it): when tantivy's background merges overlap
+the next segment being built varies from run to run by a few MiB.
 
-    scripts/bench-memory.py [--sizes 10,45,90] [--model-tree-mb 1] [--bin SCRY] [--out FILE]
+    scripts/bench-memory.py [--sizes 10,45,90] [--reps 3] [--model-tree-mb 1] [--bin SCRY] [--out FILE]
 """
 import argparse
 import glob
@@ -62,13 +64,21 @@ def build_tree(dest, crates, mb):
 
 
 def index(args, ws, idx, flags, index_flags=()):
+    shutil.rmtree(idx, ignore_errors=True)
     return peak_rss([args.bin, '-w', ws, '--index-dir', idx] + flags + ['index', '--json',
                                                                         *index_flags])
+
+
+def median_of(args, ws, idx, flags):
+    """The median peak of --reps fresh indexings of `ws`, and all of them."""
+    peaks = sorted(index(args, ws, idx, flags) for _ in range(args.reps))
+    return peaks[len(peaks) // 2], peaks
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--sizes', default='10,45,90', help='tree sizes in MiB, comma-separated')
+    ap.add_argument('--reps', type=int, default=3, help='runs per figure (the median is kept)')
     ap.add_argument('--model-tree-mb', type=float, default=1.0,
                     help='size of the tree indexed with the full model (it embeds every chunk)')
     ap.add_argument('--bin', default=os.environ.get('SCRY_BIN', os.path.expanduser(
@@ -93,20 +103,23 @@ def main():
             f.write('pub fn one() -> u32 { 1 }\n')
         modes = {'bm25': ['--no-model'],
                  'fast tier': ['--embed-model', args.model, '--embed-backend', 'static']}
-        base = {m: index(args, one, f'{work}/idx-one-{i}', fl) for i, (m, fl) in enumerate(modes.items())}
+        base = {m: median_of(args, one, f'{work}/idx-one-{i}', fl)[0]
+                for i, (m, fl) in enumerate(modes.items())}
         print('reference (one-file tree): ' + ', '.join(f'{m} {b / MIB:.0f} MiB' for m, b in base.items()))
 
         print(f'{"tree":>10} {"source MiB":>11} {"mode":>10} {"peak MiB":>9} {"x source":>9} '
-              f'{"above ref MiB":>14} {"x source":>9}')
+              f'{"above ref MiB":>14} {"x source":>9} {"range x":>12}')
         for size in [float(s) for s in args.sizes.split(',')]:
             tree = os.path.join(work, f'tree-{size:g}')
             src = build_tree(tree, crates, size)
             for i, (m, fl) in enumerate(modes.items()):
-                peak = index(args, tree, f'{work}/idx-{size:g}-{i}', fl)
+                peak, peaks = median_of(args, tree, f'{work}/idx-{size:g}-{i}', fl)
                 above = peak - base[m]
-                results[f'{size:g}MiB/{m}'] = {'source': src, 'peak': peak, 'reference': base[m]}
+                results[f'{size:g}MiB/{m}'] = {'source': src, 'peak': peak, 'peaks': peaks,
+                                               'reference': base[m]}
+                spread = f'{(peaks[0] - base[m]) / src:.2f}-{(peaks[-1] - base[m]) / src:.2f}'
                 print(f'{size:>8g}MB {src / MIB:11.1f} {m:>10} {peak / MIB:9.0f} {peak / src:9.2f} '
-                      f'{above / MIB:14.0f} {above / src:9.2f}', flush=True)
+                      f'{above / MIB:14.0f} {above / src:9.2f} {spread:>12}', flush=True)
                 rows.setdefault(m, []).append(above / src)
             shutil.rmtree(tree)
 

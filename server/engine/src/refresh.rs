@@ -277,9 +277,13 @@ impl<'a> Tracker<'a> {
                 self.p.to_embed = self.before.0 + total;
                 self.p.embed_tokens = self.before.1 + tokens;
                 self.p.embed_seconds = self.before.2 + seconds;
+                // A batch may embed in rounds as it is chunked: what is done is the
+                // share embedded of what has been chunked so far, and never goes back.
                 if self.embeds && total > 0 {
                     let share = done as f64 / total as f64;
-                    self.p.bytes_done = self.settled + (self.batch_bytes as f64 * share) as u64;
+                    let chunked = self.chunked_bytes.min(self.batch_bytes) as f64;
+                    let now = self.settled + (chunked * share) as u64;
+                    self.p.bytes_done = self.p.bytes_done.max(now);
                 }
             }
         }

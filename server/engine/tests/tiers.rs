@@ -173,3 +173,70 @@ fn a_command_without_the_full_model_keeps_its_committed_vectors_exact() {
     assert_eq!(full.texts(), 1);
     engine.verify().unwrap();
 }
+
+/// A batch of more than a mebibyte of source embeds its fast vectors in rounds while it
+/// is chunked (so its texts do not all wait in memory until the commit): every chunk
+/// still gets its vector once, in one commit, and the progress counts add up.
+#[test]
+fn a_batch_over_a_mebibyte_embeds_in_rounds_and_every_chunk_gets_its_vector() {
+    let ws = tempfile::tempdir().unwrap();
+    let idx = tempfile::tempdir().unwrap();
+    let root = ws.path();
+    let mut bytes = 0;
+    for f in 0..6 {
+        let mut text = String::new();
+        for i in 0..3000 {
+            text += &format!(
+                "/// Step {i} of stage {f}.\npub fn stage{f}_step{i}(x: u64) -> u64 {{\n    x.wrapping_mul({i}) + {f}\n}}\n\n"
+            );
+        }
+        bytes += text.len();
+        write(root, &format!("src/stage{f}.rs"), &text);
+    }
+    assert!(bytes > 1 << 20, "{bytes} bytes: not over the round size");
+    let engine = Engine::open_lexical(config(root, idx.path())).unwrap();
+    engine.attach_embedder(Tier::Fast, Ok(fast_tier())).unwrap();
+    let mut seen: Vec<scry_engine::Progress> = Vec::new();
+    let report = engine
+        .refresh(&Default::default(), &mut |p| seen.push(p.clone()))
+        .unwrap();
+
+    assert_eq!(report.commits, 1, "{report:?}");
+    assert_eq!(report.chunks_embedded, report.chunks_indexed, "{report:?}");
+    let fast = engine.status().tiers.fast.expect("a fast tier");
+    assert_eq!(
+        (fast.covered, fast.chunks),
+        (fast.chunks, report.chunks_indexed)
+    );
+    // Embedding came back to chunking inside the one batch: it ran in rounds.
+    let rounds = seen
+        .windows(2)
+        .filter(|w| {
+            w[0].phase == scry_engine::Phase::Embedding
+                && w[1].phase == scry_engine::Phase::Chunking
+        })
+        .count();
+    assert!(rounds >= 1, "no embedding before the batch was chunked");
+    // The share of the refresh done only grows, round after round, and ends whole.
+    let shares: Vec<f64> = seen
+        .iter()
+        .filter_map(scry_engine::Progress::fraction)
+        .collect();
+    assert!(shares.windows(2).all(|w| w[1] >= w[0]), "{shares:?}");
+    assert_eq!(shares.last(), Some(&1.0));
+    let last = seen
+        .iter()
+        .rev()
+        .find(|p| p.phase == scry_engine::Phase::Embedding)
+        .unwrap();
+    assert_eq!((last.embedded, last.to_embed), (fast.chunks, fast.chunks));
+    engine.verify().unwrap();
+    let r = engine
+        .search(
+            &SearchRequest::new("step 17 of stage 0")
+                .mode(SearchMode::Vector)
+                .k(3),
+        )
+        .unwrap();
+    assert!(!r.hits.is_empty());
+}
