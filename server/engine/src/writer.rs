@@ -99,8 +99,9 @@ pub(crate) struct Writer {
 /// texts embedded are garbage by then, and glibc would keep their pages while tantivy's
 /// growing segment takes fresh mappings (its arena's 1 MiB pages are at the mmap
 /// threshold `tune_allocator` sets). The peak above a one-file tree, indexing a 10 MiB
-/// tree without a model, fell from 2.6x to 1.9x the source (`scripts/bench-memory.py`).
-/// Small batches (an editor's saves) never reach it.
+/// tree, fell from 2.65x to 1.98x the source without a model and from 3.82x to 3.03x
+/// with the fast tier (`scripts/bench-memory.py`, medians of 3 runs). Small batches (an
+/// editor's saves) never reach it.
 const RELEASE_EVERY_BYTES: usize = 1 << 20;
 
 /// A batch chunked but not yet embedded or committed.
