@@ -147,7 +147,7 @@ fn index_then_search_json_has_the_documented_shape() {
     assert_eq!(st["bm25_only"], false);
     // A status loads no model: it reports the fast tier it would search, and what the
     // full tier has.
-    assert_eq!(st["model"]["dims"], 256);
+    assert_eq!(st["model"]["dims"], 128);
     let full = st["tiers"]["full"]["model"].as_str().unwrap();
     assert!(full.starts_with("all-MiniLM-L6-v2"), "{st}");
 }
@@ -585,7 +585,7 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
     }
     let status = run(&[&["status", "--json"][..], &flags].concat());
     let id = status["model"]["id"].as_str().unwrap_or_default();
-    assert!(id.starts_with("static256v2:"), "{status}");
+    assert!(id.starts_with("static128v2:"), "{status}");
     assert_eq!(status["chunks_without_vectors"], 0);
     // `models list` shows the cached table beside the models.
     let listed = run(&["models", "list", "--json", "--no-ollama"]);
@@ -593,7 +593,7 @@ fn the_static_tier_makes_a_hybrid_index_without_running_the_model_per_chunk() {
     assert!(
         tables
             .iter()
-            .any(|t| t["file"].as_str().unwrap().contains("-static256v2")),
+            .any(|t| t["file"].as_str().unwrap().contains("-static128v2")),
         "{listed}"
     );
 }

@@ -12,6 +12,7 @@ use scry_models::{EmbedSpeed, ModelError};
 use crate::changes::{self, Change};
 use crate::discover::Discovery;
 use crate::report::DryRunReport;
+use crate::tier::Tier;
 use crate::{EngineConfig, EngineError, SearchMode};
 
 /// Counts what indexing `config`'s roots would do now. Reads the existing index's
@@ -42,10 +43,10 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         .flatten()
         .filter(|m| m.roots == root_strings)
         .unwrap_or_default();
-    let entry = if full {
-        &manifest.vectors
-    } else {
-        &manifest.fast_vectors
+    let tier = if full { Tier::Full } else { Tier::Fast };
+    let entry = match tier {
+        Tier::Full => &manifest.vectors,
+        Tier::Fast => &manifest.fast_vectors,
     };
     let live: HashSet<u64> = manifest
         .files
@@ -57,7 +58,7 @@ pub(crate) fn dry_run(config: &EngineConfig) -> Result<DryRunReport, EngineError
         // Part of the way (a full tier still computing): which ones, from its file.
         (Some(v), Some(id)) if v.model == *id => {
             let path = dir.join(crate::writer::VECTORS_DIR).join(&v.file);
-            match VectorStore::load(&path, &v.checksum, v.dims) {
+            match VectorStore::load(&path, &v.checksum, v.dims, tier.precision()) {
                 Ok(store) => live.into_iter().filter(|k| store.contains(*k)).collect(),
                 Err(_) => HashSet::new(),
             }

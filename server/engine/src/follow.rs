@@ -255,7 +255,7 @@ fn read_generation(engine: &Engine, follow: &mut FollowState) -> Result<Option<V
             Some((sum, store)) if *sum == v.checksum => store.clone(),
             _ => {
                 let path = inner.dir.join(VECTORS_DIR).join(&v.file);
-                match VectorStore::load(&path, &v.checksum, v.dims) {
+                match VectorStore::load(&path, &v.checksum, v.dims, tier.precision()) {
                     Ok(store) => {
                         let store = Arc::new(store);
                         *loaded = Some((v.checksum.clone(), store.clone()));

@@ -240,6 +240,7 @@ impl Writer {
                     &self.dir.join(VECTORS_DIR).join(&v.file),
                     &v.checksum,
                     v.dims,
+                    tier.precision(),
                 ) {
                     Ok(store) => Some(store),
                     Err(err) => {
@@ -264,7 +265,7 @@ impl Writer {
         *self.tiers.get_mut(tier) = Some(TierVectors {
             store: Arc::new(match loaded {
                 Some(s) => s,
-                None => VectorStore::new(info.dims)?,
+                None => VectorStore::new(info.dims, tier.precision())?,
             }),
             model_id: info.id.clone(),
             dirty: false,
@@ -284,6 +285,7 @@ impl Writer {
             &self.dir.join(VECTORS_DIR).join(&v.file),
             &v.checksum,
             v.dims,
+            tier.precision(),
         ) {
             Ok(store) => {
                 *self.tiers.get_mut(tier) = Some(TierVectors {
@@ -329,7 +331,7 @@ impl Writer {
             if live_present == store.len() {
                 continue;
             }
-            let fresh = VectorStore::new(store.dims())?;
+            let fresh = VectorStore::new(store.dims(), tier.precision())?;
             let items: Vec<(u64, Vec<f32>)> = self
                 .refcounts
                 .keys()

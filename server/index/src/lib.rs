@@ -25,7 +25,7 @@ pub use lexical::{
 pub use manifest::{FORMAT, FileEntry, FileTable, MANIFEST_FILE, Manifest, VectorsEntry};
 pub use tantivy::DocAddress;
 pub use tokenizer::{CodeTokenizer, STOP_WORDS, index_tokens, query_terms, stem, tokenize};
-pub use vectors::VectorStore;
+pub use vectors::{Precision, VectorStore};
 
 use std::path::{Path, PathBuf};
 

@@ -12,15 +12,29 @@ use crate::fsync_dir;
 pub struct VectorStore {
     index: RwLock<Index>,
     dims: usize,
+    precision: Precision,
 }
 
-fn options(dims: usize) -> IndexOptions {
+/// How a store keeps each value of a vector. Files load in whatever precision they were
+/// saved in; this is what new vectors are stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Two bytes a value: the same ranking as f32 for a transformer's vectors on the
+    /// quality benchmark, where one byte lost 0.003 NDCG@10.
+    Half,
+    /// One byte a value (scaled by 127): for unit vectors whose values spread wide
+    /// enough, as a static table's 128 strongest components do.
+    Byte,
+}
+
+fn options(dims: usize, precision: Precision) -> IndexOptions {
     IndexOptions {
         dimensions: dims,
         metric: MetricKind::Cos,
-        // Half precision: the same ranking as f32 on the quality benchmark (i8 lost
-        // 0.003 NDCG@10), half the memory and disk. Files saved in f32 load as they are.
-        quantization: ScalarKind::F16,
+        quantization: match precision {
+            Precision::Half => ScalarKind::F16,
+            Precision::Byte => ScalarKind::I8,
+        },
         connectivity: 16,
         expansion_add: 128,
         expansion_search: 64,
@@ -29,19 +43,26 @@ fn options(dims: usize) -> IndexOptions {
 }
 
 impl VectorStore {
-    pub fn new(dims: usize) -> Result<VectorStore, IndexError> {
-        let index = Index::new(&options(dims)).map_err(|e| IndexError::Vectors(e.to_string()))?;
+    pub fn new(dims: usize, precision: Precision) -> Result<VectorStore, IndexError> {
+        let index = Index::new(&options(dims, precision))
+            .map_err(|e| IndexError::Vectors(e.to_string()))?;
         index
             .reserve(1024)
             .map_err(|e| IndexError::Vectors(e.to_string()))?;
         Ok(VectorStore {
             index: RwLock::new(index),
             dims,
+            precision,
         })
     }
 
     /// Loads a saved index after checking its size and blake3 checksum.
-    pub fn load(path: &Path, checksum: &str, dims: usize) -> Result<VectorStore, IndexError> {
+    pub fn load(
+        path: &Path,
+        checksum: &str,
+        dims: usize,
+        precision: Precision,
+    ) -> Result<VectorStore, IndexError> {
         // Mapped, not read: the checksum and usearch read it once, without a copy.
         let file = std::fs::File::open(path).map_err(|e| IndexError::io(path, e))?;
         // SAFETY: vector files are written to a temporary name and renamed into place,
@@ -69,7 +90,7 @@ impl VectorStore {
                 ),
             ));
         }
-        let store = VectorStore::new(dims)?;
+        let store = VectorStore::new(dims, precision)?;
         store
             .index
             .write()
@@ -117,6 +138,10 @@ impl VectorStore {
 
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     pub fn len(&self) -> usize {
@@ -224,7 +249,7 @@ mod tests {
     fn vector_files_hold_half_precision_and_load_back_searchable() {
         let dims = 256;
         let n = 2000;
-        let store = VectorStore::new(dims).unwrap();
+        let store = VectorStore::new(dims, Precision::Half).unwrap();
         let items: Vec<(u64, Vec<f32>)> = (0..n).map(|i| (i as u64, unit(i, dims))).collect();
         store.add_all(&items).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -240,7 +265,14 @@ mod tests {
         assert!(size < f32_bytes * 3 / 4, "{size} bytes for {n} vectors");
         assert!(!dir.path().join("v.usearch.tmp").exists());
 
-        let loaded = VectorStore::load(&dir.path().join("v.usearch"), &checksum, dims).unwrap();
+        // Loaded as saved: a store that would keep new vectors in bytes reads halves.
+        let loaded = VectorStore::load(
+            &dir.path().join("v.usearch"),
+            &checksum,
+            dims,
+            Precision::Byte,
+        )
+        .unwrap();
         assert_eq!(loaded.len(), n);
         let back = loaded.get(42).unwrap();
         let err = back
@@ -251,6 +283,42 @@ mod tests {
         assert!(err < 1e-3, "largest difference {err}");
         let hits = loaded.search(&items[42].1, 1, |_| true).unwrap();
         assert_eq!(hits[0].0, 42);
-        assert!(VectorStore::load(&dir.path().join("v.usearch"), "0000", dims).is_err());
+        assert!(
+            VectorStore::load(&dir.path().join("v.usearch"), "0000", dims, Precision::Half)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn byte_vectors_take_a_byte_a_value_and_still_find_their_neighbours() {
+        let dims = 128;
+        let n = 2000;
+        let items: Vec<(u64, Vec<f32>)> = (0..n).map(|i| (i as u64, unit(i, dims))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut sizes = Vec::new();
+        for (name, precision) in [("half", Precision::Half), ("byte", Precision::Byte)] {
+            let store = VectorStore::new(dims, precision).unwrap();
+            store.add_all(&items).unwrap();
+            sizes.push(store.save(dir.path(), name).unwrap());
+        }
+        let ((_, half), (checksum, byte)) = (&sizes[0], &sizes[1]);
+        // One byte a value fewer for each of n vectors; the graph is the same size.
+        assert_eq!(half - byte, (n * dims) as u64, "{half} vs {byte} bytes");
+
+        let loaded =
+            VectorStore::load(&dir.path().join("byte"), checksum, dims, Precision::Byte).unwrap();
+        assert_eq!(loaded.precision(), Precision::Byte);
+        let back = loaded.get(7).unwrap();
+        let err = back
+            .iter()
+            .zip(&items[7].1)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        // usearch truncates to the byte below: within one step of 1/127.
+        assert!(err <= 1.0 / 127.0 + 1e-6, "largest difference {err}");
+        for i in [0, 7, 1999] {
+            let hits = loaded.search(&items[i].1, 1, |_| true).unwrap();
+            assert_eq!(hits[0].0, i as u64);
+        }
     }
 }

@@ -99,7 +99,7 @@ mod tests {
         // Another process reads what this one wrote; other models are apart.
         let again = EmbedSpeed::at(Some(dir.path().join("s.json")));
         assert_eq!(again.rate("m#1"), Some(10_000.0));
-        assert_eq!(again.rate("static256v2:m#1"), None);
+        assert_eq!(again.rate("static128v2:m#1"), None);
         // A damaged file is no measurement, not an error.
         std::fs::write(dir.path().join("s.json"), b"{not json").unwrap();
         assert_eq!(again.rate("m#1"), None);

@@ -36,7 +36,7 @@ fn a_distilled_table_is_cached_once_and_embeds_meaning() {
     assert!(saved.starts_with(cache.path()));
     assert_eq!(first.info().dims, STATIC_DIMS);
     assert!(
-        first.info().id.starts_with("static256v2:"),
+        first.info().id.starts_with("static128v2:"),
         "{}",
         first.info().id
     );
