@@ -388,6 +388,48 @@ class Calc {
 }
 
 #[test]
+fn javascript_functions_assigned_to_properties_are_definitions() {
+    let src = r#"var app = exports = module.exports = {};
+
+/**
+ * Renders a view.
+ */
+app.render = function render(name, cb) {
+  cb(null, name);
+};
+
+exports.parse = (s) => s.trim();
+
+module.exports.format = function (s) { return s; };
+
+Calc.prototype.neg = function (x) { return -x; };
+
+app.locals = { title: 'x' };
+"#;
+    let c = chunks("application.js", src);
+    // The doc comment comes with it, and the chunk is its own.
+    check(find(&c, "render"), ChunkKind::Method, (3, 8), Some("app"));
+    check_def(&c, "render", ChunkKind::Method, (3, 8), 6, Some("app"));
+    check_def(&c, "parse", ChunkKind::Function, (10, 10), 10, None);
+    check_def(&c, "format", ChunkKind::Function, (12, 12), 12, None);
+    check_def(
+        &c,
+        "neg",
+        ChunkKind::Method,
+        (14, 14),
+        14,
+        Some("Calc.prototype"),
+    );
+    // A value that is not a function is not a definition.
+    let names: Vec<&str> = c
+        .iter()
+        .flat_map(|c| &c.definitions)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert!(!names.contains(&"locals"), "{names:?}");
+}
+
+#[test]
 fn typescript_and_tsx() {
     let src = r#"/** A user. */
 export interface User { id: number }
