@@ -65,6 +65,9 @@ pub(crate) struct QueryTerms {
     shape: QueryShape,
     /// For a lone-identifier query, the name it asks for (the last part of `a::b`).
     identifier: Option<String>,
+    /// Qualified names a sentence says (`res.redirect`, `Session::send`), as (owner,
+    /// name): the last two parts.
+    qualified: Vec<(String, String)>,
 }
 
 impl QueryTerms {
@@ -80,14 +83,50 @@ impl QueryTerms {
         let identifier = (shape == QueryShape::Identifier)
             .then(|| split_qualified(query.trim()).last().map(|n| n.to_string()))
             .flatten();
+        let qualified = match shape {
+            QueryShape::Identifier => Vec::new(),
+            QueryShape::Sentence => qualified_names(query),
+        };
         QueryTerms {
             all,
             words,
             asks,
             shape,
             identifier,
+            qualified,
         }
     }
+}
+
+/// The (owner, name) of each qualified name among a sentence's words: `how res.redirect
+/// builds` says (`res`, `redirect`).
+fn qualified_names(query: &str) -> Vec<(String, String)> {
+    let identifier = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_');
+    query
+        .split_whitespace()
+        .filter_map(|word| {
+            // Punctuation around the word (`(app.render)`, `res.send,`), and a call's
+            // parentheses (`app.listen()`).
+            let word = word
+                .trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .trim_end_matches("()");
+            let parts = split_qualified(word);
+            match parts.as_slice() {
+                [.., owner, name] if [owner, name].iter().all(|p| identifier(p)) => {
+                    Some((owner.to_string(), name.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Whether a definition's scope (`app`, `class Session`, `impl Router`, `Calc.prototype`)
+/// names `owner` as one of its words.
+fn scope_names(scope: &str, owner: &str) -> bool {
+    scope
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == owner)
 }
 
 /// A word's English stem, so `requests` meets `request` and `throttling` meets
@@ -189,10 +228,13 @@ pub(crate) fn kind_factor(kind: FileKind, q: &QueryTerms) -> f64 {
 
 /// A chunk defining the name the query says: for a lone identifier (`FromRequest`,
 /// `Sinatra::Base`), a definition of that name (its last part), the full
-/// [`DEFINITION_WEIGHT`]; in a sentence, a definition whose compound name the sentence
-/// says whole (`where does merge_environment_settings read proxies`), half of it. A
-/// one-word name inside a sentence (`send`, `session`) matches too many chunks to
-/// mean the definition: BM25's symbol field already weighs it.
+/// [`DEFINITION_WEIGHT`]; in a sentence, the full weight too for a definition of a
+/// qualified name it says, in a scope that names the owner (`how res.redirect builds
+/// the Location header` → `res.redirect = function redirect…`), and half of it for a
+/// definition whose compound name the sentence says whole (`where does
+/// merge_environment_settings read proxies`). A one-word name inside a sentence (`send`,
+/// `session`) matches too many chunks to mean the definition: BM25's symbol field
+/// already weighs it.
 ///
 /// A weaker form of the match counts fully only where the candidates hold no stronger
 /// one (see [`Defined`]): a definition in another case than the query's (`session()`
@@ -212,6 +254,16 @@ pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms, defined: &De
             });
         }
         return best;
+    }
+    // A qualified name names one definition as exactly as a lone identifier does.
+    let qualified = defs.iter().any(|d| {
+        d.kind != ChunkKind::Reexport
+            && q.qualified.iter().any(|(owner, name)| {
+                d.name == *name && d.scope.as_deref().is_some_and(|s| scope_names(s, owner))
+            })
+    });
+    if qualified {
+        return DEFINITION_WEIGHT;
     }
     let named = defs.iter().any(|d| {
         // The whole name first (cheap, and usually absent), then whether it is compound.
@@ -689,6 +741,49 @@ mod tests {
             60.0,
         );
         assert_eq!(paths(&ranked)[0], "src/lib.rs");
+    }
+
+    #[test]
+    fn a_qualified_name_in_a_sentence_raises_its_definition_in_that_scope() {
+        let none = Defined::default();
+        let scoped = |name: &str, scope: &str| Definition {
+            scope: Some(scope.into()),
+            ..def(name)
+        };
+        let q = QueryTerms::new("how res.redirect builds the Location header");
+        assert_eq!(
+            definition_boost(&[scoped("redirect", "res")], &q, &none),
+            DEFINITION_WEIGHT
+        );
+        // Another owner's `redirect`, or one with no scope, is a one-word name.
+        assert_eq!(
+            definition_boost(&[scoped("redirect", "app")], &q, &none),
+            0.0
+        );
+        assert_eq!(definition_boost(&[def("redirect")], &q, &none), 0.0);
+        let q = QueryTerms::new("what does (Session::send) do with hooks?");
+        assert_eq!(
+            definition_boost(&[scoped("send", "class Session")], &q, &none),
+            DEFINITION_WEIGHT
+        );
+
+        let ranked = rank(
+            vec![
+                candidate("lib/response.js", 0, 1.0, &["location"]),
+                candidate("lib/application.js", 0, 0.9, &[]),
+                Candidate {
+                    chunk: StoredChunk {
+                        definitions: vec![scoped("redirect", "res")],
+                        ..candidate("lib/response.js", 500, 0.3, &[]).chunk
+                    },
+                    ..candidate("lib/response.js", 500, 0.3, &[])
+                },
+            ],
+            "how res.redirect builds the Location header",
+            Fusion::Scores,
+            60.0,
+        );
+        assert_eq!(ranked[0].chunk.span.byte_start, 500);
     }
 
     #[test]
