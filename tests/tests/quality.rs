@@ -11,12 +11,13 @@ use scry_test_support::Sandbox;
 
 /// (repository, file-protocol floor, chunk-protocol floor). Achieved when set (with
 /// re-exports standing for definitions the index lacks, and the query's case choosing
-/// between `Session` and `session()`): requests 0.988 / 0.988, express 0.982 / 0.972,
-/// flask 0.918 / 0.918, axum 0.903 / 0.903 (Rust: definitions reached through
-/// re-exports).
+/// between `Session` and `session()`): requests 0.988 / 0.988, express 0.985 / 0.985
+/// (functions assigned to `app.x` and `res.x` as definitions, and qualified names in a
+/// sentence), flask 0.918 / 0.918, axum 0.903 / 0.903 (Rust: definitions reached
+/// through re-exports).
 const FLOORS: &[(&str, f64, f64)] = &[
     ("requests", 0.97, 0.97),
-    ("express", 0.97, 0.96),
+    ("express", 0.975, 0.975),
     ("flask", 0.90, 0.90),
     ("axum", 0.89, 0.89),
 ];
