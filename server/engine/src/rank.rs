@@ -285,6 +285,8 @@ pub(crate) fn definition_boost(defs: &[Definition], q: &QueryTerms, defined: &De
 pub(crate) struct Defined {
     /// Some candidate defines the lone identifier in the query's own case.
     exact_case: bool,
+    /// Some candidate from implementation code defines the lone identifier, in any case.
+    in_implementation: bool,
     /// The compound names a sentence says whole that some candidate defines (not
     /// re-exports), lowercased.
     compound: HashSet<String>,
@@ -299,6 +301,11 @@ impl Defined {
         match &q.identifier {
             Some(name) => Defined {
                 exact_case: defining.any(|d| same_case(&d.name, name)),
+                // The few defining chunks first: a file's kind takes a lowercased path.
+                in_implementation: candidates
+                    .iter()
+                    .filter(|c| defines_identifier(&c.chunk.definitions, q))
+                    .any(|c| file_kind(&c.chunk.path) == FileKind::Implementation),
                 ..Defined::default()
             },
             None => Defined {
@@ -309,6 +316,28 @@ impl Defined {
                 ..Defined::default()
             },
         }
+    }
+}
+
+/// Whether the definitions include one of the lone identifier the query is (any case).
+fn defines_identifier(defs: &[Definition], q: &QueryTerms) -> bool {
+    q.identifier.as_ref().is_some_and(|name| {
+        defs.iter()
+            .any(|d| d.kind != ChunkKind::Reexport && d.name.eq_ignore_ascii_case(name))
+    })
+}
+
+/// The kind factor of a chunk: a lone identifier defined only outside implementation
+/// code (a helper in a test, a function of an example) asks for that file as surely as
+/// the word `test` would, so its definition keeps its score there.
+fn chunk_kind_factor(file_factor: f64, c: &Candidate, q: &QueryTerms, defined: &Defined) -> f64 {
+    if file_factor < 1.0
+        && !defined.in_implementation
+        && defines_identifier(&c.chunk.definitions, q)
+    {
+        1.0
+    } else {
+        file_factor
     }
 }
 
@@ -536,7 +565,7 @@ pub(crate) fn rank(
         if let Some(e) = evidence.remove(&file_of(c)) {
             c.score += EVIDENCE_WEIGHT * e;
         }
-        c.score *= per_path[&c.chunk.path].1;
+        c.score *= chunk_kind_factor(per_path[&c.chunk.path].1, c, &q, &defined);
     }
     sort(&mut candidates);
     if !off.contains(&Signal::Spread) {
@@ -741,6 +770,25 @@ mod tests {
             60.0,
         );
         assert_eq!(paths(&ranked)[0], "src/lib.rs");
+    }
+
+    #[test]
+    fn an_identifier_defined_only_in_an_example_or_test_is_found_there() {
+        // `scry_marker_7` appended to an example: the only definition beats a mention
+        // of `marker` in the library.
+        let only_example = vec![
+            candidate("src/plugin.rs", 0, 1.0, &["MARKER"]),
+            candidate("examples/snippet.rs", 0, 0.5, &["scry_marker_7"]),
+        ];
+        let ranked = rank(only_example, "scry_marker_7", Fusion::Scores, 60.0);
+        assert_eq!(paths(&ranked)[0], "examples/snippet.rs");
+        // Where the library defines it too, the library's comes first.
+        let both = vec![
+            candidate("tests/helpers.rs", 0, 1.0, &["scry_marker_7"]),
+            candidate("src/lib.rs", 0, 0.5, &["scry_marker_7"]),
+        ];
+        let ranked = rank(both, "scry_marker_7", Fusion::Scores, 60.0);
+        assert_eq!(paths(&ranked), ["src/lib.rs", "tests/helpers.rs"]);
     }
 
     #[test]
