@@ -169,8 +169,11 @@ fn with_trace_logging_and_a_panic_stdout_is_only_protocol() {
     assert_eq!(by_id(2)["error"]["code"], -32603);
     let hits = &by_id(3)["result"]["hits"];
     assert!(
-        hits[0]["snippet"].as_str().unwrap().contains("greet_user"),
-        "{hits}"
+        hits[0]["snippet"]
+            .as_str()
+            .is_some_and(|s| s.contains("greet_user")),
+        "the search after the panic: {}",
+        by_id(3)
     );
     assert_eq!(by_id(4)["result"][0]["name"], "greet_user");
     assert!(by_id(5)["result"].is_null());

@@ -12,11 +12,10 @@ use crate::fsync_dir;
 pub struct VectorStore {
     index: RwLock<Index>,
     dims: usize,
-    precision: Precision,
 }
 
-/// How a store keeps each value of a vector. Files load in whatever precision they were
-/// saved in; this is what new vectors are stored in.
+/// How a new store keeps each value of a vector. A saved file loads in the precision it
+/// was saved in, and what is added to it after is kept so too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     /// Two bytes a value: the same ranking as f32 for a transformer's vectors on the
@@ -52,7 +51,6 @@ impl VectorStore {
         Ok(VectorStore {
             index: RwLock::new(index),
             dims,
-            precision,
         })
     }
 
@@ -138,10 +136,6 @@ impl VectorStore {
 
     pub fn dims(&self) -> usize {
         self.dims
-    }
-
-    pub fn precision(&self) -> Precision {
-        self.precision
     }
 
     pub fn len(&self) -> usize {
@@ -307,7 +301,6 @@ mod tests {
 
         let loaded =
             VectorStore::load(&dir.path().join("byte"), checksum, dims, Precision::Byte).unwrap();
-        assert_eq!(loaded.precision(), Precision::Byte);
         let back = loaded.get(7).unwrap();
         let err = back
             .iter()
