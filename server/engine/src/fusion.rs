@@ -70,9 +70,7 @@ impl QueryShape {
     pub(crate) fn of(query: &str) -> QueryShape {
         let q = query.trim();
         let parts = split_qualified(q);
-        let plain = parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        let plain = parts.iter().all(|p| is_identifier(p));
         if q.is_empty() || !plain {
             return QueryShape::Sentence;
         }
@@ -96,6 +94,16 @@ impl QueryShape {
 }
 
 /// The parts of a qualified name: `a::b.c` → `a`, `b`, `c`.
+/// A character that may be part of an identifier.
+pub(crate) fn is_identifier_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A non-empty run of identifier characters: one part of a qualified name.
+pub(crate) fn is_identifier(part: &str) -> bool {
+    !part.is_empty() && part.chars().all(is_identifier_char)
+}
+
 pub(crate) fn split_qualified(q: &str) -> Vec<&str> {
     let mut parts = vec![q];
     for sep in ["::", "->", ".", "\\"] {

@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use scry_chunk::{ChunkKind, Definition};
 use scry_index::{STOP_WORDS, stem, tokenize};
 
-use crate::fusion::{Fusion, QueryShape, fuse, split_qualified};
+use crate::fusion::{Fusion, QueryShape, fuse, is_identifier, is_identifier_char, split_qualified};
 use crate::search::Candidate;
 use crate::tier::PerTier;
 
@@ -101,18 +101,13 @@ impl QueryTerms {
 /// The (owner, name) of each qualified name among a sentence's words: `how res.redirect
 /// builds` says (`res`, `redirect`).
 fn qualified_names(query: &str) -> Vec<(String, String)> {
-    let identifier = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_');
     query
         .split_whitespace()
         .filter_map(|word| {
-            // Punctuation around the word (`(app.render)`, `res.send,`), and a call's
-            // parentheses (`app.listen()`).
-            let word = word
-                .trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .trim_end_matches("()");
-            let parts = split_qualified(word);
-            match parts.as_slice() {
-                [.., owner, name] if [owner, name].iter().all(|p| identifier(p)) => {
+            // Punctuation around the word: `(app.render)`, `res.send,`, `app.listen()`.
+            let word = word.trim_matches(|c: char| !is_identifier_char(c));
+            match split_qualified(word).as_slice() {
+                [.., owner, name] if is_identifier(owner) && is_identifier(name) => {
                     Some((owner.to_string(), name.to_string()))
                 }
                 _ => None,
@@ -125,7 +120,7 @@ fn qualified_names(query: &str) -> Vec<(String, String)> {
 /// names `owner` as one of its words.
 fn scope_names(scope: &str, owner: &str) -> bool {
     scope
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .split(|c: char| !is_identifier_char(c))
         .any(|w| w == owner)
 }
 
