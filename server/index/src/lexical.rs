@@ -5,6 +5,7 @@ use std::path::Path;
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::UserOperation;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -212,14 +213,35 @@ impl Lexical {
         Ok(())
     }
 
-    pub fn add(
+    /// Adds one file's chunks. They go to tantivy's indexing thread as one group: its
+    /// queue is a ring of 10,000 slots of ~250 bytes, recreated at each commit, and one
+    /// message per chunk wrote through all of them (2.5 MB resident) on a 10 MiB tree,
+    /// where one per file writes a few hundred.
+    pub fn add_file(
         &mut self,
         root: u32,
         path: &str,
         file_hash: FileHash,
         language: &str,
-        c: &scry_chunk::Chunk,
+        chunks: &[scry_chunk::Chunk],
     ) -> Result<(), IndexError> {
+        let file_hash = file_hash.to_string();
+        let ops: Vec<UserOperation> = chunks
+            .iter()
+            .map(|c| UserOperation::Add(self.document(root, path, &file_hash, language, c)))
+            .collect();
+        self.writer.run(ops).map_err(IndexError::tantivy)?;
+        Ok(())
+    }
+
+    fn document(
+        &self,
+        root: u32,
+        path: &str,
+        file_hash: &str,
+        language: &str,
+        c: &scry_chunk::Chunk,
+    ) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.file, file_term_text(root, path));
@@ -252,9 +274,8 @@ impl Lexical {
         doc.add_u64(f.byte_start, c.span.byte_start as u64);
         doc.add_u64(f.byte_end, c.span.byte_end as u64);
         doc.add_u64(f.vec_key, c.hash.key());
-        doc.add_text(f.file_hash, file_hash.to_string());
-        self.writer.add_document(doc).map_err(IndexError::tantivy)?;
-        Ok(())
+        doc.add_text(f.file_hash, file_hash);
+        doc
     }
 
     /// Commits everything added and deleted, tagged with `generation`.
@@ -688,10 +709,14 @@ mod live_stats_tests {
     fn add_files(lex: &mut Lexical, files: &[(&str, &str)]) {
         for &(path, src) in files {
             let out = scry_chunk::chunk_file(path, src.as_bytes(), &Default::default());
-            for c in &out.chunks {
-                lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
-                    .unwrap();
-            }
+            lex.add_file(
+                0,
+                path,
+                FileHash::of(src.as_bytes()),
+                out.language,
+                &out.chunks,
+            )
+            .unwrap();
         }
     }
 

@@ -5,10 +5,14 @@ use scry_index::{FileHash, Lexical, LexicalFilter, SymbolCache};
 
 fn add_file(lex: &mut Lexical, path: &str, src: &str) {
     let out = chunk_file(path, src.as_bytes(), &ChunkOptions::default());
-    for c in &out.chunks {
-        lex.add(0, path, FileHash::of(src.as_bytes()), out.language, c)
-            .unwrap();
-    }
+    lex.add_file(
+        0,
+        path,
+        FileHash::of(src.as_bytes()),
+        out.language,
+        &out.chunks,
+    )
+    .unwrap();
 }
 
 fn hits(lex: &Lexical, q: &str) -> Vec<String> {
