@@ -2,14 +2,15 @@
 //! committed file table), apply them in batches (each one commit, so an interrupted run
 //! keeps its progress), then embed what still waits for a vector.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use scry_index::file_term_text;
+use scry_index::{FileEntry, file_term_text};
 
 use crate::changes::{self, Change};
-use crate::discover::Candidate;
+use crate::discover::{Candidate, SkipReason};
 use crate::follow::FollowEvent;
 use crate::report::{Phase, Progress, RefreshReport};
 use crate::state::Role;
@@ -80,25 +81,54 @@ pub(crate) fn refresh(
         batches.push(&[]);
     }
     let mut touched = false;
+    let track = RefCell::new(track);
     for batch in batches {
-        let mut updates = std::mem::take(&mut removals);
-        read_batch(inner, state, batch, &mut updates, &mut report, &mut touched);
-        track.batch(batch, &updates);
-        if !updates.is_empty() {
-            let stats =
-                state
-                    .writer
-                    .apply(updates, Apply::FULL, &inner.config.chunk, &with, &mut |s| {
-                        track.step(s)
-                    })?;
+        track.borrow_mut().batch(batch);
+        // Files are read as the writer asks for them, so it holds one file's content at
+        // a time, not a batch's: 400 files of up to 1 MiB each. Stamps of files found
+        // unchanged are recorded once the writer is free.
+        let known = state.writer.files().clone();
+        let mut stamps = Vec::new();
+        let reads = batch.iter().filter_map(|c| {
+            let read = read_one(inner, c, known.get(&file_term_text(c.root, &c.rel)));
+            if !matches!(read, Read::Content(_)) {
+                track.borrow_mut().settle(c.size);
+            }
+            match read {
+                Read::Content(u) => Some(u),
+                Read::Unchanged => {
+                    stamps.push(c);
+                    report.files_unchanged += 1;
+                    None
+                }
+                Read::Skipped(reason, removal) => {
+                    *report.files_skipped.entry(reason.as_str()).or_default() += 1;
+                    removal
+                }
+            }
+        });
+        let updates = std::mem::take(&mut removals).into_iter().chain(reads);
+        let stats =
+            state
+                .writer
+                .apply(updates, Apply::FULL, &inner.config.chunk, &with, &mut |s| {
+                    track.borrow_mut().step(s)
+                })?;
+        if stats.changed() {
             report.add(&stats);
             inner.log.lock().embedded += stats.chunks_embedded;
             // Searchable batch by batch.
             inner.publish(state)?;
             touched = false;
         }
-        track.batch_done();
+        for c in stamps {
+            touched |= state
+                .writer
+                .touch(&file_term_text(c.root, &c.rel), c.size, c.mtime_ns);
+        }
+        track.borrow_mut().batch_done();
     }
+    let mut track = track.into_inner();
     if touched {
         state.writer.commit_stamps()?;
         report.commits += 1;
@@ -123,45 +153,38 @@ pub(crate) fn refresh(
     Ok(report)
 }
 
-/// Reads one batch of planned files: new or changed content becomes an update, the
-/// same content only a new stamp (`touched`), a file that can no longer be indexed a
-/// removal.
-fn read_batch(
-    inner: &crate::state::Inner,
-    state: &mut crate::state::WriterState,
-    batch: &[Candidate],
-    updates: &mut Vec<FileUpdate>,
-    report: &mut RefreshReport,
-    touched: &mut bool,
-) {
-    for c in batch {
-        let key = file_term_text(c.root, &c.rel);
-        let known = state.writer.file(&key).cloned();
-        let content = match changes::read(&inner.discovery, c, known.as_ref()) {
-            Ok(Change::Content(bytes)) => Some(FileContent {
+/// What reading one planned file found.
+enum Read {
+    /// New or changed content.
+    Content(FileUpdate),
+    /// The content is what was indexed: only its stamp moved.
+    Unchanged,
+    /// The file cannot be indexed now (binary, too large, unreadable); if it was
+    /// indexed, the removal of what was.
+    Skipped(SkipReason, Option<FileUpdate>),
+}
+
+fn read_one(inner: &crate::state::Inner, c: &Candidate, known: Option<&FileEntry>) -> Read {
+    match changes::read(&inner.discovery, c, known) {
+        Ok(Change::Content(bytes)) => Read::Content(FileUpdate {
+            root: c.root,
+            rel: c.rel.clone(),
+            content: Some(FileContent {
                 bytes,
                 size: c.size,
                 mtime_ns: c.mtime_ns,
                 overlay: false,
             }),
-            Ok(Change::Same) => {
-                *touched |= state.writer.touch(&key, c.size, c.mtime_ns);
-                report.files_unchanged += 1;
-                continue;
-            }
-            Err(reason) => {
-                *report.files_skipped.entry(reason.as_str()).or_default() += 1;
-                if known.is_none() {
-                    continue;
-                }
-                None
-            }
-        };
-        updates.push(FileUpdate {
-            root: c.root,
-            rel: c.rel.clone(),
-            content,
-        });
+        }),
+        Ok(Change::Same) => Read::Unchanged,
+        Err(reason) => Read::Skipped(
+            reason,
+            known.map(|_| FileUpdate {
+                root: c.root,
+                rel: c.rel.clone(),
+                content: None,
+            }),
+        ),
     }
 }
 
@@ -237,22 +260,21 @@ impl<'a> Tracker<'a> {
         self.report();
     }
 
-    /// A batch was read: files found unchanged (or unreadable) are done at once.
-    fn batch(&mut self, batch: &[Candidate], updates: &[FileUpdate]) {
-        let batch_total: u64 = batch.iter().map(|c| c.size).sum();
-        let read: Vec<&FileUpdate> = updates.iter().filter(|u| u.content.is_some()).collect();
-        self.batch_bytes = read
-            .iter()
-            .filter_map(|u| u.content.as_ref())
-            .map(|c| c.size)
-            .sum::<u64>()
-            .min(batch_total);
-        self.settled += batch_total - self.batch_bytes;
+    /// A batch is about to be read: all of its bytes are to be chunked until a file
+    /// turns out unchanged or unreadable ([`Tracker::settle`]).
+    fn batch(&mut self, batch: &[Candidate]) {
+        self.batch_bytes = batch.iter().map(|c| c.size).sum();
         self.chunked_bytes = 0;
-        self.p.files_done += batch.len().saturating_sub(read.len());
         self.p.phase = Phase::Chunking;
         self.p.bytes_done = self.settled;
         self.report();
+    }
+
+    /// A file of the batch in hand needed no chunking: it is done as it is.
+    fn settle(&mut self, size: u64) {
+        self.p.files_done += 1;
+        self.batch_bytes = self.batch_bytes.saturating_sub(size);
+        self.settled += size;
     }
 
     fn step(&mut self, s: Step) {

@@ -152,6 +152,13 @@ pub struct BatchStats {
     pub embed_errors: Vec<String>,
 }
 
+impl BatchStats {
+    /// Whether a file was indexed or removed (else the batch committed nothing).
+    pub fn changed(&self) -> bool {
+        self.files_indexed > 0 || self.files_removed > 0
+    }
+}
+
 /// What a refresh (or an overlay, or a backfill) did.
 #[derive(Debug, Clone, Default)]
 pub struct RefreshReport {

@@ -472,12 +472,14 @@ impl Writer {
         self.commit(files, false)
     }
 
-    /// Applies updates, embeds what is new (per `how`), and commits one generation. On
-    /// failure the previous generation stays current and nothing of this batch is
-    /// visible.
+    /// Applies updates, embeds what is new (per `how`), and commits one generation; with
+    /// no update at all, commits nothing. `updates` is consumed one file at a time, so a
+    /// caller that reads files as it is asked for them holds one file's content, not a
+    /// batch's. On failure the previous generation stays current and nothing of this
+    /// batch is visible.
     pub fn apply(
         &mut self,
-        updates: Vec<FileUpdate>,
+        updates: impl IntoIterator<Item = FileUpdate>,
         how: Apply,
         chunk_opts: &ChunkOptions,
         with: &EmbedWith,
@@ -492,6 +494,9 @@ impl Writer {
                 progress,
             )
             .and_then(|mut staged| {
+                if !staged.stats.changed() {
+                    return Ok(staged.stats);
+                }
                 if let Some((tier, e)) = embedder {
                     self.embed_pending(tier, staged.pending, e, &mut staged.stats, progress)?;
                     record_speed(e, &staged.stats);
@@ -514,7 +519,7 @@ impl Writer {
     /// to embed, and embeds them every [`RELEASE_EVERY_BYTES`] of source.
     fn stage(
         &mut self,
-        updates: Vec<FileUpdate>,
+        updates: impl IntoIterator<Item = FileUpdate>,
         chunk_opts: &ChunkOptions,
         embed_for: Option<(Tier, &str, &dyn Embedder)>,
         progress: StepReport,
@@ -542,9 +547,9 @@ impl Writer {
             let chunked = crate::redact::chunk(&u.rel, &content.bytes, chunk_opts);
             let file_hash = FileHash::of(&content.bytes);
             let mut keys = Vec::with_capacity(chunked.chunks.len());
+            self.lexical
+                .add_file(u.root, &u.rel, file_hash, chunked.language, &chunked.chunks)?;
             for c in &chunked.chunks {
-                self.lexical
-                    .add(u.root, &u.rel, file_hash, chunked.language, c)?;
                 let k = c.hash.key();
                 keys.push(k);
                 *self.refcounts.entry(k).or_default() += 1;
@@ -983,5 +988,82 @@ fn entry_mut(m: &mut Manifest, tier: Tier) -> &mut Option<VectorsEntry> {
     match tier {
         Tier::Fast => &mut m.fast_vectors,
         Tier::Full => &mut m.vectors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn update(i: usize) -> FileUpdate {
+        let text = format!("pub fn handler_{i}(x: u32) -> u32 {{\n    x + {i}\n}}\n");
+        FileUpdate {
+            root: 0,
+            rel: format!("src/h{i}.rs"),
+            content: Some(FileContent {
+                size: text.len() as u64,
+                bytes: text.into_bytes(),
+                mtime_ns: 0,
+                overlay: false,
+            }),
+        }
+    }
+
+    /// A refresh reads each file when the writer asks for it, so the writer holds one
+    /// file's content at a time; that holds only while it chunks each update before it
+    /// pulls the next (a batch was once read whole: up to 400 files in memory).
+    #[test]
+    fn apply_chunks_each_update_before_it_asks_for_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = tempfile::tempdir().unwrap();
+        let mut notices = Vec::new();
+        let mut w = Writer::open(
+            dir.path(),
+            &[ws.path().to_path_buf()],
+            PerTier::default(),
+            &mut notices,
+        )
+        .unwrap();
+        let with = EmbedWith {
+            embedder: None,
+            document_prefix: "",
+        };
+        let (asked, chunked) = (Cell::new(0), Cell::new(0));
+        let updates = (0..6).map(|i| {
+            assert_eq!(chunked.get(), asked.get(), "file {i} read too early");
+            asked.set(i + 1);
+            update(i)
+        });
+        let mut count_chunked = |s: Step| {
+            if let Step::Chunked { .. } = s {
+                chunked.set(chunked.get() + 1);
+            }
+        };
+        let stats = w
+            .apply(
+                updates,
+                Apply::FULL,
+                &ChunkOptions::default(),
+                &with,
+                &mut count_chunked,
+            )
+            .unwrap();
+        assert_eq!((stats.files_indexed, asked.get()), (6, 6));
+
+        // A batch whose files all turned out unchanged commits nothing.
+        let generation = w.generation();
+        let stats = w
+            .apply(
+                std::iter::empty(),
+                Apply::FULL,
+                &ChunkOptions::default(),
+                &with,
+                &mut |_| {},
+            )
+            .unwrap();
+        assert!(!stats.changed());
+        assert_eq!(w.generation(), generation);
     }
 }
