@@ -20,6 +20,7 @@
 
 mod markdown;
 mod registry;
+mod segments;
 mod split;
 mod syntax;
 mod text;

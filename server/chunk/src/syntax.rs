@@ -11,6 +11,7 @@ use tree_sitter::{
 };
 
 use crate::registry::{Language, languages};
+use crate::segments::part_end;
 use crate::split::{Piece, merge_small, split_ranges, window_ranges, windows_piece_list};
 use crate::text::SourceText;
 use crate::types::{ChunkKind, ChunkOptions, Definition, Problem, ProblemKind};
@@ -113,9 +114,104 @@ pub(crate) fn chunk_syntax(
     let Some(compiled) = compiled(lang) else {
         return fallback(src);
     };
-    let tree = PARSER.with(|p| {
+    let timed_out = |problems: &mut Vec<Problem>| {
+        problems.push(Problem::new(
+            ProblemKind::Timeout,
+            "parsing took longer than the time budget; indexed as line windows",
+        ));
+        fallback(src)
+    };
+    let target = opts.parse_segment_bytes;
+    let mut pieces = Vec::new();
+    let mut all = Vec::new();
+    let mut errors = false;
+    let mut a = 0;
+    while a < src.len() {
+        let mut b = part_end(src, a, target);
+        let Some(mut tree) = parse(compiled, src, (a, b), deadline) else {
+            return timed_out(problems);
+        };
+        // A cut inside a multi-line string or comment leaves the part's tail in error:
+        // end the part where its first top-level item with an error starts (the tree
+        // says an item starts there, so it is a sound cut), and parse that much again.
+        if b < src.len()
+            && let Some(cut) = first_item_with_error(src, tree.root_node()).filter(|&c| c > a)
+        {
+            // One tree at a time: the point of parts.
+            drop(tree);
+            b = cut;
+            tree = match parse(compiled, src, (a, b), deadline) {
+                Some(t) => t,
+                None => return timed_out(problems),
+            };
+        }
+        let root = tree.root_node();
+        errors |= root.has_error();
+        let Some(defs) = collect_defs(lang, compiled, src, root, deadline) else {
+            problems.push(Problem::new(
+                ProblemKind::Timeout,
+                "finding definitions took longer than the time budget; indexed as line windows",
+            ));
+            return fallback(src);
+        };
+        // Re-exports name things without being chunks of their own: they stay inside
+        // whatever piece holds them.
+        let (reexports, mut defs): (Vec<Def>, Vec<Def>) = defs
+            .into_iter()
+            .partition(|d| d.kind == ChunkKind::Reexport);
+        let roots = nest(&mut defs);
+        let emitter = Emitter {
+            src,
+            opts,
+            defs: &defs,
+        };
+        emitter.emit(a, b, &roots, None, &mut pieces);
+        all.extend(definitions(src, &defs));
+        all.extend(definitions(src, &reexports));
+        a = b;
+    }
+    if errors {
+        problems.push(Problem::new(
+            ProblemKind::ParseErrors,
+            "the file has syntax errors; definitions around them may be chunked coarsely",
+        ));
+    }
+    (pieces, all)
+}
+
+/// Where the first top-level node with a syntax error in it starts, at its line start.
+fn first_item_with_error(src: &SourceText, root: Node) -> Option<usize> {
+    let mut cursor = root.walk();
+    root.children(&mut cursor)
+        .find(|c| c.has_error())
+        .map(|c| src.snap_to_line_start(c.start_byte()))
+}
+
+/// Parses `[a, b)` of `src` (the whole file, or one part of a large one: nodes keep their
+/// offsets in the file). `None` when the deadline passed first.
+fn parse(
+    compiled: &Compiled,
+    src: &SourceText,
+    (a, b): (usize, usize),
+    deadline: Instant,
+) -> Option<tree_sitter::Tree> {
+    PARSER.with(|p| {
         let mut parser = p.borrow_mut();
         parser.set_language(&compiled.ts).ok()?;
+        let whole = (a, b) == (0, src.len());
+        if !whole {
+            let point = |byte: usize| {
+                let line = src.line_of(byte);
+                tree_sitter::Point::new(line, byte - src.line_start(line))
+            };
+            let range = tree_sitter::Range {
+                start_byte: a,
+                end_byte: b,
+                start_point: point(a),
+                end_point: point(b),
+            };
+            parser.set_included_ranges(&[range]).ok()?;
+        }
         let bytes = src.bytes;
         let mut progress = |_: &tree_sitter::ParseState| {
             if Instant::now() > deadline {
@@ -137,45 +233,12 @@ pub(crate) fn chunk_syntax(
             Some(ParseOptions::new().progress_callback(&mut progress)),
         );
         parser.reset();
+        if !whole {
+            // The parser is this thread's for every file: back to whole documents.
+            let _ = parser.set_included_ranges(&[]);
+        }
         tree
-    });
-    let Some(tree) = tree else {
-        problems.push(Problem::new(
-            ProblemKind::Timeout,
-            "parsing took longer than the time budget; indexed as line windows",
-        ));
-        return fallback(src);
-    };
-    let root = tree.root_node();
-    if root.has_error() {
-        problems.push(Problem::new(
-            ProblemKind::ParseErrors,
-            "the file has syntax errors; definitions around them may be chunked coarsely",
-        ));
-    }
-    let Some(defs) = collect_defs(lang, compiled, src, root, deadline) else {
-        problems.push(Problem::new(
-            ProblemKind::Timeout,
-            "finding definitions took longer than the time budget; indexed as line windows",
-        ));
-        return fallback(src);
-    };
-    // Re-exports name things without being chunks of their own: they stay inside
-    // whatever piece holds them.
-    let (reexports, mut defs): (Vec<Def>, Vec<Def>) = defs
-        .into_iter()
-        .partition(|d| d.kind == ChunkKind::Reexport);
-    let roots = nest(&mut defs);
-    let mut out = Vec::new();
-    let emitter = Emitter {
-        src,
-        opts,
-        defs: &defs,
-    };
-    emitter.emit(0, src.len(), &roots, None, &mut out);
-    let mut all = definitions(src, &defs);
-    all.extend(definitions(src, &reexports));
-    (out, all)
+    })
 }
 
 /// Every definition with its kind, scope, span and name span. Kinds and scopes are the

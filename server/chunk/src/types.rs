@@ -304,6 +304,9 @@ pub struct ChunkOptions {
     pub window_lines: usize,
     /// Files larger than this are not parsed, only windowed.
     pub max_parse_bytes: usize,
+    /// Files larger than this are parsed in parts of about this size, cut at top-level
+    /// lines, so that one syntax tree (50-75 bytes a byte of source) is held at a time.
+    pub parse_segment_bytes: usize,
     /// Parsing and querying stop after this long and fall back to windows.
     pub time_budget: Duration,
 }
@@ -315,6 +318,7 @@ impl Default for ChunkOptions {
             min_chunk_bytes: 240,
             window_lines: 60,
             max_parse_bytes: 4 << 20,
+            parse_segment_bytes: 64 << 10,
             time_budget: Duration::from_secs(2),
         }
     }
@@ -335,6 +339,10 @@ impl ChunkOptions {
     }
     pub fn with_max_parse_bytes(mut self, n: usize) -> Self {
         self.max_parse_bytes = n;
+        self
+    }
+    pub fn with_parse_segment_bytes(mut self, n: usize) -> Self {
+        self.parse_segment_bytes = n.max(1);
         self
     }
     pub fn with_time_budget(mut self, d: Duration) -> Self {

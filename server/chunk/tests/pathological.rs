@@ -150,3 +150,59 @@ fn random_bytes_in_every_language_never_panic() {
         }
     }
 }
+
+/// A large file is parsed in parts cut at top-level lines (one syntax tree at a time:
+/// a whole 700 KB file held a 38 MB tree). The parts must find what one parse finds:
+/// every definition, with its kind, scope and span, and the same chunks.
+#[test]
+fn a_large_file_parsed_in_parts_chunks_as_parsed_whole() {
+    let mut src = String::new();
+    for i in 0..400 {
+        src.push_str(&format!(
+            "/// Settings of service {i}.\n#[derive(Debug)]\npub struct Service{i} {{\n    \
+             pub name: String,\n\n    pub port: u16,\n}}\n\nimpl Service{i} {{\n    \
+             /// Starts service {i}.\n    pub fn start_{i}(&self) -> u16 {{\n        \
+             let text = \"\n\nnot a top-level line {i}\n\";\n        \
+             self.port + text.len() as u16\n    }}\n}}\n\n"
+        ));
+    }
+    assert!(src.len() > 100_000, "{} bytes", src.len());
+    let whole = chunk_file("lib.rs", src.as_bytes(), &opts());
+    let parts = chunk_file(
+        "lib.rs",
+        src.as_bytes(),
+        &opts().with_parse_segment_bytes(16 << 10),
+    );
+    assert!(whole.problems.is_empty(), "{:?}", whole.problems);
+    assert!(parts.problems.is_empty(), "{:?}", parts.problems);
+    let defs = |c: &scry_chunk::Chunked| {
+        let mut d: Vec<_> = c
+            .chunks
+            .iter()
+            .flat_map(|c| &c.definitions)
+            .map(|d| format!("{:?} {} {:?} {:?}", d.kind, d.name, d.scope, d.span))
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(defs(&whole).len(), 1200);
+    assert_eq!(defs(&parts), defs(&whole));
+    // As many chunks, give or take one at each cut (small neighbours are not merged
+    // across one), each holding its definitions whole.
+    let cuts = src.len().div_ceil(16 << 10);
+    let (n_parts, n_whole) = (parts.chunks.len(), whole.chunks.len());
+    assert!(
+        n_parts.abs_diff(n_whole) <= cuts,
+        "{n_parts} chunks in parts, {n_whole} whole"
+    );
+    for c in &parts.chunks {
+        for d in &c.definitions {
+            assert!(
+                c.span.byte_start <= d.span.byte_start && d.span.byte_end <= c.span.byte_end,
+                "{} outside its chunk",
+                d.name
+            );
+        }
+    }
+    assert_covers(src.as_bytes(), &parts.chunks, opts().max_chunk_bytes * 2);
+}
