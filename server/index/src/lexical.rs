@@ -30,6 +30,9 @@ const TOKENIZER: &str = "scry_code";
 /// is rebuilt.
 pub const SCHEMA_VERSION: u32 = 8;
 
+/// tantivy's memory budget for the segment in construction (its minimum is 15 MB).
+const WRITER_BUDGET: usize = 16 << 20;
+
 /// How much a match in each field counts.
 /// BM25's weight of a match in a chunk's names, and in its path, beside its content.
 pub const SYMBOL_BOOST: f32 = 3.0;
@@ -162,8 +165,12 @@ impl Lexical {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| IndexError::corrupt(dir, e))?;
+        // The segment being built is the largest thing in memory while indexing: past
+        // this budget tantivy writes it out and starts another. 64 MiB let a batch of
+        // 48 files of 512 KiB reach 1.6x their size above a one-file tree; 16 MiB, 1.1x
+        // (`scripts/bench-memory.py`). Batches of ordinary files stay under it.
         let writer = index
-            .writer_with_num_threads(1, 64 << 20)
+            .writer_with_num_threads(1, WRITER_BUDGET)
             .map_err(|e| IndexError::corrupt(dir, e))?;
         // A process killed mid-commit leaves files no commit refers to, among them
         // delete files named by an opstamp this writer will reach again (creating one
