@@ -167,8 +167,8 @@ impl Lexical {
             .map_err(|e| IndexError::corrupt(dir, e))?;
         // The segment being built is the largest thing in memory while indexing: past
         // this budget tantivy writes it out and starts another. 64 MiB let a batch of
-        // 48 files of 512 KiB reach 1.6x their size above a one-file tree; 16 MiB, 1.1x
-        // (`scripts/bench-memory.py`). Batches of ordinary files stay under it.
+        // 48 files of 512 KiB peak at 1.6x their size above a one-file tree; 16 MiB at
+        // 1.1-1.25x (`scripts/bench-memory.py`). Batches of ordinary files stay under it.
         let writer = index
             .writer_with_num_threads(1, WRITER_BUDGET)
             .map_err(|e| IndexError::corrupt(dir, e))?;
@@ -221,9 +221,9 @@ impl Lexical {
     }
 
     /// Adds one file's chunks. They go to tantivy's indexing thread as one group: its
-    /// queue is a ring of 10,000 slots of ~250 bytes, recreated at each commit, and one
-    /// message per chunk wrote through all of them (2.5 MB resident) on a 10 MiB tree,
-    /// where one per file writes a few hundred.
+    /// queue is a ring of 10,000 slots of ~250 bytes (2.5 MB), recreated at each commit,
+    /// whose pages become resident as messages pass through them. One message per chunk
+    /// wrote ~4,500 slots in a 400-file batch of ordinary code; one per file writes 400.
     pub fn add_file(
         &mut self,
         root: u32,
