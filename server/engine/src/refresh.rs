@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use scry_index::{FileEntry, file_term_text};
+use scry_index::file_term_text;
 
 use crate::changes::{self, Change};
-use crate::discover::{Candidate, SkipReason};
+use crate::discover::Candidate;
 use crate::follow::FollowEvent;
 use crate::report::{Phase, Progress, RefreshReport};
 use crate::state::Role;
@@ -90,20 +90,36 @@ pub(crate) fn refresh(
         let known = state.writer.files().clone();
         let mut stamps = Vec::new();
         let reads = batch.iter().filter_map(|c| {
-            let read = read_one(inner, c, known.get(&file_term_text(c.root, &c.rel)));
-            if !matches!(read, Read::Content(_)) {
-                track.borrow_mut().settle(c.size);
+            let known = known.get(&file_term_text(c.root, &c.rel));
+            let read = changes::read(&inner.discovery, c, known);
+            if let Ok(Change::Content(bytes)) = read {
+                return Some(FileUpdate {
+                    root: c.root,
+                    rel: c.rel.clone(),
+                    content: Some(FileContent {
+                        bytes,
+                        size: c.size,
+                        mtime_ns: c.mtime_ns,
+                        overlay: false,
+                    }),
+                });
             }
+            // Done without chunking: the same content (only its stamp moved), or a file
+            // that can no longer be indexed (removed, if it was).
+            track.borrow_mut().settle(c.size);
             match read {
-                Read::Content(u) => Some(u),
-                Read::Unchanged => {
+                Ok(_) => {
                     stamps.push(c);
                     report.files_unchanged += 1;
                     None
                 }
-                Read::Skipped(reason, removal) => {
+                Err(reason) => {
                     *report.files_skipped.entry(reason.as_str()).or_default() += 1;
-                    removal
+                    known.map(|_| FileUpdate {
+                        root: c.root,
+                        rel: c.rel.clone(),
+                        content: None,
+                    })
                 }
             }
         });
@@ -151,41 +167,6 @@ pub(crate) fn refresh(
     report.seconds = t0.elapsed().as_secs_f64();
     track.done();
     Ok(report)
-}
-
-/// What reading one planned file found.
-enum Read {
-    /// New or changed content.
-    Content(FileUpdate),
-    /// The content is what was indexed: only its stamp moved.
-    Unchanged,
-    /// The file cannot be indexed now (binary, too large, unreadable); if it was
-    /// indexed, the removal of what was.
-    Skipped(SkipReason, Option<FileUpdate>),
-}
-
-fn read_one(inner: &crate::state::Inner, c: &Candidate, known: Option<&FileEntry>) -> Read {
-    match changes::read(&inner.discovery, c, known) {
-        Ok(Change::Content(bytes)) => Read::Content(FileUpdate {
-            root: c.root,
-            rel: c.rel.clone(),
-            content: Some(FileContent {
-                bytes,
-                size: c.size,
-                mtime_ns: c.mtime_ns,
-                overlay: false,
-            }),
-        }),
-        Ok(Change::Same) => Read::Unchanged,
-        Err(reason) => Read::Skipped(
-            reason,
-            known.map(|_| FileUpdate {
-                root: c.root,
-                rel: c.rel.clone(),
-                content: None,
-            }),
-        ),
-    }
 }
 
 /// Embeds the chunks waiting for a vector of the inline tier (an editor's buffers,
